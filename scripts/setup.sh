@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install everything the stack and its tests need on a fresh machine; safe to run again.
+# Python 3.13 (the Lambda runtime) in .venv from uv.lock, the npm oracles from their lock
+# file, and Debian's Mosquitto (the local stand-in for AWS IoT Core).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  for candidate in python3.13 /root/.pyenv/versions/3.13*/bin/python3.13 /usr/bin/python3.13 /usr/local/bin/python3.13; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+if ! PYTHON=$(find_python); then
+  echo "setup: Python 3.13 not found; installing Debian's python3.13" >&2
+  apt-get update -qq && apt-get install -y -qq python3.13 python3.13-venv >/dev/null
+  PYTHON=$(find_python)
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "setup: installing uv" >&2
+  python3 -m pip install -q uv 2>/dev/null || "$PYTHON" -m pip install -q uv
+fi
+
+uv sync --frozen --quiet --python "$PYTHON"
+
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -d tests/oracles/node_modules/lora-packet ]; then
+    npm ci --prefix tests/oracles --no-audit --no-fund --silent
+  fi
+else
+  echo "setup: npm not found; installing Debian's nodejs and npm" >&2
+  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+  npm ci --prefix tests/oracles --no-audit --no-fund --silent
+fi
+
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+  echo "setup: installing Debian's mosquitto" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
+fi
