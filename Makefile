@@ -8,7 +8,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	@$(PY) -m localstack.run
+	@$(PY) localstack/run.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
