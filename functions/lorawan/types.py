@@ -84,7 +84,14 @@ class EUI64(_FixedBytes):
 # NetID types 0..7: (DevAddr prefix length, NwkID bits). LoRaWAN Backend Interfaces 1.0 §13
 # with its erratum (types 3 and 4 use 11 and 12 bits), as brocaar/lorawan and ChirpStack do.
 _DEVADDR_LAYOUT: tuple[tuple[int, int], ...] = (
-    (1, 6), (2, 6), (3, 9), (4, 11), (5, 12), (6, 13), (7, 15), (8, 17),
+    (1, 6),
+    (2, 6),
+    (3, 9),
+    (4, 11),
+    (5, 12),
+    (6, 13),
+    (7, 15),
+    (8, 17),
 )
 
 
