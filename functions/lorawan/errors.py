@@ -76,3 +76,11 @@ class InvalidDataRate(LoRaWANError):
 
 class InvalidChannel(LoRaWANError):
     """A channel or frequency that the region does not allow."""
+
+
+class InvalidTxPower(LoRaWANError):
+    """A TXPower index that the region's TXPower table does not define."""
+
+
+class InvalidPingPeriod(LoRaWANError):
+    """A class B ping period that is not 2^(12 - periodicity) slots for periodicity 0..7."""
