@@ -183,6 +183,9 @@ class Region(ABC):
     max_adr_dr: int = 5
     supports_tx_param_setup: bool = False
     uplink_dwell_time_default: bool = False
+    # Sub-bands whose regulatory EIRP limit differs from the default, as [low, high) Hz.
+    downlink_eirp_bands: tuple[tuple[int, int, float], ...] = ()
+    downlink_default_eirp: float | None = None  # None: default_max_eirp
 
     # -- data rates -------------------------------------------------------------------------
 
@@ -237,6 +240,13 @@ class Region(ABC):
                 f"{self.name}: TXPower {index} is not in 0..{len(self.tx_power_offsets) - 1}"
             )
         return (self.default_max_eirp if max_eirp is None else max_eirp) + self.tx_power_offsets[index]
+
+    def downlink_max_eirp(self, frequency: int) -> float:
+        """The highest EIRP (dBm) a gateway may use on `frequency` (RP002 sub-band limits)."""
+        for low, high, eirp in self.downlink_eirp_bands:
+            if low <= frequency < high:
+                return eirp
+        return self.default_max_eirp if self.downlink_default_eirp is None else self.downlink_default_eirp
 
     # -- channels ---------------------------------------------------------------------------
 

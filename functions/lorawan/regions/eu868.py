@@ -41,6 +41,9 @@ EU868 = DynamicRegion(
     rx2=ReceiveWindow(869_525_000, 0),  # §2.4.7
     tx_power_offsets=eirp_offsets(8),  # §2.4.3: TXPower 0..7
     default_max_eirp=16.0,
+    # §2.4.2 / ETSI EN 300 220: 500 mW ERP (29.15 dBm EIRP) in 869.4-869.65 MHz, else 25 mW ERP.
+    downlink_eirp_bands=((869_400_000, 869_650_000, 29.15),),
+    downlink_default_eirp=16.15,
     class_b=ClassBParams(  # §2.4.9: beacon and ping slots on 869.525 MHz
         beacon_dr=3,
         beacon_frequencies=(869_525_000,),
