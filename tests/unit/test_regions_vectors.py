@@ -106,7 +106,10 @@ def _check_rx1_table(vector: dict[str, Any], region: Region) -> None:
 def _check_timing(vector: dict[str, Any], region: Region) -> None:
     t, v = region.timing, vector["value"]
     assert (t.receive_delay1, t.receive_delay2) == (v["receive_delay1_s"], v["receive_delay2_s"])
-    assert (t.join_accept_delay1, t.join_accept_delay2) == (v["join_accept_delay1_s"], v["join_accept_delay2_s"])
+    assert (t.join_accept_delay1, t.join_accept_delay2) == (
+        v["join_accept_delay1_s"],
+        v["join_accept_delay2_s"],
+    )
     assert (t.max_fcnt_gap, t.adr_ack_limit, t.adr_ack_delay) == (
         v["max_fcnt_gap"],
         v["adr_ack_limit"],
@@ -140,7 +143,9 @@ def _check(vector: dict[str, Any]) -> None:
     parameter, value, vid = vector["parameter"], vector["value"], vector["id"]
     if parameter == "default_uplink_channels_hz_dr":
         assert [ch.frequency for ch in region.uplink_channels()] == value["frequencies"]
-        assert {(ch.min_dr, ch.max_dr) for ch in region.uplink_channels()} == {(value["min_dr"], value["max_dr"])}
+        assert {(ch.min_dr, ch.max_dr) for ch in region.uplink_channels()} == {
+            (value["min_dr"], value["max_dr"])
+        }
         assert region.join_channels == region.uplink_channels()
     elif parameter in ("data_rates", "data_rates_8_11"):
         _check_data_rates(vector, region)
