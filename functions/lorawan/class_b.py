@@ -1,9 +1,9 @@
 """Class B timing: ping-slot periods and the pseudo-random ping offset.
 
-LoRaWAN 1.0.4 §13 (Class B downlink slot timing): a beacon period of 128 s starts with
-BEACON_RESERVED (2.12 s) and is cut into 4096 slots of 30 ms; a device with periodicity p opens
-a ping slot every 2^(12 - p) slots, starting at a per-period offset that the device and the
-network compute alike from the beacon time and DevAddr.
+LoRaWAN 1.0.4 §11 (Class B downlink slot timing): a beacon period of 128 s starts with
+BEACON_RESERVED (2.12 s) and is cut into 4096 slots of 30 ms; a device with Periodicity p opens
+PingNb = 2^(7 - p) ping slots, one every PingPeriod = 2^(5 + p) slots, starting at a per-period
+offset that the device and the network compute alike from the beacon time and DevAddr (§11.2).
 """
 
 from __future__ import annotations
@@ -20,21 +20,22 @@ PING_SLOTS_PER_PERIOD = 4096
 
 
 def ping_period(periodicity: int) -> int:
-    """The ping period in slots for PingSlotInfoReq's Periodicity 0..7 (4096 down to 32)."""
+    """PingPeriod in slots for PingSlotInfoReq's Periodicity 0..7: 2^(5 + p), 32 (about every
+    second) up to 4096 (once per beacon period) (LoRaWAN 1.0.4 §11.2)."""
     if not 0 <= periodicity <= 7:
         raise InvalidPingPeriod(f"periodicity {periodicity} is not in 0..7")
-    return 1 << (12 - periodicity)
+    return 1 << (5 + periodicity)
 
 
 def ping_offset(beacon_time: int, dev_addr: DevAddr, ping_period: int) -> int:
-    """The ping offset for one beacon period (LoRaWAN 1.0.4 §13.2 slot randomization).
+    """The ping offset for one beacon period (LoRaWAN 1.0.4 §11.2 slot randomization).
 
     Rand = aes128_encrypt(16 x 0x00, BeaconTime (4 octets LE) | DevAddr (4 octets LE) | 8 x 0x00);
     offset = (Rand[0] + 256 * Rand[1]) mod ping_period. `beacon_time` is the beacon's Time
     field: seconds since the GPS epoch, modulo 2^32.
     """
     if ping_period not in {1 << n for n in range(5, 13)}:
-        raise InvalidPingPeriod(f"ping period {ping_period} is not 2^(12 - periodicity)")
+        raise InvalidPingPeriod(f"ping period {ping_period} is not 2^(5 + periodicity)")
     block = (beacon_time % (1 << 32)).to_bytes(4, "little") + dev_addr.to_wire() + bytes(8)
     encryptor = Cipher(algorithms.AES(bytes(16)), modes.ECB()).encryptor()
     rand = encryptor.update(block) + encryptor.finalize()

@@ -83,4 +83,4 @@ class InvalidTxPower(LoRaWANError):
 
 
 class InvalidPingPeriod(LoRaWANError):
-    """A class B ping period that is not 2^(12 - periodicity) slots for periodicity 0..7."""
+    """A class B ping period that is not 2^(5 + periodicity) slots for periodicity 0..7."""

@@ -31,11 +31,13 @@ def test_ping_offset_changes_with_beacon_time_and_stays_in_range() -> None:
 
 
 def test_ping_period_and_slots() -> None:
-    assert [ping_period(p) for p in range(8)] == [4096, 2048, 1024, 512, 256, 128, 64, 32]
-    starts = ping_slot_starts(0, DevAddr.parse("00000000"), 7)  # period 32, offset 6
+    assert [ping_period(p) for p in range(8)] == [32, 64, 128, 256, 512, 1024, 2048, 4096]
+    starts = ping_slot_starts(0, DevAddr.parse("00000000"), 0)  # period 32, offset 6
     assert len(starts) == 128
     assert starts[0] == pytest.approx(2.12 + 6 * 0.030)
     assert starts[1] - starts[0] == pytest.approx(32 * 0.030)
+    assert starts[-1] < 128 - 3.0  # the last slot starts 3.03 s before the next beacon at the latest
+    assert len(ping_slot_starts(0, DevAddr.parse("00000000"), 7)) == 1
     with pytest.raises(InvalidPingPeriod):
         ping_period(8)
     with pytest.raises(InvalidPingPeriod):

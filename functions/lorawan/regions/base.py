@@ -124,10 +124,10 @@ class ClassBParams:
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """Default settings, the same in every RP002-1.0.4 region (§2.3, 'Default Settings').
+    """Default settings, the same for every region (RP002-1.0.4 §2.3 'Default Settings').
 
-    Delays are in seconds; ACK_TIMEOUT (RETRANSMIT_TIMEOUT in LoRaWAN 1.0.4) is random in
-    [ack_timeout_min, ack_timeout_max].
+    Delays are in seconds. RETRANSMIT_TIMEOUT (ACK_TIMEOUT before LoRaWAN 1.0.4) is random in
+    [ack_timeout_min, ack_timeout_max]. MAX_FCNT_GAP is kept for 1.0.0-1.0.3 devices.
     """
 
     receive_delay1: int = 1
@@ -139,6 +139,9 @@ class Timing:
     adr_ack_delay: int = 32
     ack_timeout_min: int = 1
     ack_timeout_max: int = 3
+    ping_slot_periodicity: int = 7
+    class_b_resp_timeout: int = 8
+    class_c_resp_timeout: int = 8
 
 
 BEACON_PERIOD_S = 128
