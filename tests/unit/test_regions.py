@@ -26,6 +26,7 @@ from functions.lorawan.regions import (
     LoRaModulation,
     LRFHSSModulation,
     MaxPayload,
+    Region,
     cn470_for_join_frequency,
     get_region,
 )
@@ -194,13 +195,13 @@ def test_au915_tables() -> None:
     [(AS923_1, 0), (AS923_2, -1_800_000), (AS923_3, -6_600_000), (AS923_4, -5_900_000)],
     ids=["AS923-1", "AS923-2", "AS923-3", "AS923-4"],
 )
-def test_as923_frequency_offsets(region: object, offset: int) -> None:
-    assert region is get_region(region.name)  # type: ignore[attr-defined]
-    channels = [ch.frequency for ch in region.uplink_channels()]  # type: ignore[attr-defined]
+def test_as923_frequency_offsets(region: Region, offset: int) -> None:
+    assert region is get_region(region.name)
+    channels = [ch.frequency for ch in region.uplink_channels()]
     assert channels == [923_200_000 + offset, 923_400_000 + offset]
-    assert region.rx2.frequency == 923_200_000 + offset  # type: ignore[attr-defined]
-    assert region.rx2.dr == 2  # type: ignore[attr-defined]
-    assert region.class_b.beacon_frequencies == (923_400_000 + offset,)  # type: ignore[attr-defined]
+    assert region.rx2.frequency == 923_200_000 + offset
+    assert region.rx2.dr == 2
+    assert region.class_b.beacon_frequencies == (923_400_000 + offset,)
 
 
 def test_as923_2_is_minus_1_8_mhz() -> None:
@@ -323,10 +324,7 @@ def test_cn470_class_b() -> None:
 
 
 @pytest.mark.parametrize("region", ALL_REGIONS, ids=lambda r: r.name)
-def test_every_region_is_consistent(region: object) -> None:
-    from functions.lorawan.regions import Region
-
-    assert isinstance(region, Region)
+def test_every_region_is_consistent(region: Region) -> None:
     for dr in region.data_rates.values():
         # Every DR maps back to itself from its modulation, in its direction.
         direction = dr.uplink

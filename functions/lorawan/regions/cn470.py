@@ -4,6 +4,12 @@ A device finds its plan from the channel its Join-accept arrived on: 20 MHz ante
 A (64 uplink channels in two groups, RX1 on a separate downlink band) or plan B (RX1 on the
 uplink frequency); 26 MHz antennas use plan A or B with 48 uplink and 24 downlink channels.
 `cn470_for_join_frequency()` gives the plan, RX2 and class B channels for a join channel.
+
+Public implementations disagree on three CN470 values; this follows RP002-1.0.2+ as ChirpStack
+and Semtech's LoRaMac-node read it: DR3 M = 192 (TTN: 172, the RP002-1.0.1 value), RX1 and RX2
+never use DR0 (which has no payload size in RP002; TTN's tables still floor at DR0), RX2 at DR1.
+ChirpStack's and liblora's "cn470" is the older 96-channel plan of the LoRaWAN 1.0.x RP, not
+modelled here.
 """
 
 from __future__ import annotations

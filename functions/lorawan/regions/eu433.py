@@ -23,6 +23,7 @@ EU433 = DynamicRegion(
     rx2=ReceiveWindow(434_665_000, 0),
     tx_power_offsets=eirp_offsets(6),  # §2.7.3: TXPower 0..5
     default_max_eirp=12.15,
+    # Beacon on the RX2 frequency as LoRaMac-node and liblora have it (TTN: 434.655 MHz).
     class_b=ClassBParams(
         beacon_dr=3,
         beacon_frequencies=(434_665_000,),

@@ -35,6 +35,7 @@ IN865 = DynamicRegion(
     rx2=ReceiveWindow(866_550_000, 2),
     tx_power_offsets=eirp_offsets(11),  # §2.12.3: TXPower 0..10 (RP002-1.0.5 extends to 14)
     default_max_eirp=30.0,
+    # Beacon on 866.55 MHz as LoRaMac-node and liblora have it (TTN: 866.5 MHz).
     class_b=ClassBParams(
         beacon_dr=4,
         beacon_frequencies=(866_550_000,),
