@@ -1,0 +1,1 @@
+"""AWS CDK v2 definition of Loraless: one stack composed of constructs, one per concern."""

@@ -1,0 +1,41 @@
+"""Builds the CDK app: the stack, its tables from the PynamoDB models, and the cdk-nag checks."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.stack import LoralessStack, StackSettings
+from infra.storage import TableSpec
+from infra.suppressions import suppress
+
+
+def table_specs() -> list[TableSpec]:
+    """One table per model in functions/shared/models.py, named by the variable settings.py reads."""
+    return []
+
+
+def settings_from(app: cdk.App) -> StackSettings:
+    """Context values (`cdk.json` or `-c name=value`) override the defaults."""
+    defaults = StackSettings()
+    prefixes = app.node.try_get_context("region_prefixes") or defaults.region_prefixes
+    if isinstance(prefixes, str):
+        prefixes = [p.strip() for p in prefixes.split(",") if p.strip()]
+    bridge = app.node.try_get_context("bridge")
+    origins = app.node.try_get_context("web_origins") or defaults.web_origins
+    return StackSettings(
+        region_prefixes=list(prefixes),
+        bridge=defaults.bridge if bridge is None else str(bridge).lower() not in ("false", "0", "no"),
+        web_origins=list(origins),
+    )
+
+
+def build_app(context: dict[str, object] | None = None, *, nag: bool = True) -> tuple[cdk.App, LoralessStack]:
+    """The app `cdk synth` runs; tests build it with their own context."""
+    app = cdk.App(context=context or {})
+    stack = LoralessStack(app, "Loraless", settings=settings_from(app), tables=table_specs())
+    settings = stack.settings
+    suppress(stack, invoked=stack.invoked, region_prefixes=settings.region_prefixes, bridge=settings.bridge)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # type: ignore[attr-defined]
+    return app, stack

@@ -1,0 +1,73 @@
+"""The application server's Lambdas (functions/appserver/): API, join server, events and integrations."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.iot import TopicRule
+from infra.lambdas import FunctionSpec, SharedCode, make_function
+
+API = FunctionSpec(
+    name="Api",
+    handler="functions.appserver.handlers.api.handler",
+    description="REST API behind API Gateway: tenants, users, applications, devices, gateways",
+    service="appserver",
+    memory_size=1024,
+    timeout=Duration.seconds(29),
+)
+JOIN_SERVER = FunctionSpec(
+    name="JoinServer",
+    handler="functions.appserver.handlers.join_server.handler",
+    description="Join server: JoinReq/JoinAns (LoRaWAN Backend Interfaces) from the root keys",
+    service="join-server",
+)
+NETWORK_EVENTS = FunctionSpec(
+    name="NetworkEvents",
+    handler="functions.appserver.handlers.network_events.handler",
+    description="Events from the network server: decrypt, decode, publish to applications",
+    service="appserver",
+    timeout=Duration.seconds(30),
+)
+MQTT_DOWNLINK = FunctionSpec(
+    name="MqttDownlink",
+    handler="functions.appserver.handlers.mqtt_downlink.handler",
+    description="Downlinks that applications publish on application/{id}/device/{dev_eui}/command/down",
+    service="appserver",
+)
+SPECS = (API, JOIN_SERVER, NETWORK_EVENTS, MQTT_DOWNLINK)
+
+
+class ApplicationServer(Construct):
+    """Creates the application-server functions and the rule for MQTT downlink commands."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        shared: SharedCode,
+        dead_letters: sqs.IQueue,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {
+            spec.name: make_function(
+                self, spec, shared=shared, dead_letters=dead_letters, environment=environment
+            )
+            for spec in SPECS
+        }
+
+    def topic_rules(self) -> list[TopicRule]:
+        """ChirpStack's application command topic; the topic names the device, the payload the data."""
+        return [
+            TopicRule(
+                "ApplicationDownlink",
+                "SELECT *, topic(2) AS topic_application_id, topic(4) AS topic_dev_eui "
+                "FROM 'application/+/device/+/command/down'",
+                self.functions[MQTT_DOWNLINK.name],
+                "Application downlinks over MQTT",
+            )
+        ]

@@ -1,0 +1,129 @@
+"""IoT Core wiring: the topic rules that start the Lambdas, the per-gateway policy, the data endpoint.
+
+Topics follow ChirpStack Gateway Bridge v4 (`{region}/gateway/{gateway_id}/event|command|state/...`) and
+the ChirpStack application integration (`application/{application_id}/device/{dev_eui}/...`), so gateways
+and applications built for ChirpStack work unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Stack, custom_resources
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_iot as iot
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+SQL_VERSION = "2016-03-23"
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """One IoT rule: `sql` selects the messages, `function` receives each one as its event."""
+
+    name: str
+    sql: str
+    function: lambda_.IFunction
+    description: str
+
+
+class TopicRules(Construct):
+    """Every rule invokes its Lambda asynchronously; a rule that cannot deliver sends to the DLQ."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, rules: list[TopicRule], dead_letters: sqs.IQueue
+    ) -> None:
+        super().__init__(scope, construct_id)
+        error_role = iam.Role(self, "ErrorActionRole", assumed_by=iam.ServicePrincipal("iot.amazonaws.com"))
+        dead_letters.grant_send_messages(error_role)
+        self.rules: dict[str, iot.CfnTopicRule] = {}
+        for rule in rules:
+            cfn = iot.CfnTopicRule(
+                self,
+                rule.name,
+                topic_rule_payload=iot.CfnTopicRule.TopicRulePayloadProperty(
+                    sql=rule.sql,
+                    aws_iot_sql_version=SQL_VERSION,
+                    description=rule.description,
+                    rule_disabled=False,
+                    actions=[
+                        iot.CfnTopicRule.ActionProperty(
+                            lambda_=iot.CfnTopicRule.LambdaActionProperty(
+                                function_arn=rule.function.function_arn
+                            )
+                        )
+                    ],
+                    error_action=iot.CfnTopicRule.ActionProperty(
+                        sqs=iot.CfnTopicRule.SqsActionProperty(
+                            queue_url=dead_letters.queue_url, role_arn=error_role.role_arn, use_base64=False
+                        )
+                    ),
+                ),
+            )
+            rule.function.add_permission(
+                f"Invoke{rule.name}",
+                principal=iam.ServicePrincipal("iot.amazonaws.com"),
+                source_arn=cfn.attr_arn,
+                source_account=Stack.of(self).account,
+            )
+            self.rules[rule.name] = cfn
+
+
+class GatewayPolicy(Construct):
+    """Each gateway (a thing named by its gateway id) may use its own topics and nothing else.
+
+    The policy variable `${iot:Connection.Thing.ThingName}` binds the topics to the certificate's thing,
+    so one gateway's certificate cannot publish another gateway's uplinks or read its downlinks.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, region_prefixes: list[str]) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}:iot:{stack.region}:{stack.account}"
+        thing = "${iot:Connection.Thing.ThingName}"
+        own = [f"{prefix}/gateway/{thing}" for prefix in region_prefixes]
+        document = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    actions=["iot:Connect"],
+                    resources=[f"{arn}:client/{thing}"],
+                    conditions={"Bool": {"iot:Connection.Thing.IsAttached": "true"}},
+                ),
+                iam.PolicyStatement(
+                    actions=["iot:Publish"],
+                    resources=[f"{arn}:topic/{t}/event/*" for t in own]
+                    + [f"{arn}:topic/{t}/state/*" for t in own],
+                ),
+                iam.PolicyStatement(
+                    actions=["iot:Subscribe"], resources=[f"{arn}:topicfilter/{t}/command/*" for t in own]
+                ),
+                iam.PolicyStatement(
+                    actions=["iot:Receive"], resources=[f"{arn}:topic/{t}/command/*" for t in own]
+                ),
+            ]
+        )
+        self.policy = iot.CfnPolicy(self, "Policy", policy_document=document)
+
+
+class DataEndpoint(Construct):
+    """The account's `iot:Data-ATS` endpoint, looked up at deploy time for the functions that publish."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        lookup = custom_resources.AwsCustomResource(
+            self,
+            "Lookup",
+            on_update=custom_resources.AwsSdkCall(
+                service="Iot",
+                action="describeEndpoint",
+                parameters={"endpointType": "iot:Data-ATS"},
+                physical_resource_id=custom_resources.PhysicalResourceId.of("iot-data-ats-endpoint"),
+            ),
+            policy=custom_resources.AwsCustomResourcePolicy.from_sdk_calls(
+                resources=custom_resources.AwsCustomResourcePolicy.ANY_RESOURCE
+            ),
+            install_latest_aws_sdk=False,
+        )
+        self.address = lookup.get_response_field("endpointAddress")

@@ -1,0 +1,93 @@
+"""The network server's Lambdas (functions/network/) and the IoT rules that start them."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.iot import TopicRule
+from infra.lambdas import FunctionSpec, SharedCode, make_function
+
+# Uplinks race the RX1 deadline: more memory buys proportionally more CPU for the AES/CMAC work.
+UPLINK = FunctionSpec(
+    name="Uplink",
+    handler="functions.network.handlers.uplink.handler",
+    description="Dedup, authenticate and act on one gateway reception (JoinRequest, data, rejoin)",
+    service="network",
+    memory_size=1024,
+)
+TX_ACK = FunctionSpec(
+    name="TxAck",
+    handler="functions.network.handlers.tx_ack.handler",
+    description="Gateway TX acknowledgements: RX2 retry on TOO_LATE/COLLISION, txack events",
+    service="network",
+)
+GATEWAY_EVENTS = FunctionSpec(
+    name="GatewayEvents",
+    handler="functions.network.handlers.gateway_events.handler",
+    description="Gateway statistics and connection state",
+    service="network",
+    memory_size=256,
+)
+DOWNLINK = FunctionSpec(
+    name="Downlink",
+    handler="functions.network.handlers.downlink.handler",
+    description="Send queued downlinks that need no uplink: class C, and retransmissions",
+    service="network",
+    timeout=Duration.seconds(30),
+)
+SPECS = (UPLINK, TX_ACK, GATEWAY_EVENTS, DOWNLINK)
+
+
+class NetworkServer(Construct):
+    """Creates the network-server functions and describes the IoT rules that feed them."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        shared: SharedCode,
+        dead_letters: sqs.IQueue,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {
+            spec.name: make_function(
+                self, spec, shared=shared, dead_letters=dead_letters, environment=environment
+            )
+            for spec in SPECS
+        }
+
+    def topic_rules(self) -> list[TopicRule]:
+        """Gateway events by topic suffix, as ChirpStack's MQTT backend dispatches them."""
+        gateway = "'+/gateway/+/{}'"
+        fields = "*, topic(1) AS topic_prefix, topic(3) AS topic_gateway_id, timestamp() AS received_at"
+        return [
+            TopicRule(
+                "GatewayUplink",
+                f"SELECT {fields} FROM {gateway.format('event/up')}",
+                self.functions[UPLINK.name],
+                "Gateway uplink frames to the network server",
+            ),
+            TopicRule(
+                "GatewayTxAck",
+                f"SELECT {fields} FROM {gateway.format('event/ack')}",
+                self.functions[TX_ACK.name],
+                "Gateway downlink acknowledgements",
+            ),
+            TopicRule(
+                "GatewayStats",
+                f"SELECT {fields} FROM {gateway.format('event/stats')}",
+                self.functions[GATEWAY_EVENTS.name],
+                "Gateway statistics",
+            ),
+            TopicRule(
+                "GatewayConnState",
+                f"SELECT {fields} FROM {gateway.format('state/conn')}",
+                self.functions[GATEWAY_EVENTS.name],
+                "Gateway connection state (retained, last will)",
+            ),
+        ]

@@ -1,0 +1,147 @@
+"""The Loraless stack: every concern as one construct, wired together here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.api import Api
+from infra.appserver import ApplicationServer
+from infra.bridge import UDP_PORT, Bridge, BridgePolicy
+from infra.dead_letters import DeadLetters
+from infra.iot import DataEndpoint, GatewayPolicy, TopicRules
+from infra.keys import Keys
+from infra.lambdas import SharedCode
+from infra.monitoring import Monitoring
+from infra.network import NetworkServer
+from infra.storage import Storage, TableSpec
+from infra.web import Web
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Deploy-time choices, from `cdk.json` context or `-c key=value`."""
+
+    region_prefixes: list[str] = field(default_factory=lambda: ["eu868"])
+    bridge: bool = True
+    web_origins: list[str] = field(default_factory=lambda: ["*"])
+
+
+class LoralessStack(Stack):
+    """IoT Core in front, Lambdas in the middle, DynamoDB behind; the bridge and the web UI at the edges."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StackSettings,
+        tables: list[TableSpec],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+        key = Keys(self, "Keys").key
+        dead_letters = DeadLetters(self, "DeadLetters", key=key).queue
+        storage = Storage(self, "Storage", key=key, specs=tables)
+        endpoint = DataEndpoint(self, "IotEndpoint").address
+        shared = SharedCode(self, "Code")
+        environment = {
+            **storage.environment,
+            "KMS_KEY_ID": key.key_arn,
+            "IOT_DATA_ENDPOINT": f"https://{endpoint}",
+            "REGION_PREFIXES": ",".join(settings.region_prefixes),
+        }
+        network = NetworkServer(
+            self, "Network", shared=shared, dead_letters=dead_letters, environment=environment
+        )
+        appserver = ApplicationServer(
+            self, "AppServer", shared=shared, dead_letters=dead_letters, environment=environment
+        )
+        self.invoked = self._wire(network, appserver)
+        functions = {**network.functions, **appserver.functions}
+        stack_arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"
+        for function in functions.values():
+            for table in storage.tables.values():
+                table.grant_read_write_data(function)
+            key.grant(function, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
+        for function in network.functions.values():
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["iot:Publish"],
+                    resources=[
+                        f"{stack_arn}:topic/{p}/gateway/*/command/*" for p in settings.region_prefixes
+                    ],
+                )
+            )
+        for function in appserver.functions.values():
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["iot:Publish"], resources=[f"{stack_arn}:topic/application/*"])
+            )
+
+        TopicRules(
+            self, "Rules", rules=network.topic_rules() + appserver.topic_rules(), dead_letters=dead_letters
+        )
+        gateway_policy = GatewayPolicy(self, "GatewayPolicy", region_prefixes=settings.region_prefixes)
+
+        logs_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        api = Api(self, "Api", function=appserver.functions["Api"], allow_origins=settings.web_origins)
+        web = Web(self, "Web", logs_bucket=logs_bucket)
+        Monitoring(self, "Monitoring", key=key, functions=functions, dead_letters=dead_letters)
+
+        CfnOutput(
+            self, "IotEndpointAddress", value=endpoint, description="MQTT endpoint (port 8883, mutual TLS)"
+        )
+        CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="REST API base URL")
+        CfnOutput(self, "WebUrl", value=f"https://{web.distribution.distribution_domain_name}")
+        CfnOutput(
+            self,
+            "GatewayPolicyName",
+            value=gateway_policy.policy.ref,
+            description="Attach to each gateway's certificate; the gateway's thing name is its gateway id",
+        )
+        if settings.bridge:
+            BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
+            bridge = Bridge(
+                self,
+                "Bridge",
+                iot_endpoint=endpoint,
+                region_prefix=settings.region_prefixes[0],
+                logs_bucket=logs_bucket,
+            )
+            CfnOutput(
+                self,
+                "UdpAddress",
+                value=f"{bridge.load_balancer.load_balancer_dns_name}:{UDP_PORT}",
+                description="Each packet forwarder's server_address and serv_port_up/serv_port_down",
+            )
+            CfnOutput(self, "BridgeCertificateSecret", value=bridge.certificate.secret_name)
+
+    def _wire(self, network: NetworkServer, appserver: ApplicationServer) -> list[lambda_.Function]:
+        """The network server calls the join server and hands events to the application server; the
+        application server asks the network server to send class C downlinks."""
+        calls = [
+            (network.functions["Uplink"], appserver.functions["JoinServer"], "JOIN_SERVER_FUNCTION"),
+            (network.functions["Uplink"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
+            (network.functions["TxAck"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
+            (network.functions["Downlink"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
+            (appserver.functions["Api"], network.functions["Downlink"], "DOWNLINK_FUNCTION"),
+            (appserver.functions["MqttDownlink"], network.functions["Downlink"], "DOWNLINK_FUNCTION"),
+        ]
+        for caller, callee, variable in calls:
+            callee.grant_invoke(caller)
+            caller.add_environment(variable, callee.function_name)
+        return list({id(callee): callee for _, callee, _ in calls}.values())

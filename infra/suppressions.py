@@ -1,0 +1,74 @@
+"""cdk-nag AwsSolutions findings we accept, each one named exactly and with the reason a reviewer needs.
+
+cdk-nag 3 acknowledges findings one by one (`RuleId[FindingId]`), so a new wildcard anywhere in the
+stack fails synthesis until someone looks at it and adds it here with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+
+PACK = "AwsSolutions::"
+IOT_ARN = "arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>"
+
+STACK_WIDE = {
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AWSLambdaBasicExecutionRole]": "The managed basic-execution policy only lets a function write logs.",
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AmazonAPIGatewayPushToCloudWatchLogs]": "API Gateway's account-level logging role, as AWS documents it.",
+    "AwsSolutions-IAM5[Resource::*]": (
+        "X-Ray PutTraceSegments/PutTelemetryRecords and iot:DescribeEndpoint have no resource-level form."
+    ),
+    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": (
+        "Sending to the KMS-encrypted dead-letter queue needs GenerateDataKey* on the stack's own key only."
+    ),
+    "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": (
+        "CDK's grant for a KMS-encrypted queue adds ReEncrypt* on the stack's own key only."
+    ),
+    f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/application/*]": (
+        "The application server publishes per-application, per-device event topics under application/."
+    ),
+    "AwsSolutions-L1": "Functions pin python3.13, the runtime the whole test suite runs on; a newer one "
+    "is a deliberate change made with the tests, not a silent one.",
+    "AwsSolutions-APIG4": "Authorization is done in the API function (JWT or hashed API key, checked against "
+    "the organization of every object) so that the local cloud and AWS enforce the same rules.",
+    "AwsSolutions-COG4": "Users and API keys live in Loraless itself, as in ChirpStack, not in Cognito.",
+    "AwsSolutions-APIG3": "WAF is an optional paid add-on; stage throttling bounds abuse by default.",
+    "AwsSolutions-CFR1": "No geo restriction: operators and their users are worldwide.",
+    "AwsSolutions-CFR2": "WAF is optional for a static single-page app that holds no data of its own.",
+    "AwsSolutions-CFR4": "The default *.cloudfront.net certificate cannot pin TLSv1.2; with a custom domain, "
+    "set minimum_protocol_version (the README's deploy section shows how).",
+}
+
+# Only when the bridge (Fargate + NLB) is part of the stack.
+BRIDGE = {
+    "AwsSolutions-ECS2": "Environment variables hold endpoints and ports only; the MQTT certificate and key "
+    "reach the container as ECS secrets from Secrets Manager.",
+    "AwsSolutions-SMG4": "The bridge certificate is issued by IoT Core and rotated by issuing a new one, "
+    "not by a Secrets Manager rotation function.",
+    "AwsSolutions-EC23": "UDP 1700 must be reachable by gateways on the internet; that is the bridge's job.",
+}
+
+
+def suppress(
+    stack: Stack, *, invoked: Iterable[lambda_.Function], region_prefixes: Iterable[str], bridge: bool
+) -> None:
+    """Acknowledge the findings we accept on `stack`, with their reasons."""
+    rules = dict(STACK_WIDE) | (BRIDGE if bridge else {})
+    for prefix in region_prefixes:
+        rules[f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/{prefix}/gateway/*/command/*]"] = (
+            "The network server sends downlinks to whichever gateway heard the device (one region prefix)."
+        )
+    for function in invoked:
+        resource = function.node.default_child
+        assert isinstance(resource, CfnResource)
+        logical_id = stack.resolve(stack.get_logical_id(resource))
+        rules[f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"] = (
+            "Invoke permission on one function including its versions and aliases (CDK's grant_invoke)."
+        )
+    Validations.of(stack).acknowledge(
+        *[Acknowledgment(id=PACK + rule, reason=why) for rule, why in rules.items()]
+    )
