@@ -1,0 +1,1 @@
+"""The local cloud: Loraless's functions, wired by the synthesized CDK template, on one machine."""

@@ -1,0 +1,257 @@
+"""Lambda locally: a pool of warm worker processes per function, sync and async invocation with
+Lambda's semantics (timeouts kill the environment; async failures are retried twice, then go to the
+dead-letter file), and each function's logs prefixed with its name as CloudWatch would group them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from localstack.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionDef
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("loraless.local.lambda")
+
+ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """The payload a handler returned, or the error it raised (Lambda's FunctionError: Unhandled)."""
+
+    payload: Any = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Worker:
+    """One execution environment: a Python process that imported the handler."""
+
+    def __init__(
+        self, function: FunctionDef, environment: Mapping[str, str], log_sink: Callable[[str, str], None]
+    ):
+        to_worker_r, self._to_worker = os.pipe()
+        self._from_worker, from_worker_w = os.pipe()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localstack.lambda_worker",
+                function.handler,
+                str(to_worker_r),
+                str(from_worker_w),
+            ],
+            cwd=ROOT,
+            env=dict(environment),
+            pass_fds=(to_worker_r, from_worker_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self._requests = os.fdopen(self._to_worker, "wb")
+        self._responses = os.fdopen(self._from_worker, "rb")
+        assert self.process.stdout is not None
+        threading.Thread(
+            target=self._pump, args=(self.process.stdout, function.name, log_sink), daemon=True
+        ).start()
+
+    @staticmethod
+    def _pump(stream: IO[bytes], name: str, sink: Callable[[str, str], None]) -> None:
+        for raw in stream:
+            sink(name, raw.decode(errors="replace").rstrip("\n"))
+
+    def invoke(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        self._requests.write(json.dumps(request).encode() + b"\n")
+        self._requests.flush()
+        result: dict[str, Any] = {}
+        reader = threading.Thread(
+            target=lambda: result.update(json.loads(self._responses.readline() or "{}"))
+        )
+        reader.start()
+        reader.join(timeout_s)
+        timed_out = reader.is_alive()
+        if timed_out or "id" not in result:
+            self.kill()
+            if timed_out:
+                return {
+                    "error": {
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": f"Task timed out after {timeout_s:.2f} seconds",
+                    }
+                }
+            return {
+                "error": {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": "Runtime exited without a response",
+                }
+            }
+        return result
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self._requests, self._responses):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _default_sink(name: str, line: str) -> None:
+    print(f"[{name}] {line}", flush=True)
+
+
+class FunctionPool:
+    """Up to `concurrency` warm environments for one function; more concurrent calls wait their turn."""
+
+    def __init__(
+        self,
+        function: FunctionDef,
+        environment: Mapping[str, str],
+        *,
+        concurrency: int = 4,
+        log_sink: Callable[[str, str], None] = _default_sink,
+    ) -> None:
+        self.function = function
+        self.environment = {**environment, **function.environment, "AWS_LAMBDA_FUNCTION_NAME": function.name,
+                            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb)}  # fmt: skip
+        self.log_sink = log_sink
+        self._idle: list[_Worker] = []
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._all: list[_Worker] = []
+        self.invocations = itertools.count(1)
+        self.cold_starts = 0
+
+    def _acquire(self) -> _Worker:
+        self._slots.acquire()
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    return worker
+            self.cold_starts += 1
+            worker = _Worker(self.function, self.environment, self.log_sink)
+            self._all.append(worker)
+            return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.alive():
+                self._idle.append(worker)
+        self._slots.release()
+
+    def invoke(self, event: Any) -> InvocationResult:
+        """Run the handler once and wait for it (RequestResponse)."""
+        next(self.invocations)
+        request_id = str(uuid.uuid4())
+        arn = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{self.function.name}"
+        context = {
+            "function_name": self.function.name,
+            "memory_limit_in_mb": self.function.memory_mb,
+            "invoked_function_arn": arn,
+            "aws_request_id": request_id,
+            "deadline_ms": int(time.time() * 1000) + self.function.timeout_s * 1000,
+        }
+        worker = self._acquire()
+        try:
+            response = worker.invoke(
+                {"id": request_id, "event": event, "context": context}, self.function.timeout_s
+            )
+        finally:
+            self._release(worker)
+        if "error" in response:
+            return InvocationResult(error=response["error"])
+        return InvocationResult(payload=response.get("result"))
+
+    def close(self) -> None:
+        with self._lock:
+            for worker in self._all:
+                worker.kill()
+            self._all.clear()
+            self._idle.clear()
+
+
+class LambdaService:
+    """All functions of the template; `invoke_async` is what IoT rules and `InvocationType=Event` use."""
+
+    def __init__(
+        self,
+        functions: Mapping[str, FunctionDef],
+        environment: Mapping[str, str],
+        *,
+        dead_letters: Path,
+        concurrency: int = 4,
+        retry_delays_s: tuple[float, ...] = (1.0, 2.0),
+        log_sink: Callable[[str, str], None] = _default_sink,
+    ) -> None:
+        self.pools = {
+            name: FunctionPool(f, environment, concurrency=concurrency, log_sink=log_sink)
+            for name, f in functions.items()
+        }
+        self.dead_letters = dead_letters
+        self.retry_delays_s = retry_delays_s
+        self._executor = ThreadPoolExecutor(max_workers=max(8, concurrency * len(self.pools)))
+        self._dead_lock = threading.Lock()
+        self.failed_async = 0
+
+    def pool(self, name: str) -> FunctionPool:
+        if name in self.pools:
+            return self.pools[name]
+        for pool in self.pools.values():  # accept an ARN or a partial ARN, as Lambda does
+            if name.endswith(f":function:{pool.function.name}"):
+                return pool
+        raise KeyError(f"Function not found: {name}")
+
+    def invoke(self, name: str, event: Any) -> InvocationResult:
+        return self.pool(name).invoke(event)
+
+    def invoke_async(self, name: str, event: Any) -> Future[InvocationResult]:
+        """Queue the event; on error retry twice with delays, then write it to the dead-letter file."""
+        pool = self.pool(name)
+        return self._executor.submit(self._run_async, pool, event)
+
+    def _run_async(self, pool: FunctionPool, event: Any) -> InvocationResult:
+        result = pool.invoke(event)
+        for delay in self.retry_delays_s[:ASYNC_RETRIES]:
+            if result.ok:
+                return result
+            time.sleep(delay)
+            result = pool.invoke(event)
+        if not result.ok:
+            self.failed_async += 1
+            log.error("%s failed after %d retries: %s", pool.function.name, ASYNC_RETRIES, result.error)
+            with self._dead_lock:
+                self.dead_letters.parent.mkdir(parents=True, exist_ok=True)
+                with self.dead_letters.open("a") as out:
+                    out.write(
+                        json.dumps({"function": pool.function.name, "event": event, "error": result.error})
+                    )
+                    out.write("\n")
+        return result
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in self.pools.values():
+            pool.close()

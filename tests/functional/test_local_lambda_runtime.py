@@ -1,0 +1,136 @@
+"""The local Lambda runtime: real worker processes with Lambda's warm, timeout and async-retry rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localstack.lambda_runtime import FunctionPool, LambdaService
+from localstack.template import FunctionDef
+
+BASE_ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+if sys.prefix != sys.base_prefix:
+    BASE_ENV["VIRTUAL_ENV"] = sys.prefix
+
+
+def _function(name: str, handler: str, timeout_s: int = 3, **environment: str) -> FunctionDef:
+    return FunctionDef(
+        name=name,
+        handler=f"tests.support.local_handlers.{handler}",
+        environment=dict(environment),
+        timeout_s=timeout_s,
+        memory_mb=128,
+    )
+
+
+@pytest.fixture
+def logs() -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture
+def service(tmp_path: Path, logs: list[tuple[str, str]]) -> Iterator[LambdaService]:
+    functions = {
+        "Echo": _function("Echo", "echo", GREETING="hello"),
+        "Fail": _function("Fail", "fail"),
+        "Sleep": _function("Sleep", "sleep", timeout_s=1),
+        "Exits": _function("Exits", "exits"),
+        "Missing": _function("Missing", "no_such_handler"),
+    }
+    service = LambdaService(
+        functions,
+        BASE_ENV,
+        dead_letters=tmp_path / "dead-letters.jsonl",
+        concurrency=2,
+        retry_delays_s=(0.0, 0.0),
+        log_sink=lambda name, line: logs.append((name, line)),
+    )
+    yield service
+    service.close()
+
+
+def test_a_warm_environment_keeps_its_state_and_sees_the_function_environment(service: LambdaService) -> None:
+    first = service.invoke("Echo", {"n": 1})
+    second = service.invoke("Echo", {"n": 2})
+    assert first.ok and second.ok
+    assert first.payload["event"] == {"n": 1}
+    assert first.payload["greeting"] == "hello"
+    assert first.payload["function_name"] == "Echo"
+    assert 0 < first.payload["remaining_ms"] <= 3000
+    assert second.payload["pid"] == first.payload["pid"]
+    assert second.payload["calls_in_this_environment"] == 2
+    assert service.pool("Echo").cold_starts == 1
+
+
+def test_functions_are_found_by_arn_too(service: LambdaService) -> None:
+    assert service.invoke("arn:aws:lambda:eu-west-1:000000000000:function:Echo", {}).ok
+    with pytest.raises(KeyError):
+        service.invoke("Nobody", {})
+
+
+def test_an_error_comes_back_as_a_function_error_and_its_traceback_is_logged(
+    service: LambdaService, tmp_path: Path, logs: list[tuple[str, str]]
+) -> None:
+    result = service.invoke("Fail", {"marker": str(tmp_path / "m")})
+    assert not result.ok and result.error is not None
+    assert result.error["errorType"] == "RuntimeError"
+    assert result.error["errorMessage"] == "attempt 1 fails"
+    deadline = time.monotonic() + 5
+    while not any("RuntimeError: attempt 1 fails" in line for name, line in logs if name == "Fail"):
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.05)
+
+
+def test_a_timeout_kills_the_environment_and_the_next_call_gets_a_fresh_one(service: LambdaService) -> None:
+    result = service.invoke("Sleep", {"seconds": 5})
+    assert result.error is not None and result.error["errorType"] == "Sandbox.Timedout"
+    assert service.invoke("Sleep", {"seconds": 0}).payload == "woke"
+    assert service.pool("Sleep").cold_starts == 2
+
+
+def test_a_crashed_runtime_is_reported_and_replaced(service: LambdaService) -> None:
+    result = service.invoke("Exits", {})
+    assert result.error is not None and result.error["errorType"] == "Runtime.ExitError"
+    assert service.invoke("Echo", {}).ok
+
+
+def test_a_missing_handler_is_an_import_error_on_every_call(service: LambdaService) -> None:
+    result = service.invoke("Missing", {})
+    assert result.error is not None and result.error["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_async_failures_are_retried_twice_then_dead_lettered(service: LambdaService, tmp_path: Path) -> None:
+    event = {"marker": str(tmp_path / "always")}
+    result = service.invoke_async("Fail", event).result(timeout=20)
+    assert not result.ok
+    assert (tmp_path / "always").read_text() == "3"  # the first attempt and two retries
+    (letter,) = [json.loads(line) for line in (tmp_path / "dead-letters.jsonl").read_text().splitlines()]
+    assert letter["function"] == "Fail" and letter["event"] == event
+
+
+def test_an_async_call_that_succeeds_on_retry_is_not_dead_lettered(
+    service: LambdaService, tmp_path: Path
+) -> None:
+    event = {"marker": str(tmp_path / "once"), "succeed_after": 1}
+    assert service.invoke_async("Fail", event).result(timeout=20).ok
+    assert (tmp_path / "once").read_text() == "2"
+    assert not (tmp_path / "dead-letters.jsonl").exists()
+
+
+def test_concurrency_is_bounded_by_the_pool(tmp_path: Path) -> None:
+    pool = FunctionPool(_function("Echo", "echo"), BASE_ENV, concurrency=2, log_sink=lambda *_: None)
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(6) as executor:
+            pids = {r.payload["pid"] for r in executor.map(pool.invoke, range(12))}
+        assert 1 <= len(pids) <= 2
+        assert pool.cold_starts == len(pids)
+    finally:
+        pool.close()
