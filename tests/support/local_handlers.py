@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -39,3 +40,39 @@ def sleep(event: Any, context: Any) -> str:
 
 def exits(event: Any, context: Any) -> None:
     os._exit(3)
+
+
+def call_other(event: Any, context: Any) -> Any:
+    """Calls another function through boto3, as the network server calls the join server."""
+    import boto3
+
+    client = boto3.client("lambda")
+    response = client.invoke(FunctionName=event["target"], Payload=json.dumps(event["payload"]).encode())
+    return {"status": response["StatusCode"], "payload": json.loads(response["Payload"].read())}
+
+
+def _rest_api() -> Any:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+    app = APIGatewayRestResolver()
+
+    @app.get("/things/<thing_id>")
+    def get_thing(thing_id: str) -> dict[str, Any]:
+        if thing_id == "missing":
+            raise NotFoundError("no such thing")
+        return {"id": thing_id, "q": app.current_event.get_query_string_value("q")}
+
+    @app.post("/things")
+    def create_thing() -> tuple[dict[str, Any], int]:
+        return {"created": app.current_event.json_body}, 201
+
+    return app
+
+
+REST_API = _rest_api()
+
+
+def api(event: Any, context: Any) -> Any:
+    """A Powertools REST resolver: proves the local API Gateway's proxy events are the real shape."""
+    return REST_API.resolve(event, context)
