@@ -1,0 +1,110 @@
+"""The local cloud's own MQTT session with the broker, in the role IoT Core's rules engine and data
+plane play on AWS: it sees every topic and publishes on behalf of the functions.
+
+awsiotsdk's MQTT 5 client with mutual TLS, as everything else in Loraless. The per-connection
+throttle that mirrors IoT Core's device limits is lifted: on AWS this traffic is IoT Core's internal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from awscrt import mqtt5
+from awsiot import mqtt5_client_builder
+
+log = logging.getLogger("loraless.local.mqtt")
+
+OnMessage = Callable[[str, bytes, str], None]
+
+
+@dataclass(frozen=True)
+class BrokerAccess:
+    """Where the broker is and the client certificate the local cloud presents to it."""
+
+    host: str
+    port: int
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+
+
+class ServiceSession:
+    """One MQTT 5 session: subscriptions survive reconnects (the client resubscribes on success)."""
+
+    def __init__(self, access: BrokerAccess, client_id: str, on_message: OnMessage | None = None) -> None:
+        self._on_message = on_message
+        self._connected = threading.Event()
+        self._filters: list[str] = []
+        self._client = mqtt5_client_builder.mtls_from_path(
+            endpoint=access.host,
+            port=access.port,
+            cert_filepath=str(access.cert_path),
+            pri_key_filepath=str(access.key_path),
+            ca_filepath=str(access.ca_path),
+            client_id=client_id,
+            clean_start=True,
+            session_behavior=mqtt5.ClientSessionBehaviorType.CLEAN,
+            extended_validation_and_flow_control_options=mqtt5.ExtendedValidationAndFlowControlOptions.NONE,
+            offline_queue_behavior=mqtt5.ClientOperationQueueBehaviorType.FAIL_QOS0_PUBLISH_ON_DISCONNECT,
+            min_reconnect_delay_ms=200,
+            max_reconnect_delay_ms=5000,
+            on_publish_received=self._received,
+            on_lifecycle_connection_success=self._connected_now,
+            on_lifecycle_disconnection=lambda _event: self._connected.clear(),
+            enable_metrics_collection=False,
+        )
+
+    def _connected_now(self, _event: mqtt5.LifecycleConnectSuccessData) -> None:
+        self._connected.set()
+        if self._filters:
+            self._subscribe(self._filters)
+
+    def _received(self, data: mqtt5.PublishReceivedData) -> None:
+        packet = data.publish_packet
+        if self._on_message is None:
+            return
+        try:
+            self._on_message(packet.topic, bytes(packet.payload or b""), "")
+        except Exception:  # one bad message must not stop the client's event loop
+            log.exception("message handler failed for %s", packet.topic)
+
+    def start(self, timeout_s: float = 10.0) -> ServiceSession:
+        self._client.start()
+        if not self._connected.wait(timeout_s):
+            self._client.stop()
+            raise ConnectionError("could not connect to the MQTT broker")
+        return self
+
+    def _subscribe(self, filters: Iterable[str]) -> Future[mqtt5.SubackPacket]:
+        packet = mqtt5.SubscribePacket(
+            subscriptions=[mqtt5.Subscription(topic_filter=f, qos=mqtt5.QoS.AT_LEAST_ONCE) for f in filters]
+        )
+        return self._client.subscribe(packet)  # type: ignore[no-any-return]
+
+    def subscribe(self, filters: Iterable[str], timeout_s: float = 10.0) -> None:
+        """Subscribe at QoS 1 and wait for the broker to grant every filter."""
+        new = [f for f in filters if f not in self._filters]
+        if not new:
+            return
+        self._filters.extend(new)
+        suback = self._subscribe(new).result(timeout_s)
+        refused = [f for f, code in zip(new, suback.reason_codes, strict=True) if int(code) >= 0x80]
+        if refused:
+            raise PermissionError(f"broker refused subscriptions: {refused}")
+
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, timeout_s: float = 10.0
+    ) -> None:
+        """Publish and, at QoS 1, wait for the broker's PUBACK; raises if the broker is unreachable."""
+        if not self._connected.is_set():
+            raise ConnectionError("not connected to the MQTT broker")
+        packet = mqtt5.PublishPacket(topic=topic, payload=payload, qos=mqtt5.QoS(qos), retain=retain)
+        self._client.publish(packet).result(timeout_s)
+
+    def stop(self) -> None:
+        self._client.stop()

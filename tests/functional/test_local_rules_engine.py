@@ -1,0 +1,102 @@
+"""The local rules engine against the real synthesized template's rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from localstack.rules_engine import RulesEngine
+from localstack.template import LocalTemplate, RuleDef, load, synthesize
+
+
+@pytest.fixture(scope="module")
+def template() -> LocalTemplate:
+    return load(synthesize(), iot_data_endpoint="127.0.0.1:1")
+
+
+class Recorder:
+    def __init__(self, fail_for: str | None = None) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail_for = fail_for
+
+    def __call__(self, function: str, event: dict[str, Any]) -> None:
+        if function == self.fail_for:
+            raise ConnectionError("invoke failed")
+        self.calls.append((function, event))
+
+
+def _handler(template: LocalTemplate, function: str) -> str:
+    return template.functions[function].handler
+
+
+def test_a_gateway_uplink_starts_the_uplink_function_with_topic_fields(template: LocalTemplate) -> None:
+    recorder = Recorder()
+    engine = RulesEngine(template.rules, recorder)
+    up = {"phyPayload": "QAEAAAAAAQABAgME", "rxInfo": {"gatewayId": "0102030405060708", "rssi": -57}}
+    assert engine.on_message("eu868/gateway/0102030405060708/event/up", json.dumps(up).encode()) == 1
+    ((function, event),) = recorder.calls
+    assert _handler(template, function) == "functions.network.handlers.uplink.handler"
+    assert event["phyPayload"] == up["phyPayload"] and event["rxInfo"] == up["rxInfo"]
+    assert event["topic_prefix"] == "eu868" and event["topic_gateway_id"] == "0102030405060708"
+    assert isinstance(event["received_at"], int)
+
+
+@pytest.mark.parametrize(
+    ("topic", "handler"),
+    [
+        ("eu868/gateway/0102030405060708/event/ack", "functions.network.handlers.tx_ack.handler"),
+        ("eu868/gateway/0102030405060708/event/stats", "functions.network.handlers.gateway_events.handler"),
+        ("eu868/gateway/0102030405060708/state/conn", "functions.network.handlers.gateway_events.handler"),
+        (
+            "application/7/device/0102030405060708/command/down",
+            "functions.appserver.handlers.mqtt_downlink.handler",
+        ),
+    ],
+)
+def test_each_topic_reaches_the_function_the_template_names(
+    template: LocalTemplate, topic: str, handler: str
+) -> None:
+    recorder = Recorder()
+    assert RulesEngine(template.rules, recorder).on_message(topic, b"{}") == 1
+    assert [_handler(template, f) for f, _ in recorder.calls] == [handler]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("eu868/gateway/0102030405060708/event/up", b"\x00not json"),
+        ("eu868/gateway/0102030405060708/event/unknown", b"{}"),
+        ("application/7/device/0102030405060708/event/up", b"{}"),
+        ("eu868/gateway/0102030405060708/event/up", b"[1, 2]"),
+    ],
+)
+def test_messages_no_rule_selects_start_nothing(template: LocalTemplate, topic: str, payload: bytes) -> None:
+    recorder = Recorder()
+    assert RulesEngine(template.rules, recorder).on_message(topic, payload) == 0
+    assert recorder.calls == []
+
+
+def test_non_json_payloads_are_counted(template: LocalTemplate) -> None:
+    engine = RulesEngine(template.rules, Recorder())
+    engine.on_message("eu868/gateway/01/event/up", b"\xff")
+    assert engine.counts["not_json"] == 1
+
+
+def test_a_failed_invoke_is_counted_and_other_rules_still_run() -> None:
+    rules = [
+        RuleDef("A", "SELECT * FROM 'x/#'", "FnA"),
+        RuleDef("B", "SELECT * FROM 'x/+'", "FnB"),
+    ]
+    recorder = Recorder(fail_for="FnA")
+    engine = RulesEngine(rules, recorder)
+    assert engine.on_message("x/y", b"{}") == 1
+    assert [f for f, _ in recorder.calls] == ["FnB"]
+    assert engine.counts["error_action"] == 1
+
+
+def test_topic_filters_are_subscribed_once_each(template: LocalTemplate) -> None:
+    filters = RulesEngine(template.rules, Recorder()).topic_filters
+    assert len(filters) == len(set(filters)) == 5
+    assert "+/gateway/+/event/up" in filters
