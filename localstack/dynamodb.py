@@ -1,0 +1,178 @@
+"""DynamoDB for the local cloud: moto's server by default (or any endpoint, e.g. LocalStack's), the
+tables created from the template, TTL honoured by a sweeper (moto stores TTL settings but never expires
+items), and the data kept between runs in a snapshot file unless the user asks for a reset.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from localstack.template import LOCAL_REGION, TableDef
+
+log = logging.getLogger("loraless.local.dynamodb")
+_SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
+
+
+def _portable(value: dict[str, Any], *, decode: bool) -> dict[str, Any]:
+    """Binary attributes as base64 text in the snapshot file, and back."""
+    ((kind, inner),) = value.items()
+    convert = base64.b64decode if decode else (lambda b: base64.b64encode(b).decode())
+    if kind == "B":
+        return {kind: convert(inner)}
+    if kind == "BS":
+        return {kind: [convert(b) for b in inner]}
+    if kind == "M":
+        return {kind: {k: _portable(v, decode=decode) for k, v in inner.items()}}
+    if kind == "L":
+        return {kind: [_portable(v, decode=decode) for v in inner]}
+    return value
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalDynamoDB:
+    """Tables from the template on an endpoint; `start_moto` runs moto's server in this process."""
+
+    def __init__(self, tables: Iterable[TableDef], *, endpoint_url: str | None = None) -> None:
+        self.tables = list(tables)
+        self.endpoint_url = endpoint_url
+        self._moto: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start_moto(self, host: str = "127.0.0.1", port: int = 0) -> LocalDynamoDB:
+        from moto.server import ThreadedMotoServer
+
+        port = port or free_port(host)
+        self._moto = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._moto.start()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    @property
+    def client(self) -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name=LOCAL_REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def create_tables(self) -> None:
+        """Create every table that is missing (an existing one, e.g. in LocalStack, is left as it is)."""
+        client = self.client
+        existing = set(client.list_tables()["TableNames"])
+        for table in self.tables:
+            if table.name in existing:
+                continue
+            client.create_table(**table.create_args)
+            if table.ttl_attribute:
+                client.update_time_to_live(
+                    TableName=table.name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                )
+
+    def _items(self, table: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(TableName=table, ConsistentRead=True):
+            items.extend(page["Items"])
+        return items
+
+    def sweep_ttl(self, now: float | None = None) -> int:
+        """Delete items whose TTL attribute lies in the past, as DynamoDB's TTL does (eventually)."""
+        now = time.time() if now is None else now
+        deleted = 0
+        client = self.client
+        for table in self.tables:
+            if not table.ttl_attribute:
+                continue
+            keys = [k["AttributeName"] for k in table.create_args["KeySchema"]]
+            for item in self._items(table.name):
+                expiry = item.get(table.ttl_attribute, {}).get("N")
+                if expiry is not None and float(expiry) < now:
+                    client.delete_item(TableName=table.name, Key={k: item[k] for k in keys})
+                    deleted += 1
+        return deleted
+
+    def save(self, path: Path) -> int:
+        """Write every item of every table to `path` (DynamoDB JSON); returns the item count."""
+        with self._lock:
+            data = {
+                table.name: [
+                    {k: _portable(v, decode=False) for k, v in item.items()}
+                    for item in self._items(table.name)
+                ]
+                for table in self.tables
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(data))
+            temporary.replace(path)
+            return sum(len(items) for items in data.values())
+
+    def load(self, path: Path) -> int:
+        """Put back what `save` wrote; tables no longer in the template are skipped with a warning."""
+        if not path.exists():
+            return 0
+        data = json.loads(path.read_text())
+        names = {table.name for table in self.tables}
+        client = self.client
+        restored = 0
+        for table, items in data.items():
+            if table not in names:
+                log.warning("snapshot has items for %s, which the template no longer defines", table)
+                continue
+            for item in items:
+                client.put_item(TableName=table, Item={k: _portable(v, decode=True) for k, v in item.items()})
+                restored += 1
+        return restored
+
+    def keep(self, path: Path, interval_s: float = 30.0) -> None:
+        """In the background: sweep expired items and save the snapshot every `interval_s`."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.sweep_ttl()
+                    self.save(path)
+                except Exception:  # a failed sweep is retried next round; the cloud keeps running
+                    log.exception("TTL sweep or snapshot failed")
+
+        self._thread = threading.Thread(target=loop, daemon=True, name="dynamodb-keeper")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._moto is not None:
+            with contextlib.suppress(Exception):
+                self._moto.stop()
+
+
+def to_item(document: dict[str, Any]) -> dict[str, Any]:
+    """Plain values to DynamoDB JSON (tests and tools)."""
+    return {k: _SERIALIZER.serialize(v) for k, v in document.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
