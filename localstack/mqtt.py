@@ -100,11 +100,14 @@ class ServiceSession:
     def publish(
         self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, timeout_s: float = 10.0
     ) -> None:
-        """Publish and, at QoS 1, wait for the broker's PUBACK; raises if the broker is unreachable."""
+        """Publish and, at QoS 1, wait for the broker's PUBACK; raises if unreachable or not authorized."""
         if not self._connected.is_set():
             raise ConnectionError("not connected to the MQTT broker")
         packet = mqtt5.PublishPacket(topic=topic, payload=payload, qos=mqtt5.QoS(qos), retain=retain)
-        self._client.publish(packet).result(timeout_s)
+        completion = self._client.publish(packet).result(timeout_s)
+        puback = getattr(completion, "puback", None)
+        if puback is not None and int(puback.reason_code) >= 0x80:
+            raise PermissionError(f"broker refused publish to {topic}: {puback.reason_code!r}")
 
     def stop(self) -> None:
         self._client.stop()

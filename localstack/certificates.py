@@ -1,0 +1,106 @@
+"""A private certificate authority for the local IoT Core: the broker's server certificate and one
+client certificate per identity (a gateway id, the bridge, the cloud itself, an application), as IoT
+Core issues device certificates. Kept under the data directory so issued certificates stay valid
+between runs. EC P-256 keys, like IoT Core's CreateKeysAndCertificate default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+VALIDITY = dt.timedelta(days=3650)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate and its private key on disk (PEM)."""
+
+    cert_path: Path
+    key_path: Path
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    os.chmod(path, 0o600)
+
+
+class CertificateAuthority:
+    """Creates the CA once in `directory`, then issues certificates signed by it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ca_path = directory / "ca.pem"
+        ca_key_path = directory / "ca.key"
+        if not self.ca_path.exists() or not ca_key_path.exists():
+            key = ec.generate_private_key(ec.SECP256R1())
+            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loraless local CA")])
+            now = dt.datetime.now(dt.UTC)
+            certificate = (
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5))
+                .not_valid_after(now + VALIDITY)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(
+                    x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+                )
+                .sign(key, hashes.SHA256())
+            )
+            _write_key(ca_key_path, key)
+            self.ca_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        self._key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        self._certificate = x509.load_pem_x509_certificate(self.ca_path.read_bytes())
+
+    def issue(self, common_name: str, *, server: bool = False, hosts: tuple[str, ...] = ()) -> Issued:
+        """A certificate for `common_name` (reused if already issued); a server's carries `hosts` as SANs."""
+        stem = self.directory / common_name.replace("/", "_")
+        issued = Issued(stem.with_suffix(".pem"), stem.with_suffix(".key"))
+        if issued.cert_path.exists() and issued.key_path.exists():
+            return issued
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(self._certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                critical=False,
+            )
+        )
+        if hosts:
+            names: list[x509.GeneralName] = []
+            for host in hosts:
+                try:
+                    names.append(x509.IPAddress(ipaddress.ip_address(host)))
+                except ValueError:
+                    names.append(x509.DNSName(host))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        certificate = builder.sign(self._key, hashes.SHA256())  # type: ignore[arg-type]
+        _write_key(issued.key_path, key)
+        issued.cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        return issued

@@ -1,0 +1,160 @@
+"""The whole Loraless system on one machine, wired from the synthesized CDK template.
+
+IoT Core is Mosquitto with mutual TLS; its rules engine and data plane are `rules_engine` and
+`aws_api`; Lambda is `lambda_runtime`; DynamoDB is moto server (or LocalStack, when the user points
+us at it); API Gateway and CloudFront are `api_gateway`. Nothing here knows what a function does:
+the template says which handler runs for which topic or route, with which environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from localstack.api_gateway import ApiGateway
+from localstack.aws_api import AwsApi
+from localstack.dynamodb import LocalDynamoDB, free_port
+from localstack.lambda_runtime import LambdaService
+from localstack.mqtt import BrokerAccess, ServiceSession
+from localstack.rules_engine import RulesEngine
+from localstack.template import LOCAL_REGION, LocalTemplate, load, synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("loraless.local")
+
+
+class Broker(Protocol):
+    """What the cloud needs from the MQTT broker in IoT Core's role."""
+
+    def access_for(self, identity: str) -> BrokerAccess:
+        """Broker address and a client certificate whose common name is `identity`."""
+        ...
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Ports (0 picks a free one), where state lives, and what to start."""
+
+    data_dir: Path = ROOT / ".local"
+    api_port: int = 8090
+    aws_port: int = 0
+    dynamodb_endpoint: str | None = None  # e.g. http://localhost:4566 to use LocalStack instead of moto
+    dynamodb_port: int = 0
+    reset: bool = False
+    concurrency: int = 4
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def local_master_key(data_dir: Path) -> str:
+    """The local stand-in for the KMS key: 32 random bytes, created once, readable by this user only."""
+    path = data_dir / "master.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class LocalCloud:
+    """Starts every part in dependency order and stops them in reverse; `with LocalCloud(...)` works."""
+
+    def __init__(self, broker: Broker, settings: CloudSettings | None = None) -> None:
+        self.broker = broker
+        self.settings = settings or CloudSettings()
+        self.template: LocalTemplate | None = None
+        self.dynamodb: LocalDynamoDB | None = None
+        self.lambdas: LambdaService | None = None
+        self.aws_api: AwsApi | None = None
+        self.rules: RulesEngine | None = None
+        self.session: ServiceSession | None = None
+        self.api: ApiGateway | None = None
+
+    @property
+    def snapshot(self) -> Path:
+        return self.settings.data_dir / "dynamodb.json"
+
+    def function_environment(self, dynamodb_url: str, aws_url: str) -> dict[str, str]:
+        """What every function process sees besides the template's own variables."""
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "HOME": os.environ.get("HOME", str(ROOT)),
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_ENDPOINT_URL_LAMBDA": aws_url,
+            "AWS_ENDPOINT_URL_IOT_DATA": aws_url,
+            "LORALESS_LOCAL_MASTER_KEY": local_master_key(self.settings.data_dir),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_FUNCTION_NAME": "local",
+            "PYTHONUNBUFFERED": "1",
+            **({"VIRTUAL_ENV": sys.prefix} if sys.prefix != sys.base_prefix else {}),
+        }
+
+    def start(self) -> LocalCloud:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        aws_port = settings.aws_port or free_port()
+        aws_url = f"http://127.0.0.1:{aws_port}"
+        template = load(synthesize(settings.context), iot_data_endpoint=f"127.0.0.1:{aws_port}")
+        self.template = template
+
+        self.dynamodb = LocalDynamoDB(template.tables.values(), endpoint_url=settings.dynamodb_endpoint)
+        if settings.dynamodb_endpoint is None:
+            self.dynamodb.start_moto(port=settings.dynamodb_port)
+        self.dynamodb.create_tables()
+        if settings.reset:
+            self.snapshot.unlink(missing_ok=True)
+        restored = self.dynamodb.load(self.snapshot)
+        log.info("DynamoDB at %s, %d items restored", self.dynamodb.endpoint_url, restored)
+        self.dynamodb.keep(self.snapshot)
+
+        environment = self.function_environment(str(self.dynamodb.endpoint_url), aws_url)
+        for function in template.functions.values():
+            function.environment["IOT_DATA_ENDPOINT"] = aws_url  # plain HTTP locally
+        self.lambdas = LambdaService(
+            template.functions,
+            environment,
+            dead_letters=settings.data_dir / "dead-letters.jsonl",
+            concurrency=settings.concurrency,
+        )
+        self.rules = RulesEngine(template.rules, self.lambdas.invoke_async)
+        self.session = ServiceSession(
+            self.broker.access_for("loraless-cloud"), "loraless-cloud", on_message=self.rules.on_message
+        ).start()
+        self.session.subscribe(self.rules.topic_filters)
+        self.aws_api = AwsApi(self.lambdas, self.session.publish, port=aws_port).start()
+        if template.api_function is not None:
+            web_root = ROOT / "functions" / "appserver" / "web" / "dist"
+            self.api = ApiGateway(
+                self.lambdas,
+                template.api_function,
+                web_root=web_root if web_root.is_dir() else None,
+                port=settings.api_port,
+            ).start()
+        return self
+
+    def stop(self) -> None:
+        for part in (self.api, self.aws_api, self.session):
+            if part is not None:
+                part.stop()
+        if self.lambdas is not None:
+            self.lambdas.close()
+        if self.dynamodb is not None:
+            try:
+                self.dynamodb.save(self.snapshot)
+            finally:
+                self.dynamodb.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
