@@ -1,5 +1,5 @@
 # The two commands a user needs are `make run` and `make test`; both set themselves up.
-.PHONY: setup run test test-fast lint typecheck bench clean
+.PHONY: setup run test test-fast lint typecheck bench synth deploy clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	@$(PY) localstack/run.py
+	@$(PY) localstack/run.py $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -25,6 +25,19 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m bench.lorawan_core
+
+# The CDK CLI is pinned in infra/cli (aws-cdk 3.x cannot synthesize aws-cdk-lib 2).
+CDK := npx --prefix infra/cli cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+infra/cli/node_modules: infra/cli/package-lock.json
+	npm ci --prefix infra/cli --no-audit --no-fund --silent
+
+synth: setup infra/cli/node_modules
+	$(CDK) synth --quiet
+
+deploy: setup infra/cli/node_modules
+	$(CDK) deploy $(ARGS)
 
 clean:
 	rm -rf $(VENV) tests/oracles/node_modules .pytest_cache .mypy_cache .ruff_cache
