@@ -6,7 +6,10 @@ import pytest
 
 from localstack.iot_sql import IotSqlError, Message, parse_rule, topic_matches
 
-UPLINK = "SELECT *, topic(1) AS topic_prefix, topic(3) AS topic_gateway_id, timestamp() AS received_at FROM '+/gateway/+/event/up'"
+UPLINK = (
+    "SELECT *, topic(1) AS topic_prefix, topic(3) AS topic_gateway_id, timestamp() AS received_at "
+    "FROM '+/gateway/+/event/up'"
+)
 
 
 @pytest.mark.parametrize(
@@ -28,9 +31,8 @@ def test_topic_filter_matching_follows_mqtt(topic_filter: str, topic: str, expec
 def test_select_star_with_topic_levels_and_timestamp() -> None:
     rule = parse_rule(UPLINK)
     assert rule.topic_filter == "+/gateway/+/event/up"
-    event = rule.apply(
-        Message("eu868/gateway/0102030405060708/event/up", {"phyPayload": "QAEC", "rxInfo": {"rssi": -50}}, "gw", 1234)
-    )
+    payload = {"phyPayload": "QAEC", "rxInfo": {"rssi": -50}}
+    event = rule.apply(Message("eu868/gateway/0102030405060708/event/up", payload, "gw", 1234))
     assert event == {
         "phyPayload": "QAEC",
         "rxInfo": {"rssi": -50},
