@@ -63,9 +63,12 @@ def local_master_key(data_dir: Path) -> str:
 class LocalCloud:
     """Starts every part in dependency order and stops them in reverse; `with LocalCloud(...)` works."""
 
-    def __init__(self, broker: Broker, settings: CloudSettings | None = None) -> None:
+    def __init__(
+        self, broker: Broker, settings: CloudSettings | None = None, *, template: dict[str, Any] | None = None
+    ) -> None:
         self.broker = broker
         self.settings = settings or CloudSettings()
+        self._raw_template = template  # tests pass their own; otherwise the stack is synthesized
         self.template: LocalTemplate | None = None
         self.dynamodb: LocalDynamoDB | None = None
         self.lambdas: LambdaService | None = None
@@ -103,15 +106,17 @@ class LocalCloud:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         aws_port = settings.aws_port or free_port()
         aws_url = f"http://127.0.0.1:{aws_port}"
-        template = load(synthesize(settings.context), iot_data_endpoint=f"127.0.0.1:{aws_port}")
+        raw = self._raw_template if self._raw_template is not None else synthesize(settings.context)
+        template = load(raw, iot_data_endpoint=f"127.0.0.1:{aws_port}")
         self.template = template
 
         self.dynamodb = LocalDynamoDB(template.tables.values(), endpoint_url=settings.dynamodb_endpoint)
         if settings.dynamodb_endpoint is None:
             self.dynamodb.start_moto(port=settings.dynamodb_port)
-        self.dynamodb.create_tables()
         if settings.reset:
             self.snapshot.unlink(missing_ok=True)
+            self.dynamodb.drop_tables()
+        self.dynamodb.create_tables()
         restored = self.dynamodb.load(self.snapshot)
         log.info("DynamoDB at %s, %d items restored", self.dynamodb.endpoint_url, restored)
         self.dynamodb.keep(self.snapshot)

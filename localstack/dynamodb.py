@@ -90,6 +90,14 @@ class LocalDynamoDB:
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
                 )
 
+    def drop_tables(self) -> None:
+        """Delete the template's tables (a reset; moto keeps its data per process, not per server)."""
+        client = self.client
+        existing = set(client.list_tables()["TableNames"])
+        for table in self.tables:
+            if table.name in existing:
+                client.delete_table(TableName=table.name)
+
     def _items(self, table: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         paginator = self.client.get_paginator("scan")
@@ -165,6 +173,11 @@ class LocalDynamoDB:
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._moto is not None:
+            # moto keeps its data per process, not per server: forget it, as a stopped process would.
+            with contextlib.suppress(Exception):
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+                )
             with contextlib.suppress(Exception):
                 self._moto.stop()
 

@@ -140,6 +140,12 @@ def _table(logical_id: str, properties: Mapping[str, Any]) -> TableDef:
     )
 
 
+def _ours(handler: str) -> bool:
+    """A handler whose top-level package is in this repository (CDK's helpers use `index.handler`)."""
+    package = handler.split(".", 1)[0]
+    return bool(package) and (ROOT / package).is_dir()
+
+
 def load(template: Mapping[str, Any], *, iot_data_endpoint: str) -> LocalTemplate:
     """Read functions, rules, tables and the API's function from a synthesized template."""
     resources: Mapping[str, Any] = template["Resources"]
@@ -152,10 +158,8 @@ def load(template: Mapping[str, Any], *, iot_data_endpoint: str) -> LocalTemplat
     functions: dict[str, FunctionDef] = {}
     for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})
-        if resource["Type"] != "AWS::Lambda::Function" or not str(properties.get("Handler", "")).startswith(
-            "functions."
-        ):
-            continue  # CDK's own helper functions (custom resources) have no local role
+        if resource["Type"] != "AWS::Lambda::Function" or not _ours(str(properties.get("Handler", ""))):
+            continue  # CDK's own helper functions (custom resources, deployments) have no local role
         variables = properties.get("Environment", {}).get("Variables", {})
         functions[logical_id] = FunctionDef(
             name=logical_id,

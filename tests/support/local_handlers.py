@@ -76,3 +76,25 @@ REST_API = _rest_api()
 def api(event: Any, context: Any) -> Any:
     """A Powertools REST resolver: proves the local API Gateway's proxy events are the real shape."""
     return REST_API.resolve(event, context)
+
+
+def relay(event: Any, context: Any) -> None:
+    """An IoT-rule target that answers on another topic through the IoT data API, as the network
+    server sends gateway commands."""
+    import boto3
+
+    client = boto3.client("iot-data", endpoint_url=os.environ["IOT_DATA_ENDPOINT"])
+    reply = {"seen": event, "table": os.environ.get("TABLE_NAME")}
+    client.publish(topic=f"out/{event['topic_name']}", qos=1, payload=json.dumps(reply).encode())
+
+
+def count_item(event: Any, context: Any) -> dict[str, Any]:
+    """An API route that counts hits per path in the template's table (DynamoDB endpoint from the env)."""
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    key = {"id": event["pathParameters"]["proxy"]}
+    table.update_item(Key=key, UpdateExpression="ADD hits :one", ExpressionAttributeValues={":one": 1})
+    item = table.get_item(Key=key, ConsistentRead=True)["Item"]
+    body = json.dumps({"hits": int(item["hits"])})
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
