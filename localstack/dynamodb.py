@@ -173,11 +173,10 @@ class LocalDynamoDB:
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._moto is not None:
-            # moto keeps its data per process, not per server: forget it, as a stopped process would.
+            # moto keeps data per process, not per server: drop our tables, as a stopped process would
+            # (not moto's global reset, which would wipe other users of moto in this process).
             with contextlib.suppress(Exception):
-                urllib.request.urlopen(
-                    urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-                )
+                self.drop_tables()
             with contextlib.suppress(Exception):
                 self._moto.stop()
 
