@@ -84,3 +84,23 @@ class InvalidTxPower(LoRaWANError):
 
 class InvalidPingPeriod(LoRaWANError):
     """A class B ping period that is not 2^(5 + periodicity) slots for periodicity 0..7."""
+
+
+class TruncatedMACCommand(InvalidLength):
+    """A MAC command whose payload runs past the end of FOpts / FRMPayload (LoRaWAN 1.1 §5)."""
+
+    def __init__(self, name: str, cid: int, got: int, expected: int) -> None:
+        super().__init__(f"{name} (CID 0x{cid:02x}) payload", got, str(expected))
+        self.name = name
+        self.cid = cid
+
+
+class UnexpectedCID(DecodeError):
+    """Bytes handed to one MAC command's decoder that start with another command's CID."""
+
+    def __init__(self, name: str, expected: int, got: int | None) -> None:
+        seen = "no CID" if got is None else f"CID 0x{got:02x}"
+        super().__init__(f"{name} has CID 0x{expected:02x}, got {seen}")
+        self.name = name
+        self.expected = expected
+        self.got = got
