@@ -87,7 +87,7 @@ def test_a_message_runs_its_rule_and_the_function_publishes_back(broker: Mosquit
         watcher = ServiceSession(broker.access_for("loraless-cloud"), "watcher", on_message=inbox).start()
         try:
             watcher.subscribe(["out/#"])
-            client.publish("eu868/gateway/0102030405060708/event/up", b'{"n": 0}')  # the WHERE clause drops it
+            client.publish("eu868/gateway/0102030405060708/event/up", b'{"n": 0}')  # WHERE drops it
             client.publish("eu868/gateway/0102030405060708/event/up", b'{"n": 5}')
             ((topic, payload),) = inbox.wait_for(1, timeout_s=20)
         finally:
