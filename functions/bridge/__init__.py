@@ -1,0 +1,1 @@
+"""The gateway bridge: Semtech UDP packet forwarder <-> ChirpStack-compatible JSON over MQTT."""

@@ -1,0 +1,88 @@
+"""Bridge settings from the environment (the container's way) or flags (`python -m functions.bridge -h`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    udp_host: str = "0.0.0.0"
+    udp_port: int = 1700
+    health_port: int = 8080
+    mqtt_endpoint: str = "localhost"
+    mqtt_port: int = 8883
+    ca_path: Path | None = None
+    cert_path: Path | None = None
+    key_path: Path | None = None
+    client_id: str = "loraless-bridge-1"
+    topic_prefix: str = "eu868"
+    skip_crc_check: bool = False
+    buffer_size: int = 10000
+    iot_core_limits: bool = True
+    pull_ttl_s: float = 60.0
+    offline_after_s: float = 120.0
+
+
+def _materialize(pem: str | None, name: str) -> Path | None:
+    """Certificates given as PEM text in the environment (ECS secrets) go to a private temp file."""
+    if not pem:
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="bridge-"))
+    path = directory / name
+    path.write_text(pem)
+    path.chmod(0o600)
+    return path
+
+
+def from_environment(argv: list[str] | None = None) -> BridgeConfig:
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        prog="python -m functions.bridge", description="Semtech UDP <-> MQTT bridge"
+    )
+    parser.add_argument("--udp-host", default=env.get("BRIDGE_UDP_HOST", "0.0.0.0"))
+    parser.add_argument("--udp-port", type=int, default=int(env.get("BRIDGE_UDP_PORT", "1700")))
+    parser.add_argument("--health-port", type=int, default=int(env.get("BRIDGE_HEALTH_PORT", "8080")))
+    parser.add_argument("--mqtt-endpoint", default=env.get("BRIDGE_MQTT_ENDPOINT", "localhost"))
+    parser.add_argument("--mqtt-port", type=int, default=int(env.get("BRIDGE_MQTT_PORT", "8883")))
+    parser.add_argument("--ca", default=env.get("BRIDGE_MQTT_CA"))
+    parser.add_argument("--cert", default=env.get("BRIDGE_MQTT_CERT"))
+    parser.add_argument("--key", default=env.get("BRIDGE_MQTT_KEY"))
+    parser.add_argument("--client-id", default=env.get("BRIDGE_CLIENT_ID") or _client_id(env))
+    parser.add_argument("--topic-prefix", default=env.get("BRIDGE_TOPIC_PREFIX", "eu868"))
+    parser.add_argument(
+        "--skip-crc-check", action="store_true", default=env.get("BRIDGE_SKIP_CRC_CHECK") == "1"
+    )
+    parser.add_argument("--buffer-size", type=int, default=int(env.get("BRIDGE_BUFFER_SIZE", "10000")))
+    parser.add_argument(
+        "--no-iot-core-limits", action="store_true", default=env.get("BRIDGE_IOT_CORE_LIMITS") == "0",
+        help="lift the 100 publishes/s per connection that IoT Core enforces (local load tests only)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    cert = Path(args.cert) if args.cert else _materialize(env.get("BRIDGE_MQTT_CERT_PEM"), "cert.pem")
+    key = Path(args.key) if args.key else _materialize(env.get("BRIDGE_MQTT_KEY_PEM"), "key.pem")
+    return BridgeConfig(
+        udp_host=args.udp_host,
+        udp_port=args.udp_port,
+        health_port=args.health_port,
+        mqtt_endpoint=args.mqtt_endpoint,
+        mqtt_port=args.mqtt_port,
+        ca_path=Path(args.ca) if args.ca else None,
+        cert_path=cert,
+        key_path=key,
+        client_id=args.client_id,
+        topic_prefix=args.topic_prefix,
+        skip_crc_check=args.skip_crc_check,
+        buffer_size=args.buffer_size,
+        iot_core_limits=not args.no_iot_core_limits,
+    )
+
+
+def _client_id(env: os._Environ[str]) -> str:
+    """Unique per process (IoT Core disconnects a second client with the same id)."""
+    prefix = env.get("BRIDGE_CLIENT_ID_PREFIX", "loraless-bridge")
+    return f"{prefix}-{os.uname().nodename}-{os.getpid()}"
