@@ -97,7 +97,10 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
-RXPK_KEYS = "time tmst tmms chan rfch freq stat modu datr codr rssi lsnr size data rsig brd".split()
+RXPK_KEYS = [
+    "time", "tmst", "tmms", "chan", "rfch", "freq", "stat", "modu",
+    "datr", "codr", "rssi", "lsnr", "size", "data", "rsig", "brd",
+]  # fmt: skip
 
 
 @settings(max_examples=400, deadline=None)
