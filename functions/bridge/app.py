@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from typing import Any
 
 from functions.bridge.config import BridgeConfig
@@ -17,6 +18,7 @@ from functions.bridge.server import Bridge
 log = logging.getLogger("loraless.bridge")
 TICK_S = 1.0
 METRICS_LOG_S = 60.0
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 class BridgeApp:
@@ -56,6 +58,9 @@ class BridgeApp:
             lambda: self.bridge, local_addr=(self.config.udp_host, self.config.udp_port)
         )
         self.udp_address = transport.get_extra_info("sockname")[:2]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # absorb bursts from many gateways while the loop is busy publishing
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
         self._health = await serve_health(self.config.udp_host, self.config.health_port, self.status)
         self._tasks = [asyncio.create_task(self._housekeeping()), asyncio.create_task(self._report())]
         log.info("bridge listening on UDP %s:%d, health on %d", *self.udp_address, self.config.health_port)

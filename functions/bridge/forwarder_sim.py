@@ -61,6 +61,8 @@ class PacketForwarder:
     gateway_id: str
     server: tuple[str, int]
     version: int = 2
+    # Where PULL_DATA goes, if not to `server` (behind a load balancer the two sockets may split).
+    pull_server: tuple[str, int] | None = None
     keepalive_s: float = KEEPALIVE_S
     stat_interval_s: float = STAT_INTERVAL_S
     tx_ack_error: str | Callable[[dict[str, Any]], str] = "NONE"
@@ -83,7 +85,7 @@ class PacketForwarder:
             lambda: _Socket(self._on_push_socket), remote_addr=self.server
         )
         _, self._pull = await loop.create_datagram_endpoint(
-            lambda: _Socket(self._on_pull_socket), remote_addr=self.server
+            lambda: _Socket(self._on_pull_socket), remote_addr=self.pull_server or self.server
         )
         if keepalive:
             self._tasks.append(asyncio.create_task(self._every(self.keepalive_s, self.pull)))

@@ -42,13 +42,14 @@ class Registry:
         state.online = True
         return state, came_online
 
-    def pulled(self, gateway_id: str, version: int, address: Address) -> tuple[GatewayState, bool]:
-        """Record a PULL_DATA; returns the state and whether this process newly serves its downlinks."""
-        state, _ = self.heard(gateway_id, version)
+    def pulled(self, gateway_id: str, version: int, address: Address) -> tuple[GatewayState, bool, bool]:
+        """Record a PULL_DATA: (state, whether this process newly serves its downlinks, whether it just
+        came online)."""
+        state, came_online = self.heard(gateway_id, version)
         new = state.pull_address is None
         state.pull_address = address
         state.pulled_at = self.clock()
-        return state, new
+        return state, new, came_online
 
     def pull_address(self, gateway_id: str) -> Address | None:
         state = self.gateways.get(gateway_id)

@@ -167,11 +167,11 @@ class Bridge(asyncio.DatagramProtocol):
     def _pull_data(self, packet: semtech.PullData, addr: Address) -> None:
         self._send(semtech.pull_ack(packet.version, packet.token), addr)
         self.metrics.inc("pull_data")
-        state, new = self.registry.pulled(packet.gateway_id, packet.version, addr)
+        _, new, came_online = self.registry.pulled(packet.gateway_id, packet.version, addr)
         if new:
             self.publisher.subscribe(self.topic(packet.gateway_id, "command", "+"))
             log.info("gateway %s pulls from %s:%d", packet.gateway_id, *addr)
-        if not state.online:
+        if came_online:
             self._came_online(packet.gateway_id)
 
     # -- downlinks ---------------------------------------------------------------------------
