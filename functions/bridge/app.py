@@ -36,6 +36,7 @@ class BridgeApp:
             metrics=self.metrics,
             registry=self.registry,
             skip_crc_check=config.skip_crc_check,
+            rate_limit_per_s=config.rate_limit_per_s,
         )  # fmt: skip
         self._tasks: list[asyncio.Task[None]] = []
         self._health: asyncio.Server | None = None

@@ -24,6 +24,7 @@ class BridgeConfig:
     skip_crc_check: bool = False
     buffer_size: int = 10000
     iot_core_limits: bool = True
+    rate_limit_per_s: float = 500.0
     pull_ttl_s: float = 60.0
     offline_after_s: float = 120.0
 
@@ -62,6 +63,10 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
         "--no-iot-core-limits", action="store_true", default=env.get("BRIDGE_IOT_CORE_LIMITS") == "0",
         help="lift the 100 publishes/s per connection that IoT Core enforces (local load tests only)",
     )  # fmt: skip
+    parser.add_argument(
+        "--rate-limit", type=float, default=float(env.get("BRIDGE_RATE_LIMIT", "500")),
+        help="datagrams/s accepted per source host (0: no limit)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     cert = Path(args.cert) if args.cert else _materialize(env.get("BRIDGE_MQTT_CERT_PEM"), "cert.pem")
     key = Path(args.key) if args.key else _materialize(env.get("BRIDGE_MQTT_KEY_PEM"), "key.pem")
@@ -79,6 +84,7 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
         skip_crc_check=args.skip_crc_check,
         buffer_size=args.buffer_size,
         iot_core_limits=not args.no_iot_core_limits,
+        rate_limit_per_s=args.rate_limit,
     )
 
 

@@ -26,7 +26,6 @@ log = logging.getLogger("loraless.bridge")
 
 TX_ACK_TIMEOUT_S = 5.0
 RATE_LIMIT_PER_S = 500.0  # datagrams per source address; a gateway sends a few per second
-RATE_LIMIT_BURST = 1000.0
 
 
 class Publisher(Protocol):
@@ -68,6 +67,7 @@ class Bridge(asyncio.DatagramProtocol):
     def __init__(
         self, *, topic_prefix: str, publisher: Publisher, metrics: Metrics, registry: Registry,
         skip_crc_check: bool = False, clock: Callable[[], float] = time.monotonic,
+        rate_limit_per_s: float = RATE_LIMIT_PER_S,
     ) -> None:  # fmt: skip
         self.prefix = topic_prefix
         self.publisher = publisher
@@ -75,6 +75,7 @@ class Bridge(asyncio.DatagramProtocol):
         self.registry = registry
         self.skip_crc_check = skip_crc_check
         self.clock = clock
+        self.rate_limit_per_s = rate_limit_per_s  # 0 turns the per-address limit off
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[tuple[str, int], PendingDownlink] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -95,9 +96,13 @@ class Bridge(asyncio.DatagramProtocol):
         self.transport = transport
 
     def _allowed(self, host: str) -> bool:
+        """A token bucket per source host: a flood from one address cannot starve other gateways."""
+        if not self.rate_limit_per_s:
+            return True
         now = self.clock()
-        tokens, at = self._buckets.get(host, (RATE_LIMIT_BURST, now))
-        tokens = min(RATE_LIMIT_BURST, tokens + (now - at) * RATE_LIMIT_PER_S)
+        burst = 2 * self.rate_limit_per_s
+        tokens, at = self._buckets.get(host, (burst, now))
+        tokens = min(burst, tokens + (now - at) * self.rate_limit_per_s)
         if tokens < 1:
             self._buckets[host] = (tokens, now)
             return False
