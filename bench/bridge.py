@@ -149,8 +149,9 @@ def main() -> None:
                 elapsed = collector.last_at - started if received else float("nan")
                 p50 = latencies[received // 2] * 1000 if received else float("nan")
                 p99 = latencies[min(received - 1, int(received * 0.99))] * 1000 if received else float("nan")
-                row = f"{gateways:>9}{received / elapsed:>13,.0f}{args.uplinks - received:>6}{p50:>9.2f}{p99:>9.2f}"
-                print(row + f"{cpu:>7.2f}{cpu / max(received, 1) * 1e6:>10.0f}{into:>10}{out:>10}")
+                lost = args.uplinks - received
+                row = f"{gateways:>9}{received / elapsed:>13,.0f}{lost:>6}{p50:>9.2f}{p99:>9.2f}{cpu:>7.2f}"
+                print(row + f"{cpu / max(received, 1) * 1e6:>10.0f}{into:>10}{out:>10}")
         finally:
             bridge.terminate()
             bridge.wait(10)
