@@ -8,7 +8,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	@$(PY) localstack/run.py $(ARGS)
+	@$(PY) -m localstack.run $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,180 @@
+"""`make run`: the whole Loraless stack on this machine.
+
+Starts Mosquitto (IoT Core, mutual TLS), the local cloud (DynamoDB, Lambda, IoT rules and data plane,
+API Gateway, all from the synthesized CDK template) and the gateway bridge on UDP 1700, prints where
+everything is, and runs until Ctrl-C. `--simulate N` adds N simulated gateways with a device each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from localstack.broker import BRIDGE_IDENTITY, Mosquitto
+from localstack.cloud import ROOT, CloudSettings, LocalCloud
+from localstack.template import LocalTemplate
+
+log = logging.getLogger("loraless.local")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
+    parser.add_argument("--reset", action="store_true", help="start from empty tables")
+    parser.add_argument("--udp-port", type=int, default=1700, help="Semtech UDP for packet forwarders")
+    parser.add_argument("--udp-host", default="0.0.0.0", help="0.0.0.0 lets gateways on the LAN in")
+    parser.add_argument("--mqtt-port", type=int, default=8883)
+    parser.add_argument("--api-port", type=int, default=8090)
+    parser.add_argument("--health-port", type=int, default=8081, help="the bridge's health endpoint")
+    parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB (e.g. LocalStack) instead of moto")
+    parser.add_argument("--region-prefix", default="eu868")
+    parser.add_argument(
+        "--simulate", type=int, default=0, metavar="N", help="N simulated gateways and devices"
+    )
+    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
+    return parser.parse_args(argv)
+
+
+def start_bridge(args: argparse.Namespace, broker: Mosquitto) -> subprocess.Popen[bytes]:
+    """The bridge runs in its own process, as its container does in AWS."""
+    access = broker.access_for(BRIDGE_IDENTITY)
+    log_file = (args.data_dir / "bridge.log").open("ab")
+    command = [
+        sys.executable, "-m", "functions.bridge", "--udp-host", args.udp_host,
+        "--udp-port", str(args.udp_port), "--health-port", str(args.health_port),
+        "--mqtt-endpoint", access.host, "--mqtt-port", str(access.port),
+        "--ca", str(access.ca_path), "--cert", str(access.cert_path), "--key", str(access.key_path),
+        "--topic-prefix", args.region_prefix, "--client-id", "loraless-bridge-local",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the bridge exited; see {args.data_dir / 'bridge.log'}")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{args.health_port}/", timeout=1)
+            return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the bridge did not become healthy in 20 s")
+
+
+def missing_handlers(template: LocalTemplate) -> list[str]:
+    """Handlers the template names whose module is not in the tree yet (reported, not hidden)."""
+    missing = []
+    for function in template.functions.values():
+        module = function.handler.rpartition(".")[0]
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            missing.append(function.handler)
+            continue
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            missing.append(function.handler)
+    return sorted(missing)
+
+
+def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> str:
+    access = broker.access_for("application-client")
+    assert cloud.template is not None and cloud.dynamodb is not None
+    lines = [
+        "Loraless is running on this machine.",
+        f"  Gateways (Semtech UDP):  point packet forwarders at <this host>:{args.udp_port} (up and down)",
+        f"  MQTT (IoT Core):         mqtts://127.0.0.1:{args.mqtt_port}  CA {access.ca_path}",
+        f"                           client certificates: {broker.ca.directory} (common name = identity)",
+        f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}",
+        f"  DynamoDB:                {cloud.dynamodb.endpoint_url} ({len(cloud.template.tables)} tables)",
+        f"  Functions:               {len(cloud.template.functions)} from the CDK template, logs below",
+        f"  State:                   {args.data_dir} (keep between runs; --reset to clear)",
+    ]
+    missing = missing_handlers(cloud.template)
+    if missing:
+        lines.append(
+            f"  Not built yet:           {', '.join(missing)} (their invocations fail and are dead-lettered)"
+        )
+    lines.append("Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+def simulate(args: argparse.Namespace, count: int, stop: threading.Event) -> None:
+    """N simulated gateways, each with an ABP device sending an uplink every 10 s."""
+    from functions.bridge.forwarder_sim import PacketForwarder
+    from functions.lorawan.device import DeviceSession, abp
+    from functions.lorawan.keys import session_keys_1_0
+    from functions.lorawan.regions import get_region
+    from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
+
+    async def run() -> None:
+        region = get_region("EU868")
+        forwarders, devices = [], []
+        for index in range(count):
+            forwarders.append(
+                await PacketForwarder(f"00800000a0{index:06x}", ("127.0.0.1", args.udp_port)).start()
+            )
+            keys = session_keys_1_0(AES128Key(bytes(16)), index, NetID.parse("000000"), index)
+            session = DeviceSession.from_1_0(DevAddr.from_int(0x26000000 + index), keys)
+            devices.append(abp(EUI64.from_int(0x70B3D57ED0000000 + index), region, session, seed=index))
+        while not stop.is_set():
+            for forwarder, device in zip(forwarders, devices, strict=True):
+                uplink = device.uplink(1, b"\x01\x67\x00\xe1")  # CayenneLPP: temperature 22.5 °C
+                forwarder.uplink(uplink.phy_payload, frequency=uplink.frequency)
+            await asyncio.sleep(10)
+        for forwarder in forwarders:
+            await forwarder.stop()
+
+    asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port).start()
+    settings = CloudSettings(
+        data_dir=args.data_dir,
+        api_port=args.api_port,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+        reset=args.reset,
+        context={"region_prefixes": args.region_prefix},
+    )
+    cloud = LocalCloud(broker, settings)
+    bridge: subprocess.Popen[bytes] | None = None
+    stop = threading.Event()
+    try:
+        cloud.start()
+        bridge = start_bridge(args, broker)
+        print(banner(args, broker, cloud), flush=True)
+        if args.simulate:
+            threading.Thread(target=simulate, args=(args, args.simulate, stop), daemon=True).start()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait(args.duration or None)
+    finally:
+        stop.set()
+        print("stopping...", flush=True)
+        if bridge is not None:
+            bridge.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                bridge.wait(10)
+        cloud.stop()
+        broker.stop()
+    print("stopped; data kept in", args.data_dir, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.fspath(ROOT))
+    sys.exit(main())
