@@ -41,3 +41,10 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   echo "setup: installing Debian's mosquitto" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
 fi
+
+# lora-mote-emulator (a third-party gateway + device client) installs a top-level package named `src`,
+# so it lives in a virtual environment of its own.
+if [ ! -x .oracles/mote-venv/bin/mote ]; then
+  uv venv --quiet --python "$PYTHON" .oracles/mote-venv
+  VIRTUAL_ENV=.oracles/mote-venv uv pip install --quiet "lora-mote-emulator==1.1.0"
+fi

@@ -106,8 +106,6 @@ def uplink_frames(
     data = base64.b64encode(phy).decode()
     if not phy:
         raise ConversionError(f"{where}.data: empty")
-    if "size" in rxpk and rxpk["size"] != len(phy):
-        raise ConversionError(f"{where}.size {rxpk['size']} does not match {len(phy)} data bytes")
     freq = _field(rxpk, "freq", (int, float), where)
     tmst = rxpk.get("tmst")
     if tmst is not None and (

@@ -10,6 +10,7 @@ to both; the one without a fresh pull address drops it). Uplinks need no such af
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import secrets
@@ -159,6 +160,10 @@ class Bridge(asyncio.DatagramProtocol):
                 self.metrics.inc(f"drop_{exc.reason}")
                 self._log.warning(exc.reason, "gateway %s: rxpk dropped: %s", packet.gateway_id, exc)
                 continue
+            if rxpk.get("size") != len(base64.b64decode(frames[0]["phyPayload"])):
+                # The data is what counts (ChirpStack's bridge does the same); some clients put the
+                # length of the base64 text here (lora-mote-emulator does).
+                self.metrics.inc("rxpk_size_mismatch")
             for frame in frames:
                 self._publish_json(self.topic(packet.gateway_id, "event", "up"), frame)
                 self.metrics.inc("uplinks")
