@@ -110,30 +110,13 @@ def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> st
 
 
 def simulate(args: argparse.Namespace, count: int, stop: threading.Event) -> None:
-    """N simulated gateways, each with an ABP device sending an uplink every 10 s."""
-    from functions.bridge.forwarder_sim import PacketForwarder
-    from functions.lorawan.device import DeviceSession, abp
-    from functions.lorawan.keys import session_keys_1_0
-    from functions.lorawan.regions import get_region
-    from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
+    """N simulated gateways, each with an ABP device sending an uplink every 10 s (functions.simulator)."""
+    from functions.simulator.fleet import FleetSettings, run_fleet
 
     async def run() -> None:
-        region = get_region("EU868")
-        forwarders, devices = [], []
-        for index in range(count):
-            forwarders.append(
-                await PacketForwarder(f"00800000a0{index:06x}", ("127.0.0.1", args.udp_port)).start()
-            )
-            keys = session_keys_1_0(AES128Key(bytes(16)), index, NetID.parse("000000"), index)
-            session = DeviceSession.from_1_0(DevAddr.from_int(0x26000000 + index), keys)
-            devices.append(abp(EUI64.from_int(0x70B3D57ED0000000 + index), region, session, seed=index))
-        while not stop.is_set():
-            for forwarder, device in zip(forwarders, devices, strict=True):
-                uplink = device.uplink(1, b"\x01\x67\x00\xe1")  # CayenneLPP: temperature 22.5 °C
-                forwarder.uplink(uplink.phy_payload, frequency=uplink.frequency)
-            await asyncio.sleep(10)
-        for forwarder in forwarders:
-            await forwarder.stop()
+        stopping = asyncio.Event()
+        asyncio.get_running_loop().run_in_executor(None, lambda: (stop.wait(), stopping.set()))
+        await run_fleet(FleetSettings(bridge=("127.0.0.1", args.udp_port), gateways=count), stopping)
 
     asyncio.run(run())
 
