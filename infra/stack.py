@@ -49,6 +49,7 @@ class LoralessStack(Stack):
         key = Keys(self, "Keys").key
         dead_letters = DeadLetters(self, "DeadLetters", key=key).queue
         storage = Storage(self, "Storage", key=key, specs=tables)
+        self.storage = storage
         endpoint = DataEndpoint(self, "IotEndpoint").address
         shared = SharedCode(self, "Code")
         environment = {

@@ -66,44 +66,44 @@ class Storage(Construct):
         self, scope: Construct, construct_id: str, *, key: kms.IKey, specs: Iterable[TableSpec]
     ) -> None:
         super().__init__(scope, construct_id)
-        self.tables: dict[str, dynamodb.TableV2] = {}
+        self.tables: dict[str, dynamodb.Table] = {}
         self.environment: dict[str, str] = {}
         for spec in specs:
             table = self._table(spec, key)
             self.tables[spec.construct_id] = table
             self.environment[spec.env_var] = table.table_name
 
-    def _table(self, spec: TableSpec, key: kms.IKey) -> dynamodb.TableV2:
+    def _table(self, spec: TableSpec, key: kms.IKey) -> dynamodb.Table:
         schema = spec.schema
         partition = _attribute(schema, "HASH", schema["key_schema"])
         assert partition is not None, f"{spec.construct_id} has no hash key"
-        indexes = []
+        table = dynamodb.Table(
+            self,
+            spec.construct_id,
+            partition_key=partition,
+            sort_key=_attribute(schema, "RANGE", schema["key_schema"]),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            time_to_live_attribute=spec.ttl_attribute,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         for index in schema.get("global_secondary_indexes", []):
             merged = {
                 "attribute_definitions": schema["attribute_definitions"] + index["attribute_definitions"]
             }
             projection = index["projection"]
-            indexes.append(
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=index["index_name"],
-                    partition_key=_attribute(merged, "HASH", index["key_schema"]),  # type: ignore[arg-type]
-                    sort_key=_attribute(merged, "RANGE", index["key_schema"]),
-                    projection_type=_PROJECTIONS[projection["ProjectionType"]],
-                    non_key_attributes=projection.get("NonKeyAttributes"),
-                )
+            partition_key = _attribute(merged, "HASH", index["key_schema"])
+            assert partition_key is not None
+            table.add_global_secondary_index(
+                index_name=index["index_name"],
+                partition_key=partition_key,
+                sort_key=_attribute(merged, "RANGE", index["key_schema"]),
+                projection_type=_PROJECTIONS[projection["ProjectionType"]],
+                non_key_attributes=projection.get("NonKeyAttributes"),
             )
-        return dynamodb.TableV2(
-            self,
-            spec.construct_id,
-            partition_key=partition,
-            sort_key=_attribute(schema, "RANGE", schema["key_schema"]),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryptionV2.customer_managed_key(key),
-            time_to_live_attribute=spec.ttl_attribute,
-            global_secondary_indexes=indexes or None,
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        return table

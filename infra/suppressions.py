@@ -54,7 +54,12 @@ BRIDGE = {
 
 
 def suppress(
-    stack: Stack, *, invoked: Iterable[lambda_.Function], region_prefixes: Iterable[str], bridge: bool
+    stack: Stack,
+    *,
+    invoked: Iterable[lambda_.Function],
+    region_prefixes: Iterable[str],
+    bridge: bool,
+    indexed_tables: Iterable[CfnResource] = (),
 ) -> None:
     """Acknowledge the findings we accept on `stack`, with their reasons."""
     rules = dict(STACK_WIDE) | (BRIDGE if bridge else {})
@@ -68,6 +73,11 @@ def suppress(
         logical_id = stack.resolve(stack.get_logical_id(resource))
         rules[f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"] = (
             "Invoke permission on one function including its versions and aliases (CDK's grant_invoke)."
+        )
+    for table in indexed_tables:
+        logical_id = stack.resolve(stack.get_logical_id(table))
+        rules[f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]"] = (
+            "Queries on this table's own secondary indexes (CDK's grant_read_write_data)."
         )
     Validations.of(stack).acknowledge(
         *[Acknowledgment(id=PACK + rule, reason=why) for rule, why in rules.items()]

@@ -1,3 +1,3 @@
-"""Shared fixtures: a real Mosquitto (`broker`) for the tests that need one."""
+"""Shared fixtures: a real Mosquitto (`broker`) and DynamoDB on moto server (`dynamodb`)."""
 
-pytest_plugins = ["tests.support.mosquitto"]
+pytest_plugins = ["tests.support.mosquitto", "tests.support.dynamodb"]

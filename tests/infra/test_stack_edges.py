@@ -99,3 +99,27 @@ def test_tables_when_present_are_on_demand_recoverable_and_encrypted(resources: 
         replica = table.get("Replicas", [table])[0]
         assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert table["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_every_model_has_its_table_with_keys_indexes_and_ttl(resources: Any) -> None:
+    from functions.shared.models import ALL_MODELS, table_env
+
+    assert len(_of_type(resources, "AWS::DynamoDB::Table")) == len(ALL_MODELS)
+    functions = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function" and "functions." in str(r)
+    ]
+    for function in functions:
+        variables = function["Environment"]["Variables"]
+        for model in ALL_MODELS:
+            table = resources[variables[table_env(model)]["Ref"]]["Properties"]
+            schema = model._get_schema()
+            assert table["KeySchema"] == [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
+                                          for k in schema["key_schema"]]  # fmt: skip
+            indexes = [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])]
+            assert indexes == [i["index_name"] for i in schema["global_secondary_indexes"]]
+            ttl = model._ttl_attribute()
+            assert table.get("TimeToLiveSpecification", {}).get("AttributeName") == (
+                ttl.attr_name if ttl else None
+            )

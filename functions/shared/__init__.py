@@ -1,0 +1,1 @@
+"""Glue the Lambdas share: settings, AWS clients, storage models, key envelopes, the NS<->AS interface."""

@@ -1,0 +1,157 @@
+"""THE storage layer: every DynamoDB table of Loraless as a PynamoDB model.
+
+Each model's table name comes from the environment variable in its `Meta.table_env` (the CDK stack sets
+it from the table it creates out of this very model, see infra/storage.py), so code and template cannot
+disagree. Keys are stored sealed (functions/shared/envelope.py), never in clear.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from functions.shared.settings import SETTINGS
+
+
+def _meta(env: str, default: str) -> type:
+    class Meta:
+        table_env = env
+        table_name = os.environ.get(env, default)
+        region = SETTINGS.aws_region
+        host = SETTINGS.dynamodb_endpoint
+        billing_mode = "PAY_PER_REQUEST"
+
+    return Meta
+
+
+class Device(Model):
+    """A device as provisioned (application server) and its join-server state: sealed root keys, the
+    DevNonces it used (1.0: never again; 1.1: strictly increasing), the JoinNonce counter, and the
+    AppSKey of its current session (sealed) for payload decryption."""
+
+    Meta = _meta("DEVICES_TABLE", "loraless-devices")
+    dev_eui = UnicodeAttribute(hash_key=True)
+    join_eui = UnicodeAttribute(default="0000000000000000")
+    application_id = UnicodeAttribute(default="")
+    name = UnicodeAttribute(default="")
+    mac_version = UnicodeAttribute(default="1.0.3")
+    region = UnicodeAttribute(default="EU868")
+    supports_class_c = BooleanAttribute(default=False)
+    enabled = BooleanAttribute(default=True)
+    root_keys = BinaryAttribute(null=True, legacy_encoding=False)
+    app_s_key = BinaryAttribute(null=True, legacy_encoding=False)
+    dev_nonces = NumberSetAttribute(null=True)
+    last_dev_nonce = NumberAttribute(null=True)
+    join_nonce = NumberAttribute(default=0)
+    created_at = NumberAttribute(default=lambda: int(time.time()))
+
+
+class DevAddrIndex(GlobalSecondaryIndex["DeviceSession"]):
+    """Several devices may share a DevAddr (1.1 §6.1.1): the MIC decides which session a frame is for."""
+
+    class Meta:
+        index_name = "dev_addr"
+        projection = AllProjection()
+
+    dev_addr = UnicodeAttribute(hash_key=True)
+
+
+class UplinkRecordMap(MapAttribute[str, Any]):
+    f_cnt = NumberAttribute()
+    max_snr = NumberAttribute()
+    tx_power_index = NumberAttribute()
+    gateway_count = NumberAttribute()
+
+
+class DeviceSession(Model):
+    """The network server's view of an activated device: sealed network session keys, frame counters,
+    radio parameters, ADR history and MAC-command state. `version` makes every save conditional, so two
+    invocations can never both apply an uplink to the same session state."""
+
+    Meta = _meta("DEVICE_SESSIONS_TABLE", "loraless-device-sessions")
+    dev_eui = UnicodeAttribute(hash_key=True)
+    dev_addr = UnicodeAttribute()
+    by_dev_addr = DevAddrIndex()
+    mac_version = UnicodeAttribute(default="1.0.3")
+    region = UnicodeAttribute(default="EU868")
+    net_keys = BinaryAttribute(legacy_encoding=False)
+    f_cnt_up = NumberAttribute(default=0)  # the next FCntUp expected
+    n_f_cnt_down = NumberAttribute(default=0)  # 1.1 network counter; 1.0 uses a_f_cnt_down alone
+    a_f_cnt_down = NumberAttribute(default=0)
+    dr = NumberAttribute(default=0)
+    tx_power_index = NumberAttribute(default=0)
+    nb_trans = NumberAttribute(default=1)
+    rx1_delay = NumberAttribute(default=1)
+    rx1_dr_offset = NumberAttribute(default=0)
+    rx2_dr = NumberAttribute(default=0)
+    rx2_frequency = NumberAttribute(default=0)
+    adr = BooleanAttribute(default=True)
+    uplink_history = ListAttribute(of=UplinkRecordMap, default=list)
+    pending_mac = JSONAttribute(default=dict)  # requests sent, awaiting answers, by command name
+    device_class = UnicodeAttribute(default="A")
+    last_gateway_id = UnicodeAttribute(null=True)
+    last_topic_prefix = UnicodeAttribute(null=True)
+    battery = NumberAttribute(null=True)
+    margin = NumberAttribute(null=True)
+    version = VersionAttribute()
+
+
+class UplinkCollection(Model):
+    """De-duplication of one frame heard by several gateways (see functions/network/dedup.py)."""
+
+    Meta = _meta("UPLINK_COLLECTIONS_TABLE", "loraless-uplink-collections")
+    collection_key = UnicodeAttribute(hash_key=True)
+    receptions = MapAttribute[str, Any](default=dict)  # type: ignore[misc]
+    created_at = NumberAttribute()
+    claimed_by = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class Gateway(Model):
+    """A gateway as the network server last heard it."""
+
+    Meta = _meta("GATEWAYS_TABLE", "loraless-gateways")
+    gateway_id = UnicodeAttribute(hash_key=True)
+    topic_prefix = UnicodeAttribute(default="eu868")
+    last_seen_at = NumberAttribute(default=0)
+    online = BooleanAttribute(default=False)
+    latitude = NumberAttribute(null=True)
+    longitude = NumberAttribute(null=True)
+    altitude = NumberAttribute(null=True)
+    stats = JSONAttribute(default=dict)
+
+
+class PendingDownlink(Model):
+    """A downlink handed to a gateway, until its TX_ACK (or TTL) tells what happened."""
+
+    Meta = _meta("PENDING_DOWNLINKS_TABLE", "loraless-pending-downlinks")
+    downlink_id = NumberAttribute(hash_key=True)
+    dev_eui = UnicodeAttribute()
+    gateway_id = UnicodeAttribute()
+    kind = UnicodeAttribute(default="data")
+    f_cnt = NumberAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (Device, DeviceSession, UplinkCollection, Gateway, PendingDownlink)
+
+
+def table_env(model: type[Model]) -> str:
+    """The environment variable that names `model`'s table."""
+    return str(model.Meta.table_env)  # type: ignore[attr-defined]

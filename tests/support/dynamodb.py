@@ -1,0 +1,43 @@
+"""DynamoDB for tests: one moto server per session with every table of functions/shared/models.py, the
+models pointed at it, and each test starting from empty tables (`dynamodb` fixture)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from functions.shared.models import ALL_MODELS
+from localstack.dynamodb import free_port
+
+os.environ.setdefault("LORALESS_LOCAL_MASTER_KEY", "11" * 32)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    for model in ALL_MODELS:
+        model.Meta.host = url  # type: ignore[attr-defined]
+        model._connection = None
+        if not model.exists():
+            model.create_table(wait=True)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def dynamodb(dynamodb_server: str) -> Iterator[str]:
+    """Empty tables for every test."""
+    for model in ALL_MODELS:
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+    yield dynamodb_server
