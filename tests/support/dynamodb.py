@@ -3,15 +3,19 @@ models pointed at it, and each test starting from empty tables (`dynamodb` fixtu
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
 import pytest
 
+# Key envelopes in tests use a local master key; set before the settings module reads the environment.
+os.environ.setdefault("LORALESS_LOCAL_MASTER_KEY", "11" * 32)
+
 from functions.shared.models import ALL_MODELS
 from localstack.dynamodb import free_port
 
-os.environ.setdefault("LORALESS_LOCAL_MASTER_KEY", "11" * 32)
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

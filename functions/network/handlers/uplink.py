@@ -1,0 +1,33 @@
+"""Lambda (IoT rule on `+/gateway/+/event/up`): one gateway reception of one frame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.network.events import InvalidUplinkEvent, parse_uplink
+from functions.network.uplink import Pipeline, handle_reception
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    try:
+        reception = parse_uplink(event)
+    except InvalidUplinkEvent as exc:
+        _count("InvalidUplinks")
+        logger.warning("uplink event dropped", extra={"reason": str(exc)})
+        return {"status": "invalid"}
+    logger.append_keys(gateway_id=reception.gateway_id)
+    status = handle_reception(reception, Pipeline(count=_count))
+    logger.info("uplink handled", extra={"status": status})
+    return {"status": status}

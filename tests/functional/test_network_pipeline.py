@@ -1,0 +1,208 @@
+"""The network server's uplink pipeline against DynamoDB on moto server, with the real join server and
+reference devices from the protocol core: OTAA joins (1.0.3 and 1.1), uplinks, ACKs, MAC answers,
+three gateways de-duplicated under concurrency, replays and forged frames rejected."""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from functions.appserver.integration import handle_network_event
+from functions.appserver.join_server import handle_join
+from functions.lorawan.device import EndDevice, otaa
+from functions.lorawan.mac_commands import LinkCheckAns, RekeyConf
+from functions.lorawan.regions import get_region
+from functions.lorawan.types import EUI64, AES128Key
+from functions.network import uplink as pipeline_module
+from functions.network.events import Reception
+from functions.network.uplink import Pipeline, handle_reception
+from functions.shared import envelope
+from functions.shared.interface import JoinReq, NetworkEvent
+from functions.shared.models import Device, DeviceSession, UplinkCollection
+
+APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
+NWK_KEY = AES128Key.parse("000102030405060708090a0b0c0d0e0f")
+JOIN_EUI = EUI64.parse("70b3d57ed0000001")
+EU868 = get_region("EU868")
+
+
+class World:
+    """The network's outside: published gateway commands, events for the application server."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.counts: Counter[str] = Counter()
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+        self.events: list[NetworkEvent] = []
+        self.app_messages: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        monkeypatch.setattr(pipeline_module.SETTINGS, "join_server_function", "join-server")
+        monkeypatch.setattr(pipeline_module.SETTINGS, "network_events_function", "network-events")
+
+    def invoke(self, function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
+        if function == "join-server":
+            return handle_join(JoinReq.from_dict(payload)).to_dict()
+        event = NetworkEvent.from_dict(payload)
+        with self.lock:
+            self.events.append(event)
+        handle_network_event(event, lambda topic, message: self.app_messages.append((topic, message)))
+        return None
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        with self.lock:
+            self.commands.append((topic, message))
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(count=self.count, publish=self.publish, invoke=self.invoke, window_s=0.3)
+
+    def count(self, name: str) -> None:
+        with self.lock:
+            self.counts[name] += 1
+
+
+def provision(dev_eui: EUI64, mac_version: str) -> None:
+    keys = {"app_key": APP_KEY.hex()} | ({"nwk_key": NWK_KEY.hex()} if mac_version.startswith("1.1") else {})
+    Device(str(dev_eui), join_eui=str(JOIN_EUI), application_id="app-1", name="sensor", mac_version=mac_version,
+           root_keys=envelope.seal(keys, context=str(dev_eui))).save()  # fmt: skip
+
+
+def reception(frame: bytes, *, gateway: str = "0016c001ff10a235", snr: float = 7.0, frequency: int = 868_100_000,
+              dr: int = 5, uplink_id: int | None = None) -> Reception:  # fmt: skip
+    tmst = random.randrange(1 << 32)
+    context = base64.b64encode(tmst.to_bytes(4, "big")).decode()
+    rx_info = {"gatewayId": gateway, "rssi": -60, "snr": snr, "context": context}
+    return Reception(frame, gateway, "eu868", uplink_id or random.randrange(1 << 32), frequency, dr, -60, snr, context,
+                     1_700_000_000_000, rx_info, {"frequency": frequency})  # fmt: skip
+
+
+def downlink_payload(world: World, index: int = -1) -> bytes:
+    _, frame = world.commands[index]
+    return base64.b64decode(frame["items"][0]["phyPayload"])
+
+
+def joined_device(world: World, mac_version: str = "1.0.3", dev_eui: str = "0004a30b001c0530") -> EndDevice:
+    eui = EUI64.parse(dev_eui)
+    provision(eui, mac_version)
+    device = otaa(eui, JOIN_EUI, EU868, app_key=APP_KEY, nwk_key=NWK_KEY if mac_version.startswith("1.1") else None,
+                  lorawan_version=mac_version, seed=1)  # fmt: skip
+    request = device.join_request()
+    assert handle_reception(reception(request.phy_payload), world.pipeline()) == "joined"
+    topic, frame = world.commands[-1]
+    assert topic == "eu868/gateway/0016c001ff10a235/command/down"
+    assert frame["items"][0]["txInfo"]["timing"] == {"delay": {"delay": "5s"}}  # JOIN_ACCEPT_DELAY1
+    assert frame["items"][1]["txInfo"]["frequency"] == 869_525_000
+    assert device.accept_join(downlink_payload(world))
+    return device
+
+
+def test_otaa_1_0_3_join_then_uplinks_reach_the_application_decrypted(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world)
+    assert device.session is not None and device.rx1_delay == pipeline_module.SETTINGS.rx1_delay_s
+    session = DeviceSession.get(str(device.dev_eui))
+    assert session.dev_addr == str(device.session.dev_addr)
+    assert b"AppKey" not in session.net_keys and APP_KEY.value not in session.net_keys
+    up = device.uplink(2, b"\x01\x67\x00\xe1")
+    assert handle_reception(reception(up.phy_payload), world.pipeline()) == "uplink"
+    assert [e.type for e in world.events] == ["join", "up"]
+    topic, message = world.app_messages[-1]
+    assert topic == f"application/app-1/device/{device.dev_eui}/event/up"
+    assert base64.b64decode(message["data"]) == b"\x01\x67\x00\xe1"
+    assert (message["fCnt"], message["fPort"]) == (0, 2)
+    assert DeviceSession.get(str(device.dev_eui)).f_cnt_up == 1
+    assert world.counts["Joins"] == 1 and world.counts["Uplinks"] == 1
+
+
+def test_a_confirmed_uplink_is_acknowledged_and_link_check_answered(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world)
+    up = device.uplink(2, b"x", confirmed=True, link_check=True)
+    assert handle_reception(reception(up.phy_payload, snr=4.0, dr=5), world.pipeline()) == "uplink"
+    received = device.downlink(downlink_payload(world))
+    assert received.ack is True
+    assert device.link_check == (11, 1)  # SNR 4 dB above SF7's -7.5 dB floor
+    assert isinstance(received.mac_commands[0], LinkCheckAns)
+
+
+def test_otaa_1_1_join_and_rekey(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world, "1.1.0", "0004a30b001c0531")
+    assert device.session is not None and device.session.lorawan_1_1
+    up = device.uplink(2, b"hi")
+    assert (
+        handle_reception(reception(up.phy_payload, frequency=up.frequency, dr=up.data_rate), world.pipeline())
+        == "uplink"
+    )
+    received = device.downlink(downlink_payload(world))
+    assert received.mac_commands == [RekeyConf(minor=1)]
+    assert device.awaiting_conf is False
+
+
+def test_a_dev_nonce_is_never_accepted_twice(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world)
+    device.dev_nonce = 0  # replay the first JoinRequest (the same bytes)
+    again = device.join_request()
+    assert handle_reception(reception(again.phy_payload), world.pipeline()) == "late"  # within the dedup TTL
+    for item in UplinkCollection.scan():  # once the collection has expired, the join server refuses it
+        item.delete()
+    assert handle_reception(reception(again.phy_payload), world.pipeline()) == "join_rejected"
+    assert world.counts["JoinsRejected"] == 1
+
+
+def test_three_gateways_concurrently_make_one_uplink(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world)
+    up = device.uplink(3, b"three")
+    gateways = ["0016c001ff10a235", "0016c001ff10a236", "0016c001ff10a237"]
+    results: list[str] = []
+    barrier = threading.Barrier(3)
+
+    def run(gateway: str, snr: float) -> None:
+        barrier.wait()
+        results.append(
+            handle_reception(reception(up.phy_payload, gateway=gateway, snr=snr), world.pipeline())
+        )
+
+    threads = [
+        threading.Thread(target=run, args=(g, s)) for g, s in zip(gateways, (1.0, 9.0, 5.0), strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["duplicate", "duplicate", "uplink"]
+    (event,) = [e for e in world.events if e.type == "up"]
+    assert sorted(r["gatewayId"] for r in event.rx_info) == gateways
+    # A late copy after the claim is counted and dropped.
+    assert handle_reception(reception(up.phy_payload, gateway="0016c001ff10a238"), world.pipeline()) == "late"
+    assert world.counts["Uplinks"] == 1 and world.counts["DedupDrops"] == 3
+
+
+def test_replays_and_forged_frames_change_nothing(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world)
+    assert device.session is not None
+    assert handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline()) == "uplink"
+    device.session.f_cnt_up = 0  # an attacker replays counter 0 with other content
+    replayed = device.uplink(2, b"b")
+    assert handle_reception(reception(replayed.phy_payload), world.pipeline()) == "replay"
+    forged = bytearray(device.uplink(2, b"c").phy_payload)
+    forged[-1] ^= 0xFF
+    assert handle_reception(reception(bytes(forged)), world.pipeline()) == "mic_failure"
+    assert handle_reception(reception(b"\x40\x01"), world.pipeline()) == "invalid_frame"
+    stored = DeviceSession.get(str(device.dev_eui))
+    assert stored.f_cnt_up == 1
+    assert (
+        world.counts["Replays"] == 1
+        and world.counts["MICFailures"] == 1
+        and world.counts["InvalidFrames"] == 1
+    )
