@@ -66,17 +66,42 @@ class World:
 
 def provision(dev_eui: EUI64, mac_version: str) -> None:
     keys = {"app_key": APP_KEY.hex()} | ({"nwk_key": NWK_KEY.hex()} if mac_version.startswith("1.1") else {})
-    Device(str(dev_eui), join_eui=str(JOIN_EUI), application_id="app-1", name="sensor", mac_version=mac_version,
-           root_keys=envelope.seal(keys, context=str(dev_eui))).save()  # fmt: skip
+    Device(
+        str(dev_eui),
+        join_eui=str(JOIN_EUI),
+        application_id="app-1",
+        name="sensor",
+        mac_version=mac_version,
+        root_keys=envelope.seal(keys, context=str(dev_eui)),
+    ).save()
 
 
-def reception(frame: bytes, *, gateway: str = "0016c001ff10a235", snr: float = 7.0, frequency: int = 868_100_000,
-              dr: int = 5, uplink_id: int | None = None) -> Reception:  # fmt: skip
+def reception(
+    frame: bytes,
+    *,
+    gateway: str = "0016c001ff10a235",
+    snr: float = 7.0,
+    frequency: int = 868_100_000,
+    dr: int = 5,
+    uplink_id: int | None = None,
+) -> Reception:
     tmst = random.randrange(1 << 32)
     context = base64.b64encode(tmst.to_bytes(4, "big")).decode()
     rx_info = {"gatewayId": gateway, "rssi": -60, "snr": snr, "context": context}
-    return Reception(frame, gateway, "eu868", uplink_id or random.randrange(1 << 32), frequency, dr, -60, snr, context,
-                     1_700_000_000_000, rx_info, {"frequency": frequency})  # fmt: skip
+    return Reception(
+        frame,
+        gateway,
+        "eu868",
+        uplink_id or random.randrange(1 << 32),
+        frequency,
+        dr,
+        -60,
+        snr,
+        context,
+        1_700_000_000_000,
+        rx_info,
+        {"frequency": frequency},
+    )
 
 
 def downlink_payload(world: World, index: int = -1) -> bytes:
@@ -87,8 +112,15 @@ def downlink_payload(world: World, index: int = -1) -> bytes:
 def joined_device(world: World, mac_version: str = "1.0.3", dev_eui: str = "0004a30b001c0530") -> EndDevice:
     eui = EUI64.parse(dev_eui)
     provision(eui, mac_version)
-    device = otaa(eui, JOIN_EUI, EU868, app_key=APP_KEY, nwk_key=NWK_KEY if mac_version.startswith("1.1") else None,
-                  lorawan_version=mac_version, seed=1)  # fmt: skip
+    device = otaa(
+        eui,
+        JOIN_EUI,
+        EU868,
+        app_key=APP_KEY,
+        nwk_key=NWK_KEY if mac_version.startswith("1.1") else None,
+        lorawan_version=mac_version,
+        seed=1,
+    )
     request = device.join_request()
     assert handle_reception(reception(request.phy_payload), world.pipeline()) == "joined"
     topic, frame = world.commands[-1]
