@@ -19,9 +19,9 @@ import hashlib
 import json
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError

@@ -140,7 +140,7 @@ def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         rx2_frequency=rx.rx2_frequency,
         last_gateway_id=best.gateway_id,
         last_topic_prefix=best.topic_prefix,
-    ).save()  # a new join replaces the old session
+    ).save(add_version_condition=False)  # a new join replaces the old session
     join_rx = RxParameters(region.timing.join_accept_delay1, 0, region.rx2.dr, region.rx2.frequency)
     frame = class_a_downlink(region, best, bytes.fromhex(answer.phy_payload), join_rx)
     pipeline.publish(command_topic(best), frame)

@@ -18,6 +18,7 @@ from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
 
 log = logging.getLogger("loraless.simulator")
 CAYENNE_TEMPERATURE = b"\x01\x67\x00\xe1"  # CayenneLPP channel 1 temperature 22.5 °C
+JOIN_RETRY_S = 7.0  # a device waits out both join-accept windows (5 s, 6 s) before trying again
 
 
 @dataclass
@@ -59,10 +60,15 @@ async def run_fleet(settings: FleetSettings, stop: asyncio.Event) -> dict[str, i
         ]
         for g in range(settings.gateways)
     ]
+    last_join: dict[str, float] = {}
     while not stop.is_set():
         for forwarder, fleet in zip(forwarders, devices, strict=True):
             for device in fleet:
                 if device.session is None:
+                    now = asyncio.get_running_loop().time()
+                    if now - last_join.get(str(device.dev_eui), -JOIN_RETRY_S) < JOIN_RETRY_S:
+                        continue
+                    last_join[str(device.dev_eui)] = now
                     uplink = device.join_request()
                     counts["joins"] += 1
                 else:
