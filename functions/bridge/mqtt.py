@@ -36,6 +36,7 @@ class MqttLink:
         self._buffer: collections.deque[tuple[str, bytes, bool]] = collections.deque()
         self._filters: set[str] = set()
         self._stopped = False
+        self._in_flight = 0
         limits = (
             mqtt5.ExtendedValidationAndFlowControlOptions.AWS_IOT_CORE_DEFAULTS
             if config.iot_core_limits
@@ -73,7 +74,7 @@ class MqttLink:
     def stop(self, drain_s: float = 2.0) -> None:
         """Send what is buffered (briefly), then disconnect."""
         deadline = time.monotonic() + drain_s
-        while self._buffer and self.connected and time.monotonic() < deadline:
+        while (self._buffer or self._in_flight) and self.connected and time.monotonic() < deadline:
             self._flush()
             time.sleep(0.01)
         self._stopped = True
@@ -110,9 +111,13 @@ class MqttLink:
     def _send(self, topic: str, payload: bytes, retain: bool) -> None:
         started = time.perf_counter()
         packet = mqtt5.PublishPacket(topic=topic, payload=payload, qos=mqtt5.QoS.AT_LEAST_ONCE, retain=retain)
+        with self._lock:
+            self._in_flight += 1
         future: Future[mqtt5.PublishCompletionData] = self._client.publish(packet)
 
         def done(result: Future[mqtt5.PublishCompletionData]) -> None:
+            with self._lock:
+                self._in_flight -= 1
             try:
                 completion = result.result()
             except Exception as exc:  # the connection dropped before PUBACK: keep the message
