@@ -26,6 +26,7 @@ test-fast: setup
 bench: setup
 	$(PY) -m bench.lorawan_core
 	$(PY) -m bench.bridge
+	$(PY) -m bench.network
 
 # The CDK CLI is pinned in infra/cli (aws-cdk 3.x cannot synthesize aws-cdk-lib 2).
 CDK := npx --prefix infra/cli cdk
