@@ -29,6 +29,7 @@ def settings_from(app: cdk.App) -> StackSettings:
         region_prefixes=list(prefixes),
         bridge=defaults.bridge if bridge is None else str(bridge).lower() not in ("false", "0", "no"),
         web_origins=list(origins),
+        admin_api_key_sha256=str(app.node.try_get_context("admin_api_key_sha256") or ""),
     )
 
 

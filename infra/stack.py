@@ -30,6 +30,9 @@ class StackSettings:
     region_prefixes: list[str] = field(default_factory=lambda: ["eu868"])
     bridge: bool = True
     web_origins: list[str] = field(default_factory=lambda: ["*"])
+    # SHA-256 of the administrator API key (`python -c "from functions.appserver.auth import new_api_key;
+    # print(new_api_key())"`); without it the API refuses every request.
+    admin_api_key_sha256: str = ""
 
 
 class LoralessStack(Stack):
@@ -64,6 +67,10 @@ class LoralessStack(Stack):
         appserver = ApplicationServer(
             self, "AppServer", shared=shared, dead_letters=dead_letters, environment=environment
         )
+        if settings.admin_api_key_sha256:
+            appserver.functions["Api"].add_environment(
+                "LORALESS_ADMIN_API_KEY_SHA256", settings.admin_api_key_sha256
+            )
         self.invoked = self._wire(network, appserver)
         functions = {**network.functions, **appserver.functions}
         stack_arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"

@@ -8,6 +8,7 @@ the template says which handler runs for which topic or route, with which enviro
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -60,6 +61,18 @@ def local_master_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def local_admin_api_key(data_dir: Path) -> str:
+    """The local administrator API key: created once, kept readable by this user only."""
+    from functions.appserver.auth import new_api_key
+
+    path = data_dir / "admin-api-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_api_key()[0])
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class LocalCloud:
     """Starts every part in dependency order and stops them in reverse; `with LocalCloud(...)` works."""
 
@@ -95,6 +108,9 @@ class LocalCloud:
             "AWS_ENDPOINT_URL_LAMBDA": aws_url,
             "AWS_ENDPOINT_URL_IOT_DATA": aws_url,
             "LORALESS_LOCAL_MASTER_KEY": local_master_key(self.settings.data_dir),
+            "LORALESS_ADMIN_API_KEY_SHA256": hashlib.sha256(
+                local_admin_api_key(self.settings.data_dir).encode()
+            ).hexdigest(),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_FUNCTION_NAME": "local",
             "PYTHONUNBUFFERED": "1",

@@ -95,7 +95,8 @@ def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> st
         f"  Gateways (Semtech UDP):  point packet forwarders at <this host>:{args.udp_port} (up and down)",
         f"  MQTT (IoT Core):         mqtts://127.0.0.1:{args.mqtt_port}  CA {access.ca_path}",
         f"                           client certificates: {broker.ca.directory} (common name = identity)",
-        f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}",
+        f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}"
+        f"  (docs: /docs; key: Authorization: Bearer $(cat {args.data_dir / 'admin-api-key'}))",
         f"  DynamoDB:                {cloud.dynamodb.endpoint_url} ({len(cloud.template.tables)} tables)",
         f"  Functions:               {len(cloud.template.functions)} from the CDK template, logs below",
         f"  State:                   {args.data_dir} (keep between runs; --reset to clear)",

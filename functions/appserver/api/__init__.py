@@ -1,0 +1,1 @@
+"""The REST API: one Powertools router per resource, assembled in app.py."""
