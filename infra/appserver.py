@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
-from constructs import Construct
 
 from infra.iot import TopicRule
-from infra.lambdas import FunctionSpec, SharedCode, make_function
+from infra.lambdas import FunctionGroup, FunctionSpec
 
 API = FunctionSpec(
     name="Api",
@@ -40,25 +37,10 @@ MQTT_DOWNLINK = FunctionSpec(
 SPECS = (API, JOIN_SERVER, NETWORK_EVENTS, MQTT_DOWNLINK)
 
 
-class ApplicationServer(Construct):
+class ApplicationServer(FunctionGroup):
     """Creates the application-server functions and the rule for MQTT downlink commands."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        shared: SharedCode,
-        dead_letters: sqs.IQueue,
-        environment: dict[str, str],
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.functions: dict[str, lambda_.Function] = {
-            spec.name: make_function(
-                self, spec, shared=shared, dead_letters=dead_letters, environment=environment
-            )
-            for spec in SPECS
-        }
+    SPECS = SPECS
 
     def topic_rules(self) -> list[TopicRule]:
         """ChirpStack's application command topic; the topic names the device, the payload the data."""

@@ -80,3 +80,26 @@ def make_function(
             **spec.environment,
         },
     )
+
+
+class FunctionGroup(Construct):
+    """The functions of one server (network or application), made from its SPECS."""
+
+    SPECS: tuple[FunctionSpec, ...] = ()
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        shared: SharedCode,
+        dead_letters: sqs.IQueue,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {
+            spec.name: make_function(
+                self, spec, shared=shared, dead_letters=dead_letters, environment=environment
+            )
+            for spec in self.SPECS
+        }

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
-from constructs import Construct
 
 from infra.iot import TopicRule
-from infra.lambdas import FunctionSpec, SharedCode, make_function
+from infra.lambdas import FunctionGroup, FunctionSpec
 
 # Uplinks race the RX1 deadline: more memory buys proportionally more CPU for the AES/CMAC work.
 UPLINK = FunctionSpec(
@@ -41,25 +38,10 @@ DOWNLINK = FunctionSpec(
 SPECS = (UPLINK, TX_ACK, GATEWAY_EVENTS, DOWNLINK)
 
 
-class NetworkServer(Construct):
+class NetworkServer(FunctionGroup):
     """Creates the network-server functions and describes the IoT rules that feed them."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        shared: SharedCode,
-        dead_letters: sqs.IQueue,
-        environment: dict[str, str],
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.functions: dict[str, lambda_.Function] = {
-            spec.name: make_function(
-                self, spec, shared=shared, dead_letters=dead_letters, environment=environment
-            )
-            for spec in SPECS
-        }
+    SPECS = SPECS
 
     def topic_rules(self) -> list[TopicRule]:
         """Gateway events by topic suffix, as ChirpStack's MQTT backend dispatches them."""
