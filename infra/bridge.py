@@ -42,7 +42,8 @@ class BridgePolicy(Construct):
                 iam.PolicyStatement(
                     actions=["iot:Publish"],
                     resources=[f"{arn}:topic/{g}/event/*" for g in gateways]
-                    + [f"{arn}:topic/{g}/state/*" for g in gateways],
+                    + [f"{arn}:topic/{g}/state/*" for g in gateways]
+                    + [f"{arn}:topic/{p}/bridge/${{iot:ClientId}}/state/*" for p in region_prefixes],
                 ),
                 iam.PolicyStatement(
                     actions=["iot:Subscribe"],

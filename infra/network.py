@@ -67,6 +67,12 @@ class NetworkServer(FunctionGroup):
                 "Gateway statistics",
             ),
             TopicRule(
+                "BridgeState",
+                "SELECT *, topic(1) AS topic_prefix FROM '+/bridge/+/state/conn'",
+                self.functions[GATEWAY_EVENTS.name],
+                "Bridge processes' state and last will: their gateways go offline with them",
+            ),
+            TopicRule(
                 "GatewayConnState",
                 f"SELECT {fields} FROM {gateway.format('state/conn')}",
                 self.functions[GATEWAY_EVENTS.name],

@@ -67,6 +67,9 @@ def suppress(
         rules[f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/{prefix}/gateway/*/command/*]"] = (
             "The network server sends downlinks to whichever gateway heard the device (one region prefix)."
         )
+        rules[f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/{prefix}/gateway/*/state/*]"] = (
+            "When a bridge's last will arrives, the network server marks that bridge's gateways offline."
+        )
     for function in invoked:
         resource = function.node.default_child
         assert isinstance(resource, CfnResource)

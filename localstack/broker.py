@@ -29,6 +29,7 @@ user {BRIDGE_IDENTITY}
 topic write +/gateway/+/event/#
 topic write +/gateway/+/state/#
 topic read +/gateway/+/command/#
+topic write +/bridge/+/state/#
 
 # A gateway (common name = gateway id) uses only its own topics (infra/iot.py GatewayPolicy).
 pattern write +/gateway/%u/event/#

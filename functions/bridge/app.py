@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import socket
@@ -29,7 +30,11 @@ class BridgeApp:
         self.metrics = Metrics()
         self.registry = Registry(pull_ttl_s=config.pull_ttl_s, offline_after_s=config.offline_after_s)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.mqtt = MqttLink(config, self.metrics, self._on_message)
+        will_topic = f"{config.topic_prefix}/bridge/{config.client_id}/state/conn"
+        will = json.dumps({"bridgeId": config.client_id, "state": "OFFLINE", "gatewayIds": []}).encode()
+        self.mqtt = MqttLink(
+            config, self.metrics, self._on_message, will=(will_topic, will), on_connected=self._announce
+        )
         self.bridge = Bridge(
             topic_prefix=config.topic_prefix,
             publisher=self.mqtt,
@@ -38,9 +43,15 @@ class BridgeApp:
             skip_crc_check=config.skip_crc_check,
             rate_limit_per_s=config.rate_limit_per_s,
         )  # fmt: skip
+        self.bridge.bridge_id = config.client_id
         self._tasks: list[asyncio.Task[None]] = []
         self._health: asyncio.Server | None = None
         self.udp_address: tuple[str, int] | None = None
+
+    def _announce(self) -> None:
+        """MQTT thread -> event loop: publish the bridge's state after each (re)connection."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.bridge.announce)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         """MQTT thread -> event loop: the bridge's state is only touched on the loop."""

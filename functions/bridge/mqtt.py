@@ -27,8 +27,17 @@ OnCommand = Callable[[str, bytes], None]
 
 
 class MqttLink:
-    def __init__(self, config: BridgeConfig, metrics: Metrics, on_message: OnCommand) -> None:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        metrics: Metrics,
+        on_message: OnCommand,
+        *,
+        will: tuple[str, bytes] | None = None,
+        on_connected: Callable[[], None] | None = None,
+    ) -> None:
         self.config = config
+        self._on_connected_hook = on_connected
         self.metrics = metrics
         self._on_message = on_message
         self._connected = threading.Event()
@@ -59,6 +68,12 @@ class MqttLink:
             on_lifecycle_disconnection=self._on_disconnected,
             on_lifecycle_connection_failure=lambda _e: self.metrics.inc("mqtt_connect_failures"),
             enable_metrics_collection=False,
+            # The broker publishes this if the bridge vanishes without a clean disconnect (crash, network
+            # loss); the network server then marks this bridge's gateways offline.
+            will=mqtt5.PublishPacket(topic=will[0], payload=will[1], qos=mqtt5.QoS.AT_LEAST_ONCE, retain=True)
+            if will
+            else None,
+            will_delay_interval_sec=0,
         )
 
     @property
@@ -177,6 +192,8 @@ class MqttLink:
             filters = sorted(self._filters)
         for start in range(0, len(filters), 8):  # IoT Core allows 8 filters per SUBSCRIBE
             self._subscribe(filters[start : start + 8])
+        if self._on_connected_hook is not None:
+            self._on_connected_hook()
         self._flush()
 
     def _on_disconnected(self, event: mqtt5.LifecycleDisconnectData) -> None:

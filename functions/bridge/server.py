@@ -77,6 +77,7 @@ class Bridge(asyncio.DatagramProtocol):
         self.skip_crc_check = skip_crc_check
         self.clock = clock
         self.rate_limit_per_s = rate_limit_per_s  # 0 turns the per-address limit off
+        self.bridge_id = ""  # set by the app: the MQTT client id, which names this process's state topic
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[tuple[str, int], PendingDownlink] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -138,11 +139,30 @@ class Bridge(asyncio.DatagramProtocol):
             self.transport.sendto(data, addr)
             self.metrics.inc("udp_datagrams_out")
 
+    @property
+    def bridge_topic(self) -> str:
+        return f"{self.prefix}/bridge/{self.bridge_id}/state/conn"
+
+    def bridge_state(self, online: bool) -> dict[str, Any]:
+        """This process's state and the gateways it serves: what its last will revokes."""
+        gateways = sorted(g.gateway_id for g in self.registry.gateways.values() if g.online) if online else []
+        return {
+            "bridgeId": self.bridge_id,
+            "state": "ONLINE" if online else "OFFLINE",
+            "gatewayIds": gateways,
+        }
+
+    def announce(self) -> None:
+        """(Re)publish this bridge's state, retained: on connection and whenever its gateways change."""
+        if self.bridge_id:
+            self._publish_json(self.bridge_topic, self.bridge_state(True), retain=True)
+
     def _came_online(self, gateway_id: str) -> None:
         self._publish_json(
             self.topic(gateway_id, "state", "conn"), convert.connection_state(gateway_id, True), retain=True
         )
         log.info("gateway %s online", gateway_id)
+        self.announce()
 
     def _push_data(self, packet: semtech.PushData, addr: Address) -> None:
         self._send(semtech.push_ack(packet.version, packet.token), addr)
@@ -277,6 +297,8 @@ class Bridge(asyncio.DatagramProtocol):
                 retain=True,
             )
             log.info("gateway %s offline (silent for %.0f s)", gateway_id, self.registry.offline_after_s)
+        if offline:
+            self.announce()
         now = self.clock()
         for key, pending in list(self.pending.items()):
             if now - pending.sent_at > TX_ACK_TIMEOUT_S:
@@ -284,7 +306,7 @@ class Bridge(asyncio.DatagramProtocol):
                 self.metrics.inc("tx_ack_timeout")
 
     def shutdown(self) -> None:
-        """Tell the broker every gateway of this process is offline (as a per-gateway last will would)."""
+        """Tell the broker every gateway of this process is offline, then that the bridge is."""
         for state in self.registry.gateways.values():
             if state.online:
                 state.online = False
@@ -293,3 +315,5 @@ class Bridge(asyncio.DatagramProtocol):
                     convert.connection_state(state.gateway_id, False),
                     retain=True,
                 )
+        if self.bridge_id:
+            self._publish_json(self.bridge_topic, self.bridge_state(False), retain=True)

@@ -131,6 +131,7 @@ class Gateway(Model):
     topic_prefix = UnicodeAttribute(default="eu868")
     last_seen_at = NumberAttribute(default=0)
     online = BooleanAttribute(default=False)
+    bridge_id = UnicodeAttribute(null=True)  # the bridge process that serves it, whose last will revokes it
     latitude = NumberAttribute(null=True)
     longitude = NumberAttribute(null=True)
     altitude = NumberAttribute(null=True)

@@ -98,5 +98,5 @@ def test_a_failed_invoke_is_counted_and_other_rules_still_run() -> None:
 
 def test_topic_filters_are_subscribed_once_each(template: LocalTemplate) -> None:
     filters = RulesEngine(template.rules, Recorder()).topic_filters
-    assert len(filters) == len(set(filters)) == 5
-    assert "+/gateway/+/event/up" in filters
+    assert len(filters) == len(set(filters)) == 6
+    assert {"+/gateway/+/event/up", "+/bridge/+/state/conn"} <= set(filters)

@@ -28,6 +28,7 @@ def _handler_of(resources: dict[str, dict[str, Any]], function_arn: Any) -> str:
         ("'+/gateway/+/event/ack'", "functions.network.handlers.tx_ack.handler"),
         ("'+/gateway/+/event/stats'", "functions.network.handlers.gateway_events.handler"),
         ("'+/gateway/+/state/conn'", "functions.network.handlers.gateway_events.handler"),
+        ("'+/bridge/+/state/conn'", "functions.network.handlers.gateway_events.handler"),
         ("'application/+/device/+/command/down'", "functions.appserver.handlers.mqtt_downlink.handler"),
     ],
 )
