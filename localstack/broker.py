@@ -56,8 +56,12 @@ def mosquitto_binary() -> str:
 class Mosquitto:
     """A Mosquitto process with a TLS listener on `host:port`, configured under `directory`."""
 
-    def __init__(self, directory: Path, *, host: str = "127.0.0.1", port: int = 8883) -> None:
+    def __init__(
+        self, directory: Path, *, host: str = "127.0.0.1", port: int = 8883, persistence: bool = False
+    ) -> None:
+        """`persistence` keeps sessions and retained messages across restarts (a file in `directory`)."""
         self.directory = directory
+        self.persistence = persistence
         self.host = host
         self.port = port
         self.ca = CertificateAuthority(directory / "certs")
@@ -82,7 +86,8 @@ class Mosquitto:
             "\n".join(
                 [
                     "per_listener_settings false",
-                    "persistence false",
+                    f"persistence {'true' if self.persistence else 'false'}",
+                    f"persistence_location {self.directory}/",
                     "user root" if _is_root() else "",
                     "log_dest stderr",
                     "log_type error",

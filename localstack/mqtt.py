@@ -36,7 +36,15 @@ class BrokerAccess:
 class ServiceSession:
     """One MQTT 5 session: subscriptions survive reconnects (the client resubscribes on success)."""
 
-    def __init__(self, access: BrokerAccess, client_id: str, on_message: OnMessage | None = None) -> None:
+    def __init__(
+        self,
+        access: BrokerAccess,
+        client_id: str,
+        on_message: OnMessage | None = None,
+        *,
+        persistent: bool = False,
+    ) -> None:
+        """`persistent` keeps the session (subscriptions and queued QoS 1 messages) across disconnects."""
         self._on_message = on_message
         self._connected = threading.Event()
         self._filters: list[str] = []
@@ -47,8 +55,10 @@ class ServiceSession:
             pri_key_filepath=str(access.key_path),
             ca_filepath=str(access.ca_path),
             client_id=client_id,
-            clean_start=True,
-            session_behavior=mqtt5.ClientSessionBehaviorType.CLEAN,
+            session_behavior=mqtt5.ClientSessionBehaviorType.REJOIN_ALWAYS
+            if persistent
+            else mqtt5.ClientSessionBehaviorType.CLEAN,
+            session_expiry_interval_sec=3600 if persistent else 0,
             extended_validation_and_flow_control_options=mqtt5.ExtendedValidationAndFlowControlOptions.NONE,
             offline_queue_behavior=mqtt5.ClientOperationQueueBehaviorType.FAIL_QOS0_PUBLISH_ON_DISCONNECT,
             min_reconnect_delay_ms=200,

@@ -212,7 +212,10 @@ def test_pull_and_push_through_different_bridge_processes(broker: Mosquitto) -> 
 
 @pytest.mark.slow
 def test_broker_outage_loses_nothing(tmp_path: Path) -> None:
-    mosquitto = start_broker(tmp_path / "broker")
+    # A persistent broker and a persistent observer session: what the bridge sends after the restart is
+    # queued for the observer even if the bridge reconnects first.
+    mosquitto = start_broker(tmp_path / "broker", persistence=True)
+    inbox = Inbox(mosquitto, "eu868/gateway/+/event/up", persistent=True)
     try:
 
         async def scenario() -> None:
@@ -228,19 +231,16 @@ def test_broker_outage_loses_nothing(tmp_path: Path) -> None:
             await asyncio.wait_for(asyncio.gather(*acks), 10)  # PUSH_ACK does not wait for the broker
             assert app.metrics.snapshot()["counters"]["mqtt_buffered"] >= 50
             await asyncio.get_running_loop().run_in_executor(None, mosquitto.start)
-            inbox = Inbox(mosquitto, "eu868/gateway/+/event/up")
-            try:
-                assert await asyncio.get_running_loop().run_in_executor(None, app.mqtt.wait_connected, 15)
-                frames = await settle(inbox, "eu868/gateway/+/event/up", 50, timeout_s=20)
-                payloads = sorted(base64.b64decode(f["phyPayload"])[-1] for f in frames)
-                assert payloads == list(range(50))
-            finally:
-                inbox.close()
+            assert await asyncio.get_running_loop().run_in_executor(None, app.mqtt.wait_connected, 15)
+            frames = await settle(inbox, "eu868/gateway/+/event/up", 50, timeout_s=30)
+            payloads = sorted(base64.b64decode(f["phyPayload"])[-1] for f in frames)
+            assert payloads == list(range(50))
             await forwarder.stop()
             await app.stop()
 
         run(scenario)
     finally:
+        inbox.close()
         mosquitto.stop()
 
 

@@ -18,8 +18,8 @@ from localstack.iot_sql import topic_matches
 from localstack.mqtt import ServiceSession
 
 
-def start_broker(directory: Path) -> Mosquitto:
-    return Mosquitto(directory, port=free_port()).start()
+def start_broker(directory: Path, *, persistence: bool = False) -> Mosquitto:
+    return Mosquitto(directory, port=free_port(), persistence=persistence).start()
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +32,14 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 class Inbox:
     """Messages received on some topic filters, with waits that fail loudly on timeout."""
 
-    def __init__(self, broker: Mosquitto, *filters: str, identity: str = CLOUD_IDENTITY) -> None:
+    def __init__(
+        self, broker: Mosquitto, *filters: str, identity: str = CLOUD_IDENTITY, persistent: bool = False
+    ) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._changed = threading.Condition()
         client_id = f"inbox-{time.monotonic_ns()}"
         self.session = ServiceSession(
-            broker.access_for(identity), client_id, on_message=self._on_message
+            broker.access_for(identity), client_id, on_message=self._on_message, persistent=persistent
         ).start()
         self.session.subscribe(filters)
 
