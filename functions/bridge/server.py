@@ -78,6 +78,7 @@ class Bridge(asyncio.DatagramProtocol):
         self.clock = clock
         self.rate_limit_per_s = rate_limit_per_s  # 0 turns the per-address limit off
         self.bridge_id = ""  # set by the app: the MQTT client id, which names this process's state topic
+        self._announce_due = False
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[tuple[str, int], PendingDownlink] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -162,7 +163,7 @@ class Bridge(asyncio.DatagramProtocol):
             self.topic(gateway_id, "state", "conn"), convert.connection_state(gateway_id, True), retain=True
         )
         log.info("gateway %s online", gateway_id)
-        self.announce()
+        self._announce_due = True  # published by tick(), at most once a second however many arrive
 
     def _push_data(self, packet: semtech.PushData, addr: Address) -> None:
         self._send(semtech.push_ack(packet.version, packet.token), addr)
@@ -297,7 +298,8 @@ class Bridge(asyncio.DatagramProtocol):
                 retain=True,
             )
             log.info("gateway %s offline (silent for %.0f s)", gateway_id, self.registry.offline_after_s)
-        if offline:
+        if offline or self._announce_due:
+            self._announce_due = False
             self.announce()
         now = self.clock()
         for key, pending in list(self.pending.items()):
