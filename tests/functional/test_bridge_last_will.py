@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from functions.bridge.forwarder_sim import PacketForwarder
-from functions.network.handlers.gateway_events import bridge_state, gateway_event
+from functions.network.gateways import bridge_state, gateway_event
 from functions.shared.models import Gateway
 from localstack.broker import BRIDGE_IDENTITY, Mosquitto
 from localstack.dynamodb import free_port

@@ -1,77 +1,19 @@
-"""Lambda (IoT rules on `event/stats`, `state/conn` and the bridges' `bridge/+/state/conn`): keep each
-gateway's last state and location, and when a bridge process vanishes (its MQTT last will), mark the
-gateways it served offline and say so on their retained `state/conn` topics, as ChirpStack's per-gateway
-will would."""
+"""Lambda (IoT rules on `event/stats`, `state/conn` and the bridges' `bridge/+/state/conn`)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from functions.shared import aws
-from functions.shared.models import Gateway
+from functions.network.gateways import bridge_state, gateway_event
 
 logger = Logger()
-GATEWAY_ID_LENGTH = 16
-
-
-def bridge_state(event: dict[str, Any], publish: Any = aws.publish) -> dict[str, Any]:
-    bridge_id = str(event["bridgeId"])
-    prefix = str(event.get("topic_prefix", "eu868"))
-    if event.get("state") == "ONLINE":
-        for gateway_id in event.get("gatewayIds") or []:
-            if isinstance(gateway_id, str) and len(gateway_id) == GATEWAY_ID_LENGTH:
-                Gateway(gateway_id).update(
-                    actions=[Gateway.bridge_id.set(bridge_id), Gateway.topic_prefix.set(prefix)]
-                )
-        return {"bridge": bridge_id, "online": True}
-    revoked = []
-    for gateway in Gateway.scan(Gateway.bridge_id == bridge_id):
-        if gateway.online:
-            gateway.update(actions=[Gateway.online.set(False)])
-            # gw.ConnState, OFFLINE written out as the bridge writes it
-            offline = {"gatewayId": gateway.gateway_id, "state": "OFFLINE"}
-            publish(f"{gateway.topic_prefix}/gateway/{gateway.gateway_id}/state/conn", offline, retain=True)
-            revoked.append(gateway.gateway_id)
-    logger.warning(
-        "bridge gone: its gateways are offline", extra={"bridge_id": bridge_id, "gateways": revoked}
-    )
-    return {"bridge": bridge_id, "online": False, "revoked": revoked}
-
-
-def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
-    gateway_id = str(event.get("gatewayId") or event.get("topic_gateway_id") or "")
-    if len(gateway_id) != GATEWAY_ID_LENGTH:
-        logger.warning("gateway event without a valid gateway id dropped")
-        return {"stored": False}
-    logger.append_keys(gateway_id=gateway_id)
-    actions = [
-        Gateway.last_seen_at.set(int(time.time())),
-        Gateway.topic_prefix.set(str(event.get("topic_prefix", "eu868"))),
-    ]
-    if "state" in event:
-        actions.append(Gateway.online.set(event.get("state") == "ONLINE"))
-    else:
-        actions.append(Gateway.online.set(True))
-        actions.append(
-            Gateway.stats.set({k: v for k, v in event.items() if k.startswith(("rxPackets", "txPackets"))})
-        )
-        location = event.get("location") or {}
-        for attribute, name in (
-            (Gateway.latitude, "latitude"),
-            (Gateway.longitude, "longitude"),
-            (Gateway.altitude, "altitude"),
-        ):
-            if isinstance(location.get(name), int | float):
-                actions.append(attribute.set(location[name]))
-    Gateway(gateway_id).update(actions=actions)
-    return {"stored": True}
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "bridgeId" in event:
         return bridge_state(event)
+    logger.append_keys(gateway_id=event.get("gatewayId") or event.get("topic_gateway_id"))
     return gateway_event(event)
