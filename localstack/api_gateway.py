@@ -164,7 +164,7 @@ class ApiGateway:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/{STAGE}"
 
     def start(self) -> ApiGateway:

@@ -19,7 +19,7 @@ from awsiot import mqtt5_client_builder
 
 log = logging.getLogger("loraless.local.mqtt")
 
-OnMessage = Callable[[str, bytes, str], None]
+OnMessage = Callable[[str, bytes, str], object]
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,13 @@ def simulate(args: argparse.Namespace, count: int, stop: threading.Event) -> Non
 
     async def run() -> None:
         stopping = asyncio.Event()
-        asyncio.get_running_loop().run_in_executor(None, lambda: (stop.wait(), stopping.set()))
+        loop = asyncio.get_running_loop()
+
+        def wait_then_stop() -> None:  # threading.Event -> asyncio.Event, on the loop's own thread
+            stop.wait()
+            loop.call_soon_threadsafe(stopping.set)
+
+        loop.run_in_executor(None, wait_then_stop)
         await run_fleet(FleetSettings(bridge=("127.0.0.1", args.udp_port), gateways=count), stopping)
 
     asyncio.run(run())
