@@ -52,5 +52,5 @@ def build_app(context: dict[str, object] | None = None, *, nag: bool = True) -> 
         indexed_tables=indexed,  # type: ignore[arg-type]
     )
     if nag:
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # type: ignore[attr-defined]
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack
