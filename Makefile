@@ -15,7 +15,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy functions/lorawan localstack infra
+	$(VENV)/bin/mypy functions/lorawan functions/bridge functions/simulator localstack infra
 
 test: setup lint typecheck
 	$(VENV)/bin/pytest -q
