@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
@@ -18,7 +18,6 @@ from functions.lorawan import security
 from functions.lorawan.adr import ADRInput, UplinkRecord, adr, required_snr_by_data_rate
 from functions.lorawan.errors import FrameCounterReplay, LoRaWANError
 from functions.lorawan.fcnt import check_f_cnt, full_f_cnt
-from functions.lorawan.fhdr import FHDR, FCtrl
 from functions.lorawan.join import DLSettings, JoinRequest
 from functions.lorawan.mac_commands import LinkADRReq, MACCommand, decode_mac_commands, encode_mac_commands
 from functions.lorawan.phypayload import MType, PHYPayload
@@ -27,11 +26,13 @@ from functions.lorawan.regions.base import LoRaModulation
 from functions.lorawan.types import AES128Key, DevAddr, NetID
 from functions.network.dedup import collect
 from functions.network.events import Reception, region_for_prefix
+from functions.network.frames import BuiltDownlink, build_downlink
 from functions.network.mac import handle_uplink_commands
 from functions.network.scheduling import RxParameters, best_reception, class_a_downlink, command_topic
-from functions.shared import aws, envelope
+from functions.shared import aws, envelope, queue
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent
-from functions.shared.models import Device, DeviceSession, UplinkRecordMap
+from functions.shared.models import Device, DeviceSession, PendingDownlink, UplinkRecordMap
+from functions.shared.queue import QueuedDownlink
 from functions.shared.settings import SETTINGS
 
 log = logging.getLogger("loraless.network")
@@ -73,6 +74,17 @@ def handle_reception(reception: Reception, pipeline: Pipeline) -> str:
     pipeline.count("UnsupportedFrames")
     log.info("%s frames are not handled (yet)", phy.m_type.name)
     return "unsupported"
+
+
+def _app_s_key(dev_eui: str) -> AES128Key | None:
+    """The AppSKey the join server kept (one deployment shares device keys, as ChirpStack v4 does)."""
+    try:
+        device = Device.get(dev_eui)
+    except Device.DoesNotExist:
+        return None
+    if device.app_s_key is None:
+        return None
+    return AES128Key.parse(envelope.open_sealed(device.app_s_key, context=dev_eui)["app_s_key"])
 
 
 def _event(pipeline: Pipeline, event: NetworkEvent) -> None:
@@ -294,31 +306,40 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         if request is not None:
             answers.append(request)
     confirmed = phy.m_type == MType.ConfirmedDataUp
-    need_downlink = confirmed or bool(answers) or mac.fhdr.f_ctrl.adr_ack_req
-    downlink: bytes | None = None
-    if need_downlink:
-        f_opts_out = encode_mac_commands(answers)[:MAX_F_OPTS]
-        f_cnt_down = int(session.n_f_cnt_down if lorawan_1_1 else session.a_f_cnt_down)
-        down = security.data_frame(
-            MType.UnconfirmedDataDown,
-            FHDR(mac.fhdr.dev_addr, FCtrl(ack=confirmed, adr=session.adr), f_cnt_down, f_opts_out),
-        )
-        down = security.encrypt_data_frame(
-            down,
-            f_cnt=f_cnt_down,
-            app_s_key=keys["nwk_s_enc_key"],
-            nwk_s_enc_key=keys["nwk_s_enc_key"],
-            lorawan_1_1=lorawan_1_1,
-        )
-        if lorawan_1_1:
-            down_mic = security.downlink_mic_1_1(
-                down, keys["s_nwk_s_int_key"], f_cnt_down, conf_f_cnt=f_cnt if confirmed else 0
-            )
-            session.n_f_cnt_down = f_cnt_down + 1
+    head = queue.pending(session.dev_eui)
+    acked: QueuedDownlink | None = None
+    if head and head[0].f_cnt is not None:  # a confirmed downlink waits for this device's ACK
+        if mac.fhdr.f_ctrl.ack:
+            acked, head = head[0], head[1:]
         else:
-            down_mic = security.data_mic_1_0(down, keys["f_nwk_s_int_key"], f_cnt_down)
-            session.a_f_cnt_down = f_cnt_down + 1
-        downlink = down.with_mic(down_mic).to_bytes()
+            pipeline.count("DownlinkRetries")  # sent again below, with a new counter
+    item = head[0] if head else None
+    f_opts = encode_mac_commands(answers)
+    app_s_key = _app_s_key(session.dev_eui) if item is not None else None
+    if item is not None:
+        limit = region.max_payload_size(region.rx1_data_rate(best.data_rate, int(session.rx1_dr_offset))).n
+        if len(item.payload) + len(f_opts) > limit:
+            pipeline.count("DownlinksTooLarge")
+            log.warning(
+                "device %s: queued payload of %d bytes does not fit (%d)",
+                session.dev_eui,
+                len(item.payload),
+                limit,
+            )
+            item = None
+    built: BuiltDownlink | None = None
+    if confirmed or answers or mac.fhdr.f_ctrl.adr_ack_req or item is not None:
+        built = build_downlink(
+            session,
+            keys,
+            ack=confirmed,
+            uplink_f_cnt=f_cnt,
+            f_opts=f_opts,
+            item=item,
+            app_s_key=app_s_key,
+            f_pending=len(head) > 1,
+        )
+    downlink = built.phy_payload if built is not None else None
     session.f_cnt_up = f_cnt + 1
     session.last_gateway_id, session.last_topic_prefix = best.gateway_id, best.topic_prefix
     try:
@@ -349,6 +370,19 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
     )
     if result.status is not None:
         _event(pipeline, NetworkEvent("status", session.dev_eui, _now_iso(), details=result.status))
+    if acked is not None:
+        queue.remove(session.dev_eui, acked.item_id)
+        _event(
+            pipeline,
+            NetworkEvent(
+                "ack", session.dev_eui, _now_iso(), details={"acknowledged": True, "fCntDown": acked.f_cnt}
+            ),
+        )
+    if built is not None and built.item is not None:
+        if built.item.confirmed:
+            queue.mark_sent(session.dev_eui, built.item.item_id, built.f_cnt)
+        else:
+            queue.remove(session.dev_eui, built.item.item_id)
     if downlink is not None:
         rx = RxParameters(
             int(session.rx1_delay),
@@ -356,6 +390,15 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
             int(session.rx2_dr),
             int(session.rx2_frequency),
         )
-        pipeline.publish(command_topic(best), class_a_downlink(region, best, downlink, rx))
+        frame = class_a_downlink(region, best, downlink, rx)
+        PendingDownlink(
+            frame["downlinkId"],
+            dev_eui=session.dev_eui,
+            gateway_id=best.gateway_id,
+            kind="application" if built and built.item else "network",
+            f_cnt=built.f_cnt if built else None,
+            expires_at=datetime.now(UTC) + timedelta(minutes=10),
+        ).save()
+        pipeline.publish(command_topic(best), frame)
         pipeline.count("Downlinks")
     return "uplink"

@@ -150,7 +150,30 @@ class PendingDownlink(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (Device, DeviceSession, UplinkCollection, Gateway, PendingDownlink)
+class DeviceQueueItem(Model):
+    """An application downlink waiting for its device (class A: for the next uplink). The payload is
+    sealed until the network server encrypts it with the AppSKey for the frame counter it sends it with,
+    as ChirpStack v4 does with the keys of one deployment. `f_cnt` is set once sent (confirmed ones wait
+    for the device's ACK)."""
+
+    Meta = _meta("DEVICE_QUEUE_TABLE", "loraless-device-queue")
+    dev_eui = UnicodeAttribute(hash_key=True)
+    item_id = UnicodeAttribute(range_key=True)  # time-ordered: the queue is read in order
+    f_port = NumberAttribute()
+    payload = BinaryAttribute(legacy_encoding=False)
+    confirmed = BooleanAttribute(default=False)
+    f_cnt = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    Device,
+    DeviceSession,
+    UplinkCollection,
+    Gateway,
+    PendingDownlink,
+    DeviceQueueItem,
+)
 
 
 def table_env(model: type[Model]) -> str:

@@ -238,3 +238,70 @@ def test_replays_and_forged_frames_change_nothing(dynamodb: str, monkeypatch: py
         and world.counts["MICFailures"] == 1
         and world.counts["InvalidFrames"] == 1
     )
+
+
+def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_acknowledged(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.shared import queue
+
+    world = World(monkeypatch)
+    device = joined_device(world)
+    dev_eui = str(device.dev_eui)
+    queue.enqueue(dev_eui, 10, b"first", confirmed=True)
+    queue.enqueue(dev_eui, 11, b"second")
+    assert handle_reception(reception(device.uplink(2, b"u1").phy_payload), world.pipeline()) == "uplink"
+    received = device.downlink(downlink_payload(world))
+    assert (received.f_port, received.payload, received.confirmed, received.f_pending) == (
+        10,
+        b"first",
+        True,
+        True,
+    )
+    # The device acknowledges in its next uplink; the network removes the item, reports the ACK and sends the next.
+    assert handle_reception(reception(device.uplink(2, b"u2").phy_payload), world.pipeline()) == "uplink"
+    assert [e.details for e in world.events if e.type == "ack"] == [{"acknowledged": True, "fCntDown": 0}]
+    received = device.downlink(downlink_payload(world))
+    assert (received.f_port, received.payload, received.confirmed, received.f_pending) == (
+        11,
+        b"second",
+        False,
+        False,
+    )
+    assert queue.pending(dev_eui) == []
+    assert world.app_messages[-1][0].endswith("/event/ack") or any(
+        t.endswith("/event/ack") for t, _ in world.app_messages
+    )
+
+
+def test_an_unacknowledged_confirmed_downlink_is_sent_again_with_a_new_counter(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.shared import queue
+
+    world = World(monkeypatch)
+    device = joined_device(world)
+    queue.enqueue(str(device.dev_eui), 5, b"please ack", confirmed=True)
+    handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline())
+    lost = downlink_payload(world)  # the device never hears this one
+    handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline())
+    again = device.downlink(downlink_payload(world))
+    assert again.payload == b"please ack" and downlink_payload(world) != lost
+    assert world.counts["DownlinkRetries"] == 1
+
+
+def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.shared import queue
+
+    world = World(monkeypatch)
+    device = joined_device(world)
+    queue.enqueue(str(device.dev_eui), 5, bytes(100))
+    up = device.uplink(2, b"x")
+    handle_reception(reception(up.phy_payload, dr=0), world.pipeline())  # DR0: at most 51 bytes
+    assert world.counts["DownlinksTooLarge"] == 1
+    with pytest.raises(queue.QueueError):
+        queue.enqueue(str(device.dev_eui), 0, b"x")
+    with pytest.raises(queue.QueueError):
+        queue.enqueue("ffffffffffffffff", 1, b"x")

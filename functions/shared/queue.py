@@ -1,0 +1,71 @@
+"""The device queue: applications enqueue, the network server takes the head when a device listens."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from functions.shared import envelope
+from functions.shared.models import Device, DeviceQueueItem
+
+MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
+MAX_PAYLOAD = 242  # the largest FRMPayload of any data rate; the network checks the actual DR at send time
+
+
+class QueueError(ValueError):
+    """A downlink that cannot be queued; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueuedDownlink:
+    item_id: str
+    f_port: int
+    payload: bytes
+    confirmed: bool
+    f_cnt: int | None
+
+
+def enqueue(dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = False) -> str:
+    if not 1 <= f_port <= MAX_F_PORT:
+        raise QueueError(f"FPort must be 1..{MAX_F_PORT}, got {f_port}")
+    if len(payload) > MAX_PAYLOAD:
+        raise QueueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    try:
+        Device.get(dev_eui)
+    except Device.DoesNotExist as exc:
+        raise QueueError(f"no device {dev_eui}") from exc
+    item_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+    sealed = envelope.seal({"payload": payload.hex()}, context=dev_eui)
+    DeviceQueueItem(dev_eui, item_id, f_port=f_port, payload=sealed, confirmed=confirmed).save()
+    return item_id
+
+
+def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
+    """The head of the queue (two items: the second tells whether to set FPending)."""
+    items = DeviceQueueItem.query(dev_eui, limit=limit, consistent_read=True)
+    return [
+        QueuedDownlink(
+            i.item_id,
+            int(i.f_port),
+            bytes.fromhex(envelope.open_sealed(i.payload, context=dev_eui)["payload"]),
+            bool(i.confirmed),
+            int(i.f_cnt) if i.f_cnt is not None else None,
+        )
+        for i in items
+    ]
+
+
+def mark_sent(dev_eui: str, item_id: str, f_cnt: int) -> None:
+    DeviceQueueItem(dev_eui, item_id).update(actions=[DeviceQueueItem.f_cnt.set(f_cnt)])
+
+
+def remove(dev_eui: str, item_id: str) -> None:
+    DeviceQueueItem(dev_eui, item_id).delete()
+
+
+def flush(dev_eui: str) -> int:
+    items = list(DeviceQueueItem.query(dev_eui))
+    for item in items:
+        item.delete()
+    return len(items)
