@@ -258,7 +258,7 @@ def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_
         True,
         True,
     )
-    # The device acknowledges in its next uplink; the network removes the item, reports the ACK and sends the next.
+    # The device acknowledges in its next uplink: the item goes, the ACK is reported, the next is sent.
     assert handle_reception(reception(device.uplink(2, b"u2").phy_payload), world.pipeline()) == "uplink"
     assert [e.details for e in world.events if e.type == "ack"] == [{"acknowledged": True, "fCntDown": 0}]
     received = device.downlink(downlink_payload(world))
