@@ -105,3 +105,16 @@ def test_malformed_json_and_unknown_routes(dynamodb: str, api_key: str) -> None:
     assert 400 <= response["statusCode"] < 500
     assert call("GET", "/nothing-here", key=api_key)[0] == 404
     assert call("GET", "/devices/not-an-eui", key=api_key)[0] in (404, 422)
+
+
+def test_the_downlink_queue_over_rest(dynamodb: str, api_key: str) -> None:
+    assert call("POST", "/devices", DEVICE, api_key)[0] == 201
+    status, body = call("POST", "/devices/0004a30b001c0530/queue", {"f_port": 3, "data": "AQID"}, api_key)
+    assert status == 201 and body["id"]
+    assert call("POST", "/devices/0004a30b001c0530/queue", {"f_port": 0, "data": "AQID"}, api_key)[0] == 422
+    assert call("POST", "/devices/0004a30b001c0530/queue", {"f_port": 3, "data": "!!"}, api_key)[0] == 400
+    status, listed = call("GET", "/devices/0004a30b001c0530/queue", key=api_key)
+    assert status == 200 and [(i["f_port"], i["data"]) for i in listed["items"]] == [(3, "AQID")]
+    assert call("DELETE", "/devices/0004a30b001c0530/queue", key=api_key)[0] == 204
+    assert call("GET", "/devices/0004a30b001c0530/queue", key=api_key)[1]["items"] == []
+    assert call("POST", "/devices/ffffffffffffffff/queue", {"f_port": 3, "data": "AQID"}, api_key)[0] == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 from typing import Annotated, Any, Literal
 
@@ -14,7 +16,7 @@ from pynamodb.exceptions import PutError
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from functions.shared import envelope
+from functions.shared import envelope, queue
 from functions.shared.models import Device, DeviceSession
 
 router = APIGatewayRouter()
@@ -128,4 +130,47 @@ def delete_device(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> tuple[dict[
     with contextlib.suppress(DeviceSession.DoesNotExist):
         DeviceSession.get(device.dev_eui).delete()
     device.delete()
+    return {}, 204
+
+
+class QueueItemCreate(BaseModel):
+    f_port: int = Field(ge=1, le=223)
+    data: str = Field(description="base64", max_length=400)
+    confirmed: bool = False
+
+
+@router.post("/devices/<dev_eui>/queue")
+def enqueue_downlink(
+    dev_eui: Annotated[str, Path(pattern=HEX_EUI)], item: QueueItemCreate
+) -> tuple[dict[str, Any], int]:
+    device = _device(dev_eui)
+    try:
+        payload = base64.b64decode(item.data, validate=True)
+        item_id = queue.enqueue(device.dev_eui, item.f_port, payload, confirmed=item.confirmed)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequestError(str(exc)) from exc
+    return {"id": item_id}, 201
+
+
+@router.get("/devices/<dev_eui>/queue")
+def list_queue(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> dict[str, Any]:
+    device = _device(dev_eui)
+    items = queue.pending(device.dev_eui, limit=100)
+    return {
+        "items": [
+            {
+                "id": i.item_id,
+                "f_port": i.f_port,
+                "data": base64.b64encode(i.payload).decode(),
+                "confirmed": i.confirmed,
+                "sent_with_f_cnt": i.f_cnt,
+            }
+            for i in items
+        ]
+    }
+
+
+@router.delete("/devices/<dev_eui>/queue")
+def flush_queue(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> tuple[dict[str, Any], int]:
+    queue.flush(_device(dev_eui).dev_eui)
     return {}, 204

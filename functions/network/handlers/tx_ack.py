@@ -1,5 +1,4 @@
-"""Lambda (IoT rule on `event/ack`): what the gateway did with a downlink. The bridge already retried
-RX2 after an RX1 error, so anything but OK on the last tried item is a lost downlink: counted and logged."""
+"""Lambda (IoT rule on `event/ack`): a gateway's TX acknowledgement."""
 
 from __future__ import annotations
 
@@ -8,20 +7,24 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.network.txack import handle_tx_ack
+from functions.shared import aws
+from functions.shared.interface import NetworkEvent
+from functions.shared.settings import SETTINGS
+
 logger = Logger()
 metrics = Metrics()
+
+
+def _send(event: NetworkEvent) -> None:
+    if SETTINGS.network_events_function:
+        aws.invoke(SETTINGS.network_events_function, event.to_dict(), wait=False)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    items = [i.get("status", "OK") for i in event.get("items", []) if isinstance(i, dict)]
-    tried = [s for s in items if s != "IGNORED"]
-    final = tried[-1] if tried else "UNKNOWN"
     logger.append_keys(gateway_id=event.get("gatewayId"), downlink_id=event.get("downlinkId"))
-    if final != "OK":
-        metrics.add_metric(name="TxErrors", unit=MetricUnit.Count, value=1)
-        logger.warning("downlink not sent", extra={"statuses": items})
-    else:
-        metrics.add_metric(name=f"DownlinksRX{len(tried)}", unit=MetricUnit.Count, value=1)
-    return {"status": final, "window": len(tried)}
+    return handle_tx_ack(
+        event, lambda name: metrics.add_metric(name=name, unit=MetricUnit.Count, value=1), _send
+    )

@@ -1,0 +1,55 @@
+"""Downlinks from applications: ChirpStack's MQTT `DownlinkCommand` (and the REST queue) into the
+device queue. A malformed command is answered with a `log` event on the device's topic, never an error
+that would make the platform retry it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.shared import queue
+from functions.shared.models import Device
+
+log = logging.getLogger("loraless.appserver.downlinks")
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+def _log_event(publish: Publish, application_id: str, dev_eui: str, code: str, description: str) -> None:
+    publish(
+        f"application/{application_id}/device/{dev_eui}/event/log",
+        {
+            "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "level": "ERROR",
+            "code": code,
+            "description": description,
+            "deviceInfo": {"applicationId": application_id, "devEui": dev_eui},
+        },
+    )
+
+
+def handle_mqtt_command(event: dict[str, Any], publish: Publish) -> str | None:
+    """Queue one `application/{id}/device/{dev_eui}/command/down` message; returns the queue item id."""
+    application_id = str(event.get("topic_application_id", ""))
+    dev_eui = str(event.get("topic_dev_eui", "")).lower()
+    try:
+        if str(event.get("devEui", "")).lower() != dev_eui:
+            raise ValueError("devEui in the payload differs from the topic's")
+        device = Device.get(dev_eui)
+        if device.application_id != application_id:
+            raise ValueError(f"device {dev_eui} is not in application {application_id}")
+        data = base64.b64decode(str(event.get("data", "")), validate=True)
+        f_port = event.get("fPort")
+        if not isinstance(f_port, int) or isinstance(f_port, bool):
+            raise ValueError("fPort must be an integer")
+        return queue.enqueue(dev_eui, f_port, data, confirmed=bool(event.get("confirmed", False)))
+    except Device.DoesNotExist:
+        log.warning("downlink command for unknown device %s dropped", dev_eui)
+        return None
+    except (ValueError, binascii.Error, queue.QueueError) as exc:
+        log.warning("downlink command for %s refused: %s", dev_eui, exc)
+        _log_event(publish, application_id, dev_eui, "DOWNLINK_PAYLOAD", str(exc))
+        return None

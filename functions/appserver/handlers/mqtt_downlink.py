@@ -1,0 +1,18 @@
+"""Lambda (IoT rule on `application/+/device/+/command/down`): an application's downlink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from functions.appserver.downlinks import handle_mqtt_command
+from functions.shared import aws
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger.append_keys(dev_eui=event.get("topic_dev_eui"))
+    return {"queued": handle_mqtt_command(event, aws.publish)}
