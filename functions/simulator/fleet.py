@@ -31,6 +31,7 @@ class FleetSettings:
     otaa: bool = False
     app_key: AES128Key = field(default_factory=lambda: AES128Key(bytes(16)))
     lorawan_version: str = "1.0.3"
+    received: list[tuple[str, int, bytes]] = field(default_factory=list)  # application downlinks devices got
 
 
 def make_device(settings: FleetSettings, index: int) -> EndDevice:
@@ -78,7 +79,7 @@ async def run_fleet(settings: FleetSettings, stop: asyncio.Event) -> dict[str, i
             while not forwarder.downlinks.empty():
                 received = forwarder.downlinks.get_nowait()
                 counts["downlinks"] += 1
-                _deliver(fleet, received.txpk)
+                _deliver(fleet, received.txpk, settings)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.interval_s)
     for forwarder in forwarders:
@@ -86,7 +87,7 @@ async def run_fleet(settings: FleetSettings, stop: asyncio.Event) -> dict[str, i
     return counts
 
 
-def _deliver(fleet: list[EndDevice], txpk: dict[str, object]) -> None:
+def _deliver(fleet: list[EndDevice], txpk: dict[str, object], settings: FleetSettings) -> None:
     """Hand a downlink to whichever device it is for (a JoinAccept to those waiting to join)."""
     phy = base64.b64decode(str(txpk.get("data", "")))
     for device in fleet:
@@ -95,7 +96,15 @@ def _deliver(fleet: list[EndDevice], txpk: dict[str, object]) -> None:
                 log.info("device %s joined as %s", device.dev_eui, device.session and device.session.dev_addr)
                 return
             if device.session is not None:
-                device.downlink(phy)
+                received = device.downlink(phy)
+                if received.f_port:
+                    log.info(
+                        "device %s got %d bytes on FPort %d",
+                        device.dev_eui,
+                        len(received.payload),
+                        received.f_port,
+                    )
+                    settings.received.append((str(device.dev_eui), received.f_port, received.payload))
                 return
         except LoRaWANError:
             continue

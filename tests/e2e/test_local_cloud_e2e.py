@@ -21,6 +21,7 @@ from functions.simulator.fleet import CAYENNE_TEMPERATURE, FleetSettings, make_d
 from localstack.broker import Mosquitto
 from localstack.cloud import CloudSettings, LocalCloud, local_admin_api_key
 from localstack.dynamodb import free_port
+from localstack.mqtt import ServiceSession
 from tests.functional.test_bridge import running
 from tests.support.mosquitto import Inbox
 
@@ -83,6 +84,23 @@ def test_provision_join_and_uplink_through_the_whole_local_cloud(
         assert base64.b64decode(up["data"]) == CAYENNE_TEMPERATURE
         assert up["devAddr"] == join["devAddr"] and up["fPort"] == 1
         assert up["rxInfo"][0]["gatewayId"] == "00800000a0000000"
+        # The application sends a confirmed downlink over MQTT with its own identity (ACL: its topics only);
+        # it goes out after the device's next uplink, and the gateway's TX ack comes back as a txack event.
+        application = ServiceSession(broker.access_for("weather"), "weather-app").start()
+        command = {"devEui": str(device.dev_eui), "confirmed": True, "fPort": 42, "data": "SGVsbG8="}
+        application.publish(
+            f"application/weather/device/{device.dev_eui}/command/down", json.dumps(command).encode()
+        )
+        (txack,) = await loop.run_in_executor(None, inbox.wait, f"{events}/txack", 1, 40)
+        assert txack["status"] == "OK" and txack["window"] == "RX1"
+        for _ in range(200):
+            if settings.received:
+                break
+            await asyncio.sleep(0.1)
+        assert settings.received == [(str(device.dev_eui), 42, b"Hello")]
+        (ack,) = await loop.run_in_executor(None, inbox.wait, f"{events}/ack", 1, 40)
+        assert ack["acknowledged"] is True
+        application.stop()
         stop.set()
         counts = await fleet
         assert counts["joins"] >= 1 and counts["downlinks"] >= 1
