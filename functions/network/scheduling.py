@@ -86,3 +86,19 @@ def class_a_downlink(
 
 def command_topic(reception: Reception) -> str:
     return f"{reception.topic_prefix}/gateway/{reception.gateway_id}/command/down"
+
+
+def class_c_downlink(
+    region: Region, gateway_id: str, phy_payload: bytes, rx: RxParameters, *, downlink_id: int | None = None
+) -> dict[str, Any]:
+    """A class C downlink: sent at once through the last gateway, on the RX2 frequency and data rate (the
+    window a class C device keeps open; LoRaWAN 1.0.4 §17)."""
+    frequency = rx.rx2_frequency or region.rx2.frequency
+    tx = _tx_info(region, frequency, rx.rx2_dr, "", 0)
+    tx.pop("context")
+    tx["timing"] = {"immediately": {}}
+    return {
+        "downlinkId": downlink_id if downlink_id is not None else secrets.randbits(32),
+        "gatewayId": gateway_id,
+        "items": [{"phyPayload": base64.b64encode(phy_payload).decode(), "txInfo": tx}],
+    }

@@ -76,7 +76,7 @@ def handle_reception(reception: Reception, pipeline: Pipeline) -> str:
     return "unsupported"
 
 
-def _app_s_key(dev_eui: str) -> AES128Key | None:
+def app_s_key_of(dev_eui: str) -> AES128Key | None:
     """The AppSKey the join server kept (one deployment shares device keys, as ChirpStack v4 does)."""
     try:
         device = Device.get(dev_eui)
@@ -315,7 +315,7 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
             pipeline.count("DownlinkRetries")  # sent again below, with a new counter
     item = head[0] if head else None
     f_opts = encode_mac_commands(answers)
-    app_s_key = _app_s_key(session.dev_eui) if item is not None else None
+    app_s_key = app_s_key_of(session.dev_eui) if item is not None else None
     if item is not None:
         limit = region.max_payload_size(region.rx1_data_rate(best.data_rate, int(session.rx1_dr_offset))).n
         if len(item.payload) + len(f_opts) > limit:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from functions.shared import envelope
 from functions.shared.models import Device, DeviceQueueItem
+from functions.shared.settings import SETTINGS
 
 MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
 MAX_PAYLOAD = 242  # the largest FRMPayload of any data rate; the network checks the actual DR at send time
@@ -32,12 +33,16 @@ def enqueue(dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = Fals
     if len(payload) > MAX_PAYLOAD:
         raise QueueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     try:
-        Device.get(dev_eui)
+        device = Device.get(dev_eui)
     except Device.DoesNotExist as exc:
         raise QueueError(f"no device {dev_eui}") from exc
     item_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
     sealed = envelope.seal({"payload": payload.hex()}, context=dev_eui)
     DeviceQueueItem(dev_eui, item_id, f_port=f_port, payload=sealed, confirmed=confirmed).save()
+    if device.supports_class_c and SETTINGS.downlink_function:
+        from functions.shared import aws  # class C: ask the network server to send it now
+
+        aws.invoke(SETTINGS.downlink_function, {"dev_eui": dev_eui}, wait=False)
     return item_id
 
 

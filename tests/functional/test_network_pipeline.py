@@ -305,3 +305,30 @@ def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
         queue.enqueue(str(device.dev_eui), 0, b"x")
     with pytest.raises(queue.QueueError):
         queue.enqueue("ffffffffffffffff", 1, b"x")
+
+
+def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.network.class_c import send_class_c
+    from functions.shared import queue
+
+    world = World(monkeypatch)
+    device = joined_device(world)
+    dev_eui = str(device.dev_eui)
+    handle_reception(
+        reception(device.uplink(2, b"hi").phy_payload, gateway="0016c001ff10a236"), world.pipeline()
+    )
+    assert send_class_c(dev_eui, world.publish, world.count) == "not_class_c"
+    stored = Device.get(dev_eui)
+    stored.update(actions=[Device.supports_class_c.set(True)])
+    assert send_class_c(dev_eui, world.publish, world.count) == "nothing_to_send"
+    queue.enqueue(dev_eui, 7, b"now")
+    assert send_class_c(dev_eui, world.publish, world.count) == "sent"
+    topic, frame = world.commands[-1]
+    assert topic == "eu868/gateway/0016c001ff10a236/command/down"
+    (item,) = frame["items"]
+    assert item["txInfo"]["timing"] == {"immediately": {}} and item["txInfo"]["frequency"] == 869_525_000
+    received = device.downlink(base64.b64decode(item["phyPayload"]))
+    assert (received.f_port, received.payload) == (7, b"now")
+    assert queue.pending(dev_eui) == [] and world.counts["DownlinksClassC"] == 1

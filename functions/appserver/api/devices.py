@@ -32,6 +32,7 @@ class DeviceCreate(BaseModel):
     region: str = "EU868"
     app_key: str = Field(pattern=r"^[0-9a-fA-F]{32}$")
     nwk_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32}$")
+    supports_class_c: bool = False
 
     @field_validator("region")
     @classmethod
@@ -95,6 +96,7 @@ def create_device(device: DeviceCreate) -> tuple[dict[str, Any], int]:
         mac_version=device.mac_version,
         region=device.region,
         root_keys=envelope.seal(keys, context=dev_eui),
+        supports_class_c=device.supports_class_c,
     )
     try:
         item.save(condition=Device.dev_eui.does_not_exist())
