@@ -163,11 +163,14 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
-        for part in (self.api, self.aws_api, self.session):
-            if part is not None:
-                part.stop()
+        """No new events in, in-flight invocations finished, then the APIs and DynamoDB go."""
+        if self.session is not None:
+            self.session.stop()
         if self.lambdas is not None:
             self.lambdas.close()
+        for part in (self.api, self.aws_api):
+            if part is not None:
+                part.stop()
         if self.dynamodb is not None:
             try:
                 self.dynamodb.save(self.snapshot)

@@ -134,8 +134,12 @@ class FunctionPool:
         log_sink: Callable[[str, str], None] = _default_sink,
     ) -> None:
         self.function = function
-        self.environment = {**environment, **function.environment, "AWS_LAMBDA_FUNCTION_NAME": function.name,
-                            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb)}  # fmt: skip
+        self.environment = {
+            **environment,
+            **function.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        }
         self.log_sink = log_sink
         self._idle: list[_Worker] = []
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -241,7 +245,15 @@ class LambdaService:
             result = pool.invoke(event)
         if not result.ok:
             self.failed_async += 1
-            log.error("%s failed after %d retries: %s", pool.function.name, ASYNC_RETRIES, result.error)
+            error = result.error or {}
+            log.error(
+                "%s failed after %d retries: %s: %s (dead letter kept in %s)",
+                pool.function.name,
+                ASYNC_RETRIES,
+                error.get("errorType"),
+                error.get("errorMessage"),
+                self.dead_letters,
+            )
             with self._dead_lock:
                 self.dead_letters.parent.mkdir(parents=True, exist_ok=True)
                 with self.dead_letters.open("a") as out:
@@ -251,7 +263,13 @@ class LambdaService:
                     out.write("\n")
         return result
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, drain_s: float = 10.0) -> None:
+        """Let running asynchronous invocations finish (up to `drain_s`), drop queued ones, stop workers."""
+        self.retry_delays_s = ()  # no new retries while draining
+        waiter = threading.Thread(
+            target=self._executor.shutdown, kwargs={"wait": True, "cancel_futures": True}
+        )
+        waiter.start()
+        waiter.join(drain_s)
         for pool in self.pools.values():
             pool.close()
