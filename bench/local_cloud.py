@@ -32,7 +32,12 @@ from localstack.cloud import CloudSettings, LocalCloud, local_admin_api_key
 from localstack.dynamodb import free_port
 from localstack.mqtt import ServiceSession
 
-APP_KEY = AES128Key.parse("00112233445566778899aabbccddeeff")
+
+def app_key(index: int) -> AES128Key:
+    """Each device its own AppKey: a JoinAccept then opens only for the device it was sealed for."""
+    return AES128Key(index.to_bytes(16, "big"))
+
+
 JOIN_EUI = EUI64.parse("70b3d57ed0000001")
 
 
@@ -60,11 +65,12 @@ def provision(cloud: LocalCloud, devices: list[EndDevice]) -> None:
     assert cloud.api is not None
     key = local_admin_api_key(cloud.settings.data_dir)
     for device in devices:
+        assert device.app_key is not None
         body = {
             "dev_eui": str(device.dev_eui),
             "join_eui": str(JOIN_EUI),
             "application_id": "bench",
-            "app_key": APP_KEY.hex(),
+            "app_key": device.app_key.hex(),
         }
         request = urllib.request.Request(
             f"{cloud.api.url}/devices",
@@ -100,7 +106,7 @@ async def run_fleet(
             if device.session is None:
                 join = device.join_request()
                 by_gateway[id(device)].uplink(join.phy_payload, frequency=join.frequency)
-        await asyncio.sleep(8)  # the join-accept windows, then retry those that did not hear back
+        await asyncio.sleep(30)  # joins queue up under load: retrying sooner would race the first accept
     joined = [d for d in devices if d.session is not None]
     sent = 0
     started = time.monotonic()
@@ -127,6 +133,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=float, default=10, help="uplinks/s offered")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="Lambda workers per function (AWS: ~1000)"
+    )
     args = parser.parse_args()
     columns = (
         ("devices", 8),
@@ -143,7 +152,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             broker = Mosquitto(Path(tmp) / "broker", port=free_port()).start()
             cloud = LocalCloud(
-                broker, CloudSettings(data_dir=Path(tmp), api_port=free_port(), concurrency=4)
+                broker, CloudSettings(data_dir=Path(tmp), api_port=free_port(), concurrency=args.concurrency)
             ).start()
             udp = free_port()
             bridge = start_bridge(broker, udp, free_port())
@@ -154,7 +163,13 @@ def main() -> None:
             session.start().subscribe(["application/bench/device/+/event/+"])
             try:
                 devices = [
-                    otaa(EUI64.from_int(0x0004A30B00100000 + i), JOIN_EUI, region, app_key=APP_KEY, seed=i)
+                    otaa(
+                        EUI64.from_int(0x0004A30B00100000 + i),
+                        JOIN_EUI,
+                        region,
+                        app_key=app_key(i + 1),
+                        seed=i,
+                    )
                     for i in range(count)
                 ]
                 provision(cloud, devices)
