@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from functions.shared import aws
 from functions.shared.models import Gateway
 
@@ -47,7 +49,7 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
     if len(gateway_id) != GATEWAY_ID_LENGTH:
         log.warning("gateway event without a valid gateway id dropped")
         return {"stored": False}
-    actions = [
+    actions: list[Action] = [
         Gateway.last_seen_at.set(int(time.time())),
         Gateway.topic_prefix.set(str(event.get("topic_prefix", "eu868"))),
     ]

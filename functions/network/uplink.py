@@ -214,7 +214,7 @@ def _find_session(phy: PHYPayload, best: Reception, region: Region) -> _Match | 
 def _adr(session: DeviceSession, region: Region, max_snr: float, f_cnt: int) -> LinkADRReq | None:
     history = list(session.uplink_history or [])[-19:]
     history.append(
-        UplinkRecordMap(
+        UplinkRecordMap(  # type: ignore[no-untyped-call]
             f_cnt=f_cnt, max_snr=max_snr, tx_power_index=int(session.tx_power_index), gateway_count=1
         )
     )
