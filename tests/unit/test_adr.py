@@ -4,6 +4,8 @@ margin = max SNR - required SNR(DR) - installation margin; one step per 3 dB (tr
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from functions.lorawan.adr import (
     ADRInput,
@@ -133,3 +135,39 @@ def test_required_snr_from_a_region_table() -> None:
     }
     table = required_snr_by_data_rate(factors)
     assert table[0] == -20.0 and table[5] == -7.5
+
+
+snrs = st.floats(min_value=-30.0, max_value=30.0, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=snrs, high=snrs, dr=st.integers(0, 5), power=st.integers(0, 7))
+def test_a_better_link_never_gets_a_slower_or_louder_setting(
+    low: float, high: float, dr: int, power: int
+) -> None:
+    """Monotonic in SNR: (DR, TX power index) never goes down in lexicographic order as SNR goes up."""
+    low, high = min(low, high), max(low, high)
+    weak = adr(state(history(low, power=power), dr=dr, power=power))
+    strong = adr(state(history(high, power=power), dr=dr, power=power))
+    assert (weak.data_rate, weak.tx_power_index) <= (strong.data_rate, strong.tx_power_index)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    snr=snrs, dr=st.integers(0, 5), power=st.integers(0, 7), nb_trans=st.integers(1, 3),
+    max_dr=st.integers(0, 5), max_power=st.integers(0, 7), count=st.integers(0, 20), gaps=st.integers(0, 5),
+)  # fmt: skip
+def test_never_exceeds_the_limits(
+    snr: float, dr: int, power: int, nb_trans: int, max_dr: int, max_power: int, count: int, gaps: int
+) -> None:
+    """ADR lowers the DR only down to a profile maximum that moved below it (as ChirpStack does), never goes
+    past the profile's DR or the region's power index, and keeps NbTrans in 1..3."""
+    power = min(power, max_power)
+    decided = adr(
+        state(history(snr, count=count, power=power, gaps=gaps), dr=dr, power=power, nb_trans=nb_trans,
+              max_dr=max_dr, max_power=max_power)
+    )  # fmt: skip
+    assert decided.data_rate >= min(dr, max_dr)
+    assert decided.data_rate <= max_dr
+    assert 0 <= decided.tx_power_index <= max_power
+    assert 1 <= decided.nb_trans <= 3
