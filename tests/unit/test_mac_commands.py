@@ -25,6 +25,7 @@ from functions.lorawan.mac_commands import (
     UnparsedMACCommands,
     decode_mac_commands,
     encode_mac_commands,
+    mac_command_size,
 )
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "mac_commands.json").read_text())[
@@ -215,3 +216,11 @@ def test_liblora_decodes_what_we_encode(command: KnownMACCommand) -> None:
     for their_name, our_name in LIBLORA_FIELDS.items():
         if hasattr(theirs, their_name) and hasattr(command, our_name):
             assert int(getattr(theirs, their_name).value) == getattr(command, our_name), our_name
+
+
+def test_mac_command_size_counts_cid_and_payload() -> None:
+    assert mac_command_size(LinkADRReq) == 5
+    assert mac_command_size(LinkCheckAns(margin=1, gw_cnt=1)) == 3
+    assert mac_command_size(ProprietaryMACCommand(0x80, b"ab")) == 3
+    for cls in MAC_COMMANDS.values():
+        assert mac_command_size(cls) == 1 + cls.SIZE

@@ -102,6 +102,14 @@ def encode_mac_commands(commands: Iterable[MACCommand], *, frequency_step: int =
     return b"".join(command.to_bytes(frequency_step=frequency_step) for command in commands)
 
 
+def mac_command_size(command: MACCommand | type[KnownMACCommand]) -> int:
+    """Octets a command takes in FOpts/FRMPayload (CID + payload), to fit the 15-octet FOpts limit
+    (LoRaWAN 1.1 §4.3.1.6) and the data rate's payload limit before building a frame."""
+    if isinstance(command, type):
+        return 1 + command.SIZE
+    return len(command.to_bytes())
+
+
 __all__ = [
     "FREQUENCY_STEP_HZ",
     "ISM2400_FREQUENCY_STEP_HZ",
@@ -152,4 +160,5 @@ __all__ = [
     "command_class",
     "decode_mac_commands",
     "encode_mac_commands",
+    "mac_command_size",
 ]
