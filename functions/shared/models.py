@@ -104,6 +104,7 @@ class DeviceSession(Model):
     adr = BooleanAttribute(default=True)
     uplink_history = ListAttribute(of=UplinkRecordMap, default=list)
     pending_mac = JSONAttribute(default=dict)  # requests sent, awaiting answers, by command name
+    mac_state = JSONAttribute(default=dict)  # network-server MAC bookkeeping (schedules, retries, rejoin)
     device_class = UnicodeAttribute(default="A")
     last_gateway_id = UnicodeAttribute(null=True)
     last_topic_prefix = UnicodeAttribute(null=True)
