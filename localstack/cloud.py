@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,12 +64,26 @@ def local_master_key(data_dir: Path) -> str:
 
 def local_admin_api_key(data_dir: Path) -> str:
     """The local administrator API key: created once, kept readable by this user only."""
-    from functions.appserver.auth import new_api_key
+    from functions.appserver.auth import new_admin_key
 
-    path = data_dir / "admin-api-key"
+    return _local_secret(data_dir / "admin-api-key", lambda: new_admin_key()[0])
+
+
+def local_admin_password(data_dir: Path) -> str:
+    """The password of the local administrator (ADMIN_EMAIL), made at the first start."""
+    return _local_secret(data_dir / "admin-password", lambda: secrets.token_urlsafe(12))
+
+
+def local_jwt_secret(data_dir: Path) -> str:
+    """The local stand-in for the Secrets Manager secret that signs login sessions."""
+    return _local_secret(data_dir / "jwt.secret", lambda: secrets.token_hex(32))
+
+
+def _local_secret(path: Path, make: Callable[[], str]) -> str:
+    """A value created once and kept readable by this user only."""
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(new_api_key()[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -111,6 +126,7 @@ class LocalCloud:
             "LORALESS_ADMIN_API_KEY_SHA256": hashlib.sha256(
                 local_admin_api_key(self.settings.data_dir).encode()
             ).hexdigest(),
+            "LORALESS_JWT_SECRET": local_jwt_secret(self.settings.data_dir),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_FUNCTION_NAME": "local",
             "PYTHONUNBUFFERED": "1",

@@ -40,6 +40,26 @@ def _meta(env: str, default: str) -> type:
     return Meta
 
 
+class OrganizationIndex(GlobalSecondaryIndex[Any]):
+    """The items of one organization (tenant), for listing; sparse where `org_id` may be unset."""
+
+    class Meta:
+        index_name = "organization"
+        projection = AllProjection()
+
+    org_id = UnicodeAttribute(hash_key=True)
+
+
+class ApplicationIndex(GlobalSecondaryIndex["Device"]):
+    """An application's devices, for listing."""
+
+    class Meta:
+        index_name = "application"
+        projection = AllProjection()
+
+    application_id = UnicodeAttribute(hash_key=True)
+
+
 class Device(Model):
     """A device as provisioned (application server) and its join-server state: sealed root keys, the
     DevNonces it used (1.0: never again; 1.1: strictly increasing), the JoinNonce counter, and the
@@ -49,7 +69,13 @@ class Device(Model):
     dev_eui = UnicodeAttribute(hash_key=True)
     join_eui = UnicodeAttribute(default="0000000000000000")
     application_id = UnicodeAttribute(default="")
+    by_application = ApplicationIndex()
+    org_id = UnicodeAttribute(default="")  # the application's, copied so every check is one read
+    device_profile_id = UnicodeAttribute(default="")
     name = UnicodeAttribute(default="")
+    name_lower = UnicodeAttribute(default="")  # for case-insensitive filtering
+    description = UnicodeAttribute(default="")
+    last_seen_at = NumberAttribute(null=True)
     mac_version = UnicodeAttribute(default="1.0.3")
     region = UnicodeAttribute(default="EU868")
     supports_class_c = BooleanAttribute(default=False)
@@ -129,6 +155,11 @@ class Gateway(Model):
 
     Meta = _meta("GATEWAYS_TABLE", "loraless-gateways")
     gateway_id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute(null=True)  # set when registered through the API; unset: heard, not owned
+    by_org = OrganizationIndex()
+    name = UnicodeAttribute(default="")
+    name_lower = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
     topic_prefix = UnicodeAttribute(default="eu868")
     last_seen_at = NumberAttribute(default=0)
     online = BooleanAttribute(default=False)
@@ -167,6 +198,160 @@ class DeviceQueueItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class Organization(Model):
+    """A tenant: everything else (applications, profiles, gateways, keys, members) belongs to one."""
+
+    Meta = _meta("ORGANIZATIONS_TABLE", "loraless-organizations")
+    org_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    name_lower = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
+    created_at = NumberAttribute(default=lambda: int(time.time()))
+
+
+class EmailIndex(GlobalSecondaryIndex["User"]):
+    class Meta:
+        index_name = "email"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class User(Model):
+    """A person who logs in. The password is stored as a scrypt hash (functions/appserver/passwords.py);
+    `email` is unique, guarded by a `Unique` item written in the same transaction."""
+
+    Meta = _meta("USERS_TABLE", "loraless-users")
+    user_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    by_email = EmailIndex()
+    password_hash = UnicodeAttribute()
+    is_admin = BooleanAttribute(default=False)
+    created_at = NumberAttribute(default=lambda: int(time.time()))
+
+
+class Unique(Model):
+    """Uniqueness guards (e.g. `email#ada@example.com`), written transactionally with what they guard."""
+
+    Meta = _meta("UNIQUE_TABLE", "loraless-unique")
+    key = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+
+
+class UserIndex(GlobalSecondaryIndex["Membership"]):
+    """A user's organizations."""
+
+    class Meta:
+        index_name = "user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute(range_key=True)
+
+
+class Membership(Model):
+    """A user's role in one organization: admin, device_admin, gateway_admin or viewer."""
+
+    Meta = _meta("MEMBERSHIPS_TABLE", "loraless-memberships")
+    org_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    by_user = UserIndex()
+    role = UnicodeAttribute()
+    email = UnicodeAttribute(default="")
+
+
+class KeyOwnerIndex(GlobalSecondaryIndex["ApiKey"]):
+    """A user's personal API keys (sparse: organization keys have no user)."""
+
+    class Meta:
+        index_name = "user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
+class ApiKey(Model):
+    """An API key: `ll_<key_id>_<secret>` is shown once; only the secret's SHA-256 is kept. It belongs to
+    an organization (acting as its admin, or viewer when read-only) or to a user (acting as that user)."""
+
+    Meta = _meta("API_KEYS_TABLE", "loraless-api-keys")
+    key_id = UnicodeAttribute(hash_key=True)
+    secret_sha256 = UnicodeAttribute()
+    org_id = UnicodeAttribute(null=True)
+    by_org = OrganizationIndex()
+    user_id = UnicodeAttribute(null=True)
+    by_user = KeyOwnerIndex()
+    name = UnicodeAttribute(default="")
+    read_only = BooleanAttribute(default=False)
+    created_at = NumberAttribute(default=lambda: int(time.time()))
+
+
+class Application(Model):
+    """A group of devices of one organization with one integration setup. `http_integration` holds
+    {url, headers, secret} where the secret is sealed (base64 of an envelope bound to the application)."""
+
+    Meta = _meta("APPLICATIONS_TABLE", "loraless-applications")
+    application_id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    by_org = OrganizationIndex()
+    name = UnicodeAttribute()
+    name_lower = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
+    http_integration = JSONAttribute(default=dict)
+    created_at = NumberAttribute(default=lambda: int(time.time()))
+
+
+class DeviceProfile(Model):
+    """What a kind of device is: region, LoRaWAN version and RP revision, classes, ADR, RX windows, codec.
+    Devices copy the fields the network server needs (functions/appserver/api/devices.py)."""
+
+    Meta = _meta("DEVICE_PROFILES_TABLE", "loraless-device-profiles")
+    profile_id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    by_org = OrganizationIndex()
+    name = UnicodeAttribute()
+    name_lower = UnicodeAttribute(default="")
+    region = UnicodeAttribute(default="EU868")
+    mac_version = UnicodeAttribute(default="1.0.3")
+    reg_params_revision = UnicodeAttribute(default="RP002-1.0.3")
+    supports_otaa = BooleanAttribute(default=True)
+    supports_class_b = BooleanAttribute(default=False)
+    supports_class_c = BooleanAttribute(default=False)
+    adr_enabled = BooleanAttribute(default=True)
+    rx1_delay = NumberAttribute(null=True)
+    rx2_dr = NumberAttribute(null=True)
+    rx2_frequency = NumberAttribute(null=True)
+    uplink_interval_s = NumberAttribute(default=3600)
+    codec_kind = UnicodeAttribute(default="none")
+    codec_script = UnicodeAttribute(default="")
+    created_at = NumberAttribute(default=lambda: int(time.time()))
+
+
+class EventLogItem(Model):
+    """The recent events of a device (`device#<dev_eui>`) or gateway (`gateway#<id>`) for debugging; the
+    range key is time-ordered so the newest are read first, and items expire after a week."""
+
+    Meta = _meta("EVENT_LOG_TABLE", "loraless-event-log")
+    subject = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    type = UnicodeAttribute()
+    body = JSONAttribute(default=dict)
+    expires_at = TTLAttribute()
+
+
+class GatewayStatsBucket(Model):
+    """A gateway's packet counters per hour (from its `stats` messages), for charts over time."""
+
+    Meta = _meta("GATEWAY_STATS_TABLE", "loraless-gateway-stats")
+    gateway_id = UnicodeAttribute(hash_key=True)
+    hour = NumberAttribute(range_key=True)  # epoch seconds at the start of the hour
+    rx_received = NumberAttribute(default=0)
+    rx_ok = NumberAttribute(default=0)
+    tx_received = NumberAttribute(default=0)
+    tx_emitted = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Device,
     DeviceSession,
@@ -174,6 +359,15 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Gateway,
     PendingDownlink,
     DeviceQueueItem,
+    Organization,
+    User,
+    Unique,
+    Membership,
+    ApiKey,
+    Application,
+    DeviceProfile,
+    EventLogItem,
+    GatewayStatsBucket,
 )
 
 

@@ -1,21 +1,32 @@
-"""The REST API resolver: validation from the pydantic models, OpenAPI at /docs?format=json and Swagger UI at
-/docs, every route behind the API key, errors as {"message": ...} (4xx for bad input, never a 500)."""
+"""The REST API resolver: validation from the pydantic models, OpenAPI at /docs?format=json and Swagger UI
+at /docs, CORS for the web interface, every route but /docs and /login behind credentials (auth.py),
+errors as {"message": ...} (4xx for bad input, never a 500)."""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from functions.appserver.api import devices
-from functions.appserver.auth import authorized
+from functions.appserver.api import account, applications, device_profiles, devices, gateways, organizations
+from functions.appserver.api.common import CALLER
+from functions.appserver.auth import principal_for
 
-app = APIGatewayRestResolver(enable_validation=True)
-app.enable_swagger(path="/docs", title="Loraless API", version="0.1.0")
-app.include_router(devices.router)
-OPEN_PATHS = ("/docs",)
+WEB_ORIGIN = os.environ.get("LORALESS_WEB_ORIGIN", "*")
+cors = CORSConfig(
+    allow_origin=WEB_ORIGIN,
+    allow_headers=["Authorization", "Content-Type"],
+    max_age=600,
+)
+app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+app.enable_swagger(path="/docs", title="Loraless API", version="0.2.0")
+for module in (account, organizations, applications, device_profiles, devices, gateways):
+    app.include_router(module.router)
+OPEN_PATHS = ("/docs", "/login")
 
 
 @app.exception_handler(RequestValidationError)
@@ -24,15 +35,25 @@ def invalid_request(error: RequestValidationError) -> Response[dict[str, object]
     return Response(422, content_types.APPLICATION_JSON, {"message": "invalid request", "errors": details})
 
 
-def require_api_key(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Every route but the API's own documentation needs the key."""
-    event = resolver.current_event
-    if not event.path.startswith(OPEN_PATHS):
-        headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-        if not authorized(headers.get("authorization")):
-            message = {"message": "a valid API key is required (Authorization: Bearer ...)"}
-            return Response(401, content_types.APPLICATION_JSON, message)
-    return next_middleware(resolver)
-
-
-app.use(middlewares=[require_api_key])
+def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Authenticate, then route. Credentials are checked before anything else (request validation
+    included), so a caller without them learns nothing about a route but that it needs them."""
+    request = APIGatewayProxyEvent(event)
+    if request.path.startswith(OPEN_PATHS) or request.http_method == "OPTIONS":
+        return app.resolve(event, context)
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    principal = principal_for(headers.get("authorization"))
+    if principal is None:
+        return {
+            "statusCode": 401,
+            "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": WEB_ORIGIN},
+            "body": json.dumps(
+                {"message": "valid credentials are required (Authorization: Bearer <token or API key>)"}
+            ),
+            "isBase64Encoded": False,
+        }
+    token = CALLER.set(principal)
+    try:
+        return app.resolve(event, context)
+    finally:
+        CALLER.reset(token)

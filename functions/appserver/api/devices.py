@@ -1,163 +1,326 @@
-"""Devices: provision (with OTAA root keys, stored sealed and never returned), list, read, delete."""
+"""Devices: provision into an application with a device profile (OTAA root keys sealed, never returned
+but to those who may change them), ABP activation, the downlink queue and the recent event log."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import contextlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, Field, field_validator
-from pynamodb.exceptions import PutError
+from pydantic import BaseModel, Field
 
+from functions.appserver import eventlog
+from functions.appserver.api.applications import application
+from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, caller, limit_of, page, search_condition
+from functions.appserver.api.device_profiles import device_profile
+from functions.appserver.auth import Resource, authorize
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
-from functions.lorawan.types import EUI64, AES128Key
+from functions.lorawan.types import EUI64, AES128Key, DevAddr
 from functions.shared import envelope, queue
-from functions.shared.models import Device, DeviceSession
+from functions.shared.models import Device, DeviceProfile, DeviceSession
 
 router = APIGatewayRouter()
-HEX_EUI = r"^[0-9a-fA-F]{16}$"
+DevEui = Annotated[str, Path(pattern=EUI_PATTERN)]
+KEY = r"^[0-9a-fA-F]{32}$"
 
 
-class DeviceCreate(BaseModel):
-    dev_eui: str = Field(pattern=HEX_EUI)
-    join_eui: str = Field(default="0000000000000000", pattern=HEX_EUI)
-    name: str = Field(default="", max_length=100)
-    application_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    mac_version: Literal["1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", "1.1.0"] = "1.0.3"
-    region: str = "EU868"
-    app_key: str = Field(pattern=r"^[0-9a-fA-F]{32}$")
-    nwk_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32}$")
-    supports_class_c: bool = False
-
-    @field_validator("region")
-    @classmethod
-    def known_region(cls, value: str) -> str:
-        try:
-            return get_region(value).name
-        except LoRaWANError as exc:
-            raise ValueError(str(exc)) from exc
+class DeviceFields(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+    device_profile_id: str = Field(pattern=UUID_PATTERN)
+    enabled: bool = True
 
 
-class DeviceOut(BaseModel):
-    dev_eui: str
-    join_eui: str
-    name: str
-    application_id: str
-    mac_version: str
-    region: str
-    enabled: bool
-    activated: bool
-    dev_addr: str | None = None
-    f_cnt_up: int | None = None
-    battery: int | None = None
-    margin: int | None = None
+class DeviceCreate(DeviceFields):
+    dev_eui: str = Field(pattern=EUI_PATTERN)
+    join_eui: str = Field(default="0000000000000000", pattern=EUI_PATTERN)
+    application_id: str = Field(pattern=UUID_PATTERN)
+    app_key: str | None = Field(default=None, pattern=KEY)
+    nwk_key: str | None = Field(default=None, pattern=KEY)
 
 
-def _out(device: Device) -> DeviceOut:
+def device_out(device: Device) -> dict[str, Any]:
     session: DeviceSession | None
     try:
         session = DeviceSession.get(device.dev_eui)
     except DeviceSession.DoesNotExist:
         session = None
-    return DeviceOut(
-        dev_eui=device.dev_eui,
-        join_eui=device.join_eui,
-        name=device.name,
-        application_id=device.application_id,
-        mac_version=device.mac_version,
-        region=device.region,
-        enabled=device.enabled,
-        activated=session is not None,
-        dev_addr=session.dev_addr if session else None,
-        f_cnt_up=int(session.f_cnt_up) if session else None,
-        battery=int(session.battery) if session and session.battery is not None else None,
-        margin=int(session.margin) if session and session.margin is not None else None,
-    )
+    return {
+        "dev_eui": device.dev_eui,
+        "join_eui": device.join_eui,
+        "name": device.name,
+        "description": device.description,
+        "application_id": device.application_id,
+        "device_profile_id": device.device_profile_id,
+        "mac_version": device.mac_version,
+        "region": device.region,
+        "enabled": bool(device.enabled),
+        "activated": session is not None,
+        "dev_addr": session.dev_addr if session else None,
+        "f_cnt_up": int(session.f_cnt_up) if session else None,
+        "dr": int(session.dr) if session else None,
+        "last_seen_at": device.last_seen_at,
+        "battery": session.battery if session else None,
+        "margin": session.margin if session else None,
+    }
+
+
+def device(dev_eui: str, *, write: bool) -> Device:
+    """The device, once the caller may read (or write) devices of its organization."""
+    try:
+        item = Device.get(str(EUI64.parse(dev_eui)))
+    except (Device.DoesNotExist, LoRaWANError) as exc:
+        raise NotFoundError(f"no device {dev_eui}") from exc
+    try:
+        authorize(caller(), item.org_id, Resource.DEVICES, write=write)
+    except NotFoundError as exc:
+        raise NotFoundError(f"no device {dev_eui}") from exc
+    return item
+
+
+def _profile_for(profile_id: str, org_id: str) -> DeviceProfile:
+    profile = device_profile(profile_id, write=False)
+    if profile.org_id != org_id:
+        raise NotFoundError(f"no device profile {profile_id}")
+    return profile
+
+
+def _root_keys(mac_version: str, app_key: str | None, nwk_key: str | None) -> dict[str, str]:
+    if mac_version.startswith("1.1") and (app_key is None or nwk_key is None):
+        raise BadRequestError("a LoRaWAN 1.1 device needs nwk_key as well as app_key")
+    keys = {}
+    if app_key:
+        keys["app_key"] = AES128Key.parse(app_key).hex()
+    if nwk_key:
+        keys["nwk_key"] = AES128Key.parse(nwk_key).hex()
+    return keys
 
 
 @router.post("/devices")
-def create_device(device: DeviceCreate) -> tuple[dict[str, Any], int]:
-    dev_eui = str(EUI64.parse(device.dev_eui))
-    if device.mac_version == "1.1.0" and device.nwk_key is None:
-        raise BadRequestError("a LoRaWAN 1.1 device needs nwk_key as well as app_key")
-    keys = {"app_key": AES128Key.parse(device.app_key).hex()}
-    if device.nwk_key:
-        keys["nwk_key"] = AES128Key.parse(device.nwk_key).hex()
+def create_device(body: DeviceCreate) -> tuple[dict[str, Any], int]:
+    app = application(body.application_id, Resource.DEVICES, write=True)
+    profile = _profile_for(body.device_profile_id, app.org_id)
+    dev_eui = str(EUI64.parse(body.dev_eui))
+    keys = _root_keys(profile.mac_version, body.app_key, body.nwk_key)
+    if profile.supports_otaa and not keys:
+        raise BadRequestError("an OTAA device needs app_key (and nwk_key for 1.1)")
     item = Device(
         dev_eui,
-        join_eui=str(EUI64.parse(device.join_eui)),
-        name=device.name,
-        application_id=device.application_id,
-        mac_version=device.mac_version,
-        region=device.region,
-        root_keys=envelope.seal(keys, context=dev_eui),
-        supports_class_c=device.supports_class_c,
+        join_eui=str(EUI64.parse(body.join_eui)),
+        application_id=app.application_id,
+        org_id=app.org_id,
+        device_profile_id=profile.profile_id,
+        name=body.name,
+        name_lower=body.name.lower(),
+        description=body.description,
+        enabled=body.enabled,
+        mac_version=profile.mac_version,
+        region=profile.region,
+        supports_class_c=bool(profile.supports_class_c),
+        root_keys=envelope.seal(keys, context=dev_eui) if keys else None,
     )
     try:
         item.save(condition=Device.dev_eui.does_not_exist())
-    except PutError as exc:
-        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+    except Exception as exc:  # PutError: the condition failed, or DynamoDB said no
+        if "ConditionalCheckFailed" in str(getattr(exc, "cause_response_code", "")):
             return {"message": f"device {dev_eui} already exists"}, 409
         raise
-    return _out(item).model_dump(), 201
+    return device_out(item), 201
 
 
 @router.get("/devices")
 def list_devices() -> dict[str, Any]:
-    application = router.current_event.get_query_string_value("application_id")
-    devices = [d for d in Device.scan() if application is None or d.application_id == application]
-    return {"devices": [_out(d).model_dump() for d in sorted(devices, key=lambda d: d.dev_eui)]}
-
-
-def _device(dev_eui: str) -> Device:
-    try:
-        return Device.get(str(EUI64.parse(dev_eui)))
-    except (Device.DoesNotExist, LoRaWANError) as exc:
-        raise NotFoundError(f"no device {dev_eui}") from exc
+    query = router.current_event.get_query_string_value
+    application_id = query("application_id")
+    if not application_id:
+        raise BadRequestError("application_id is required")
+    application(application_id, Resource.DEVICES, write=False)
+    search = search_condition(Device, query("search"))
+    return page(
+        lambda **kw: Device.by_application.query(application_id, filter_condition=search, **kw),
+        device_out,
+        limit=query("limit"),
+        cursor=query("cursor"),
+    )
 
 
 @router.get("/devices/<dev_eui>")
-def get_device(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> dict[str, Any]:
-    return _out(_device(dev_eui)).model_dump()
+def get_device(dev_eui: DevEui) -> dict[str, Any]:
+    return device_out(device(dev_eui, write=False))
+
+
+@router.put("/devices/<dev_eui>")
+def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
+    item = device(dev_eui, write=True)
+    profile = _profile_for(body.device_profile_id, item.org_id)
+    if (profile.region, profile.mac_version) != (item.region, item.mac_version):
+        raise BadRequestError("the new profile must have the device's region and LoRaWAN version")
+    item.update(
+        actions=[
+            Device.name.set(body.name),
+            Device.name_lower.set(body.name.lower()),
+            Device.description.set(body.description),
+            Device.enabled.set(body.enabled),
+            Device.device_profile_id.set(profile.profile_id),
+            Device.supports_class_c.set(bool(profile.supports_class_c)),
+        ]
+    )
+    return device_out(item)
 
 
 @router.delete("/devices/<dev_eui>")
-def delete_device(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> tuple[dict[str, Any], int]:
-    device = _device(dev_eui)
+def delete_device(dev_eui: DevEui) -> tuple[dict[str, Any], int]:
+    item = device(dev_eui, write=True)
+    queue.flush(item.dev_eui)
     with contextlib.suppress(DeviceSession.DoesNotExist):
-        DeviceSession.get(device.dev_eui).delete()
-    device.delete()
+        DeviceSession.get(item.dev_eui).delete()
+    item.delete()
     return {}, 204
 
 
+# -- keys and activation ----------------------------------------------------------------------------
+
+
+class RootKeys(BaseModel):
+    app_key: str = Field(pattern=KEY)
+    nwk_key: str | None = Field(default=None, pattern=KEY)
+
+
+@router.get("/devices/<dev_eui>/keys")
+def get_keys(dev_eui: DevEui) -> dict[str, Any]:
+    """Only those who may change a device see its root keys (ChirpStack shows them to device admins)."""
+    item = device(dev_eui, write=True)
+    if item.root_keys is None:
+        raise NotFoundError("the device has no root keys (ABP)")
+    keys = envelope.open_sealed(item.root_keys, context=item.dev_eui)
+    return {"app_key": keys.get("app_key"), "nwk_key": keys.get("nwk_key")}
+
+
+@router.put("/devices/<dev_eui>/keys")
+def put_keys(dev_eui: DevEui, body: RootKeys) -> tuple[dict[str, Any], int]:
+    item = device(dev_eui, write=True)
+    keys = _root_keys(item.mac_version, body.app_key, body.nwk_key)
+    item.update(actions=[Device.root_keys.set(envelope.seal(keys, context=item.dev_eui))])
+    return {}, 204
+
+
+class Activation(BaseModel):
+    dev_addr: str = Field(pattern=r"^[0-9a-fA-F]{8}$")
+    app_s_key: str = Field(pattern=KEY)
+    nwk_s_key: str | None = Field(default=None, pattern=KEY, description="LoRaWAN 1.0")
+    f_nwk_s_int_key: str | None = Field(default=None, pattern=KEY, description="LoRaWAN 1.1")
+    s_nwk_s_int_key: str | None = Field(default=None, pattern=KEY, description="LoRaWAN 1.1")
+    nwk_s_enc_key: str | None = Field(default=None, pattern=KEY, description="LoRaWAN 1.1")
+    f_cnt_up: int = Field(default=0, ge=0, le=0xFFFFFFFF)
+    n_f_cnt_down: int = Field(default=0, ge=0, le=0xFFFFFFFF)
+    a_f_cnt_down: int = Field(default=0, ge=0, le=0xFFFFFFFF)
+
+
+@router.post("/devices/<dev_eui>/activate")
+def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
+    """ABP: the session keys and counters the device was programmed with."""
+    item = device(dev_eui, write=True)
+    if item.mac_version.startswith("1.1"):
+        parts = (body.f_nwk_s_int_key, body.s_nwk_s_int_key, body.nwk_s_enc_key)
+        if None in parts:
+            raise BadRequestError(
+                "a LoRaWAN 1.1 device needs f_nwk_s_int_key, s_nwk_s_int_key, nwk_s_enc_key"
+            )
+        f_int, s_int, enc = (str(p) for p in parts)
+    else:
+        if body.nwk_s_key is None:
+            raise BadRequestError("a LoRaWAN 1.0 device needs nwk_s_key")
+        f_int = s_int = enc = body.nwk_s_key
+    net_keys = {
+        "f_nwk_s_int_key": AES128Key.parse(f_int).hex(),
+        "s_nwk_s_int_key": AES128Key.parse(s_int).hex(),
+        "nwk_s_enc_key": AES128Key.parse(enc).hex(),
+    }
+    profile = _profile_for(item.device_profile_id, item.org_id)
+    region = get_region(item.region)
+    DeviceSession(
+        item.dev_eui,
+        dev_addr=str(DevAddr.parse(body.dev_addr)),
+        mac_version=item.mac_version,
+        region=region.name,
+        net_keys=envelope.seal(net_keys, context=item.dev_eui),
+        f_cnt_up=body.f_cnt_up,
+        n_f_cnt_down=body.n_f_cnt_down,
+        a_f_cnt_down=body.a_f_cnt_down,
+        rx1_delay=profile.rx1_delay or region.timing.receive_delay1,
+        rx2_dr=profile.rx2_dr if profile.rx2_dr is not None else region.rx2.dr,
+        rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
+        adr=bool(profile.adr_enabled),
+        device_class="C" if profile.supports_class_c else "A",
+    ).save(add_version_condition=False)
+    sealed = envelope.seal({"app_s_key": AES128Key.parse(body.app_s_key).hex()}, context=item.dev_eui)
+    item.update(actions=[Device.app_s_key.set(sealed)])
+    return {}, 204
+
+
+# -- downlink queue ---------------------------------------------------------------------------------
+
+
 class QueueItemCreate(BaseModel):
-    f_port: int = Field(ge=1, le=223)
-    data: str = Field(description="base64", max_length=400)
+    f_port: int | None = Field(default=None, ge=1, le=223)
+    data: str | None = Field(default=None, description="base64", max_length=400)
+    object: dict[str, Any] | None = Field(default=None, description="encoded by the profile's codec")
     confirmed: bool = False
 
 
-@router.post("/devices/<dev_eui>/queue")
-def enqueue_downlink(
-    dev_eui: Annotated[str, Path(pattern=HEX_EUI)], item: QueueItemCreate
-) -> tuple[dict[str, Any], int]:
-    device = _device(dev_eui)
+def encode_with_profile(item: Device, f_port: int | None, obj: dict[str, Any]) -> tuple[int, bytes]:
+    """An object payload through the device profile's codec (`encodeDownlink`)."""
+    from functions.appserver.codecs import Codec, CodecError, encode_downlink
+
+    profile = _profile_for(item.device_profile_id, item.org_id)
+    if profile.codec_kind == "none":
+        raise BadRequestError("the device profile has no codec to encode an object; send data instead")
     try:
-        payload = base64.b64decode(item.data, validate=True)
-        item_id = queue.enqueue(device.dev_eui, item.f_port, payload, confirmed=item.confirmed)
-    except (binascii.Error, ValueError) as exc:
+        port, payload = encode_downlink(
+            Codec(profile.codec_kind, profile.codec_script),
+            f_port=f_port,
+            obj=obj,  # type: ignore[arg-type]
+        )
+    except CodecError as exc:
+        raise BadRequestError(f"the codec could not encode the object: {exc}") from exc
+    if port is None:
+        raise BadRequestError("f_port is required (the codec did not choose one)")
+    return port, payload
+
+
+@router.post("/devices/<dev_eui>/queue")
+def enqueue_downlink(dev_eui: DevEui, body: QueueItemCreate) -> tuple[dict[str, Any], int]:
+    item = device(dev_eui, write=True)
+    if (body.data is None) == (body.object is None):
+        raise BadRequestError("give either data (base64) or object")
+    if body.object is not None:
+        f_port, payload = encode_with_profile(item, body.f_port, body.object)
+    else:
+        if body.f_port is None:
+            raise BadRequestError("f_port is required")
+        try:
+            payload = base64.b64decode(body.data or "", validate=True)
+        except binascii.Error as exc:
+            raise BadRequestError(f"data is not base64: {exc}") from exc
+        f_port = body.f_port
+    try:
+        item_id = queue.enqueue(item.dev_eui, f_port, payload, confirmed=body.confirmed)
+    except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
+    logged = {"queue_id": item_id, "f_port": f_port, "confirmed": body.confirmed, "size": len(payload)}
+    eventlog.record(eventlog.device_subject(item.dev_eui), "downlink", logged)
     return {"id": item_id}, 201
 
 
 @router.get("/devices/<dev_eui>/queue")
-def list_queue(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> dict[str, Any]:
-    device = _device(dev_eui)
-    items = queue.pending(device.dev_eui, limit=100)
+def list_queue(dev_eui: DevEui) -> dict[str, Any]:
+    item = device(dev_eui, write=False)
+    items = queue.pending(item.dev_eui, limit=100)
     return {
         "items": [
             {
@@ -168,11 +331,22 @@ def list_queue(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> dict[str, Any]
                 "sent_with_f_cnt": i.f_cnt,
             }
             for i in items
-        ]
+        ],
+        "next_cursor": None,
     }
 
 
 @router.delete("/devices/<dev_eui>/queue")
-def flush_queue(dev_eui: Annotated[str, Path(pattern=HEX_EUI)]) -> tuple[dict[str, Any], int]:
-    queue.flush(_device(dev_eui).dev_eui)
+def flush_queue(dev_eui: DevEui) -> tuple[dict[str, Any], int]:
+    queue.flush(device(dev_eui, write=True).dev_eui)
     return {}, 204
+
+
+@router.get("/devices/<dev_eui>/events")
+def device_events(dev_eui: DevEui) -> dict[str, Any]:
+    item = device(dev_eui, write=False)
+    query = router.current_event.get_query_string_value
+    events = eventlog.recent(
+        eventlog.device_subject(item.dev_eui), since=query("since"), limit=limit_of(query("limit"))
+    )
+    return {"items": events, "next_cursor": None}

@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from functions.appserver.api.app import app
+from functions.appserver.api.app import resolve
 
 logger = Logger()
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(event, context)

@@ -1,0 +1,159 @@
+"""Applications of an organization and their HTTP integration (webhook)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, Field
+
+from functions.appserver.api.common import UUID_PATTERN, caller, new_id, page, search_condition
+from functions.appserver.api.organizations import organization
+from functions.appserver.auth import Resource, authorize
+from functions.shared import envelope
+from functions.shared.models import Application, Device
+
+router = APIGatewayRouter()
+AppId = Annotated[str, Path(pattern=UUID_PATTERN)]
+
+
+class ApplicationCreate(BaseModel):
+    organization_id: str = Field(pattern=UUID_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+
+
+class ApplicationUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+
+
+def _out(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.application_id,
+        "organization_id": application.org_id,
+        "name": application.name,
+        "description": application.description,
+    }
+
+
+def application(
+    application_id: str, resource: Resource = Resource.APPLICATIONS, *, write: bool
+) -> Application:
+    """The application, once the caller may read (or write) `resource` in its organization. Another
+    tenant's application is reported as not found."""
+    try:
+        item = Application.get(application_id)
+    except Application.DoesNotExist as exc:
+        raise NotFoundError(f"no application {application_id}") from exc
+    try:
+        authorize(caller(), item.org_id, resource, write=write)
+    except NotFoundError as exc:
+        raise NotFoundError(f"no application {application_id}") from exc
+    return item
+
+
+@router.get("/applications")
+def list_applications() -> dict[str, Any]:
+    query = router.current_event.get_query_string_value
+    org_id = query("organization_id")
+    if not org_id:
+        raise BadRequestError("organization_id is required")
+    organization(org_id, Resource.APPLICATIONS, write=False)
+    search = search_condition(Application, query("search"))
+    return page(
+        lambda **kw: Application.by_org.query(org_id, filter_condition=search, **kw),
+        _out,
+        limit=query("limit"),
+        cursor=query("cursor"),
+    )
+
+
+@router.post("/applications")
+def create_application(body: ApplicationCreate) -> tuple[dict[str, Any], int]:
+    organization(body.organization_id, Resource.APPLICATIONS, write=True)
+    item = Application(
+        new_id(),
+        org_id=body.organization_id,
+        name=body.name,
+        name_lower=body.name.lower(),
+        description=body.description,
+    )
+    item.save(condition=Application.application_id.does_not_exist())
+    return _out(item), 201
+
+
+@router.get("/applications/<application_id>")
+def get_application(application_id: AppId) -> dict[str, Any]:
+    return _out(application(application_id, write=False))
+
+
+@router.put("/applications/<application_id>")
+def update_application(application_id: AppId, body: ApplicationUpdate) -> dict[str, Any]:
+    item = application(application_id, write=True)
+    item.update(
+        actions=[
+            Application.name.set(body.name),
+            Application.name_lower.set(body.name.lower()),
+            Application.description.set(body.description),
+        ]
+    )
+    return _out(item)
+
+
+@router.delete("/applications/<application_id>")
+def delete_application(application_id: AppId) -> tuple[dict[str, Any], int]:
+    item = application(application_id, write=True)
+    if next(iter(Device.by_application.query(application_id, limit=1)), None) is not None:
+        raise BadRequestError("the application still has devices; delete them first")
+    item.delete()
+    return {}, 204
+
+
+# -- HTTP integration -------------------------------------------------------------------------------
+
+
+class HttpIntegration(BaseModel):
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+    secret: str | None = Field(default=None, min_length=16, max_length=200, description="write-only")
+
+
+def _integration_out(item: Application) -> dict[str, Any]:
+    config = item.http_integration or {}
+    return {
+        "url": config["url"],
+        "headers": config.get("headers", {}),
+        "has_secret": bool(config.get("secret")),
+    }
+
+
+@router.get("/applications/<application_id>/integrations/http")
+def get_http_integration(application_id: AppId) -> dict[str, Any]:
+    item = application(application_id, write=False)
+    if not item.http_integration:
+        raise NotFoundError("the application has no HTTP integration")
+    return _integration_out(item)
+
+
+@router.put("/applications/<application_id>/integrations/http")
+def put_http_integration(application_id: AppId, body: HttpIntegration) -> dict[str, Any]:
+    item = application(application_id, write=True)
+    config: dict[str, Any] = {"url": body.url, "headers": body.headers}
+    if body.secret is not None:
+        sealed = envelope.seal({"secret": body.secret}, context=item.application_id)
+        config["secret"] = base64.b64encode(sealed).decode()
+    elif item.http_integration and item.http_integration.get("secret"):
+        config["secret"] = item.http_integration["secret"]  # unchanged when not given again
+    item.update(actions=[Application.http_integration.set(config)])
+    return _integration_out(item)
+
+
+@router.delete("/applications/<application_id>/integrations/http")
+def delete_http_integration(application_id: AppId) -> tuple[dict[str, Any], int]:
+    item = application(application_id, write=True)
+    item.update(actions=[Application.http_integration.set({})])
+    return {}, 204
