@@ -15,12 +15,21 @@ from infra.appserver import ApplicationServer
 from infra.bridge import UDP_PORT, Bridge, BridgePolicy
 from infra.dead_letters import DeadLetters
 from infra.iot import DataEndpoint, GatewayPolicy, TopicRules
-from infra.keys import Keys
+from infra.keys import Keys, SessionSecret
 from infra.lambdas import SharedCode
 from infra.monitoring import Monitoring
 from infra.network import NetworkServer
 from infra.storage import Storage, TableSpec
 from infra.web import Web
+
+# Data-plane actions on the tables, in one statement per function (a grant per table would overflow the
+# role's policy size with this many tables); the account tables are the API's alone.
+TABLE_ACTIONS = [
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem", "dynamodb:DescribeTable",
+]  # fmt: skip
+ACCOUNT_TABLES = frozenset({"User", "Unique", "Membership", "ApiKey"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,12 @@ class LoralessStack(Stack):
         appserver = ApplicationServer(
             self, "AppServer", shared=shared, dead_letters=dead_letters, environment=environment
         )
+        api_function = appserver.functions["Api"]
+        sessions = SessionSecret(self, "Sessions", key=key).secret
+        sessions.grant_read(api_function)
+        api_function.add_environment("JWT_SECRET_ARN", sessions.secret_arn)
+        if settings.web_origins != ["*"]:
+            api_function.add_environment("LORALESS_WEB_ORIGIN", settings.web_origins[0])
         if settings.admin_api_key_sha256:
             appserver.functions["Api"].add_environment(
                 "LORALESS_ADMIN_API_KEY_SHA256", settings.admin_api_key_sha256
@@ -74,9 +89,18 @@ class LoralessStack(Stack):
         self.invoked = self._wire(network, appserver)
         functions = {**network.functions, **appserver.functions}
         stack_arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"
-        for function in functions.values():
-            for table in storage.tables.values():
-                table.grant_read_write_data(function)
+        indexed = {spec.construct_id for spec in tables if spec.schema.get("global_secondary_indexes")}
+        for name, function in functions.items():
+            allowed = {
+                t: table for t, table in storage.tables.items() if name == "Api" or t not in ACCOUNT_TABLES
+            }
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=TABLE_ACTIONS,
+                    resources=[table.table_arn for table in allowed.values()]
+                    + [f"{table.table_arn}/index/*" for t, table in allowed.items() if t in indexed],
+                )
+            )
             key.grant(function, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
         for function in network.functions.values():
             function.add_to_role_policy(

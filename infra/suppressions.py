@@ -37,6 +37,9 @@ STACK_WIDE = {
     "the organization of every object) so that the local cloud and AWS enforce the same rules.",
     "AwsSolutions-COG4": "Users and API keys live in Loraless itself, as in ChirpStack, not in Cognito.",
     "AwsSolutions-APIG3": "WAF is an optional paid add-on; stage throttling bounds abuse by default.",
+    "AwsSolutions-SMG4": "No rotation function: the bridge certificate is issued by IoT Core and rotated by "
+    "issuing a new one; rotating the session-signing key would log every user out, so it is rotated by "
+    "hand (a new secret value) when needed.",
     "AwsSolutions-CFR1": "No geo restriction: operators and their users are worldwide.",
     "AwsSolutions-CFR2": "WAF is optional for a static single-page app that holds no data of its own.",
     "AwsSolutions-CFR4": "The default *.cloudfront.net certificate cannot pin TLSv1.2; with a custom domain, "
@@ -47,8 +50,6 @@ STACK_WIDE = {
 BRIDGE = {
     "AwsSolutions-ECS2": "Environment variables hold endpoints and ports only; the MQTT certificate and key "
     "reach the container as ECS secrets from Secrets Manager.",
-    "AwsSolutions-SMG4": "The bridge certificate is issued by IoT Core and rotated by issuing a new one, "
-    "not by a Secrets Manager rotation function.",
     "AwsSolutions-EC23": "UDP 1700 must be reachable by gateways on the internet; that is the bridge's job.",
 }
 
@@ -80,7 +81,7 @@ def suppress(
     for table in indexed_tables:
         logical_id = stack.resolve(stack.get_logical_id(table))
         rules[f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]"] = (
-            "Queries on this table's own secondary indexes (CDK's grant_read_write_data)."
+            "Queries on this table's own secondary indexes (each function's one table statement)."
         )
     Validations.of(stack).acknowledge(
         *[Acknowledgment(id=PACK + rule, reason=why) for rule, why in rules.items()]

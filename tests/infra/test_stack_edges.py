@@ -115,8 +115,9 @@ def test_every_model_has_its_table_with_keys_indexes_and_ttl(resources: Any) -> 
         for model in ALL_MODELS:
             table = resources[variables[table_env(model)]["Ref"]]["Properties"]
             schema = model._get_schema()
-            assert table["KeySchema"] == [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
-                                          for k in schema["key_schema"]]  # fmt: skip
+            expected = [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
+                        for k in sorted(schema["key_schema"], key=lambda k: k["KeyType"])]  # fmt: skip
+            assert table["KeySchema"] == expected  # HASH first, as DynamoDB requires
             indexes = [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])]
             assert indexes == [i["index_name"] for i in schema["global_secondary_indexes"]]
             ttl = model._ttl_attribute()
