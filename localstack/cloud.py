@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ def local_admin_api_key(data_dir: Path) -> str:
     from functions.appserver.auth import new_admin_key
 
     return _local_secret(data_dir / "admin-api-key", lambda: new_admin_key()[0])
+
+
+ADMIN_EMAIL = "admin@localhost"
 
 
 def local_admin_password(data_dir: Path) -> str:
@@ -169,6 +173,7 @@ class LocalCloud:
         self.session.subscribe(self.rules.topic_filters)
         self.aws_api = AwsApi(self.lambdas, self.session.publish, port=aws_port).start()
         if template.api_function is not None:
+            self._bootstrap_admin(template.functions[template.api_function].environment | environment)
             web_root = ROOT / "functions" / "appserver" / "web" / "dist"
             self.api = ApiGateway(
                 self.lambdas,
@@ -177,6 +182,22 @@ class LocalCloud:
                 port=settings.api_port,
             ).start()
         return self
+
+    def _bootstrap_admin(self, environment: dict[str, str]) -> None:
+        """The first global administrator (ADMIN_EMAIL, password in the data directory), made with the
+        same command an operator runs once on AWS, in the API function's environment."""
+        if "USERS_TABLE" not in environment:
+            return  # a template without accounts (tests of the local cloud itself)
+        password = local_admin_password(self.settings.data_dir)
+        result = subprocess.run(
+            [sys.executable, "-m", "functions.appserver.bootstrap", "--email", ADMIN_EMAIL,
+             "--password-file", str(self.settings.data_dir / "admin-password")],
+            env=environment, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"creating the local administrator failed: {result.stderr.strip()[-500:]}")
+        assert password  # made above, before the command reads it
+        log.info(result.stdout.strip())
 
     def stop(self) -> None:
         """No new events in, in-flight invocations finished, then the APIs and DynamoDB go."""

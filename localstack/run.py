@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from localstack.broker import BRIDGE_IDENTITY, Mosquitto
-from localstack.cloud import ROOT, CloudSettings, LocalCloud
+from localstack.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud
 from localstack.template import LocalTemplate
 
 log = logging.getLogger("loraless.local")
@@ -97,6 +97,7 @@ def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> st
         f"                           client certificates: {broker.ca.directory} (common name = identity)",
         f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}"
         f"  (docs: /docs; key: Authorization: Bearer $(cat {args.data_dir / 'admin-api-key'}))",
+        f"  Administrator:           {ADMIN_EMAIL}, password in {args.data_dir / 'admin-password'}",
         f"  DynamoDB:                {cloud.dynamodb.endpoint_url} ({len(cloud.template.tables)} tables)",
         f"  Functions:               {len(cloud.template.functions)} from the CDK template, logs below",
         f"  State:                   {args.data_dir} (keep between runs; --reset to clear)",
