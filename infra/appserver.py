@@ -34,7 +34,14 @@ MQTT_DOWNLINK = FunctionSpec(
     description="Downlinks that applications publish on application/{id}/device/{dev_eui}/command/down",
     service="appserver",
 )
-SPECS = (API, JOIN_SERVER, NETWORK_EVENTS, MQTT_DOWNLINK)
+WEBHOOK = FunctionSpec(
+    name="Webhook",
+    handler="functions.appserver.handlers.webhook.handler",
+    description="HTTP integration: POSTs one event to the application's webhook (async; retries, DLQ)",
+    service="appserver",
+    timeout=Duration.seconds(15),  # a 5 s HTTP timeout, the DynamoDB read and KMS decrypt of the secret
+)
+SPECS = (API, JOIN_SERVER, NETWORK_EVENTS, MQTT_DOWNLINK, WEBHOOK)
 
 
 class ApplicationServer(FunctionGroup):
