@@ -1,63 +1,135 @@
 """Network events to applications: decrypt the application payload with the AppSKey the join server
-kept, and publish ChirpStack v4 integration JSON on `application/{id}/device/{dev_eui}/event/{type}`."""
+kept, decode it with the device profile's codec, and publish ChirpStack v4 integration JSON on
+`application/{id}/device/{dev_eui}/event/{type}`; the same JSON goes to the application's HTTP webhook
+(through the Webhook function, which retries) and into the device's recent event log."""
 
 from __future__ import annotations
 
 import base64
 import logging
+import os
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from functions.appserver import eventlog
+from functions.appserver.codecs import Codec, decode_uplink
 from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.shared import envelope
+from functions.shared import aws, envelope
 from functions.shared.interface import NetworkEvent
-from functions.shared.models import Device
+from functions.shared.models import Application, Device, DeviceProfile
 
 log = logging.getLogger("loraless.appserver")
 Publish = Callable[[str, dict[str, Any]], None]
+Dispatch = Callable[[str, str, dict[str, Any]], None]
 
 
-def device_info(device: Device) -> dict[str, Any]:
-    return {"applicationId": device.application_id, "devEui": device.dev_eui, "deviceName": device.name}
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def handle_network_event(event: NetworkEvent, publish: Publish) -> str | None:
+def device_info(
+    device: Device, application: Application | None = None, profile: DeviceProfile | None = None
+) -> dict[str, Any]:
+    info = {
+        "tenantId": device.org_id or None,
+        "applicationId": device.application_id,
+        "applicationName": application.name if application else None,
+        "deviceProfileId": device.device_profile_id or None,
+        "deviceProfileName": profile.name if profile else None,
+        "deviceName": device.name,
+        "devEui": device.dev_eui,
+    }
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def _get[M: (Application, DeviceProfile)](model: type[M], key: str) -> M | None:
+    if not key:
+        return None
+    try:
+        return model.get(key)
+    except model.DoesNotExist:
+        return None
+
+
+def webhook_dispatch(application_id: str, event_type: str, body: dict[str, Any]) -> None:
+    """Hand the event to the Webhook function (asynchronous: Lambda retries it, then dead-letters it)."""
+    function = os.environ.get("WEBHOOK_FUNCTION")
+    if function:
+        aws.invoke(
+            function, {"application_id": application_id, "event_type": event_type, "body": body}, wait=False
+        )
+
+
+def _decrypt(device: Device, event: NetworkEvent) -> bytes | None:
+    if not (
+        event.frm_payload and device.app_s_key is not None and event.dev_addr and event.f_cnt is not None
+    ):
+        return None
+    app_s_key = AES128Key.parse(envelope.open_sealed(device.app_s_key, context=device.dev_eui)["app_s_key"])
+    return crypto.decrypt_frm_payload(
+        app_s_key, crypto.UPLINK, DevAddr.parse(event.dev_addr), event.f_cnt, bytes.fromhex(event.frm_payload)
+    )
+
+
+def handle_network_event(
+    event: NetworkEvent, publish: Publish, dispatch: Dispatch = webhook_dispatch
+) -> str | None:
     """Publish one event; returns its topic (None when the device is unknown here)."""
     try:
         device = Device.get(event.dev_eui)
     except Device.DoesNotExist:
         log.warning("event %s for unknown device %s dropped", event.type, event.dev_eui)
         return None
-    topic = f"application/{device.application_id}/device/{device.dev_eui}/event/{event.type}"
-    message: dict[str, Any] = {"deduplicationId": event.deduplication_id, "time": event.time,
-                               "deviceInfo": device_info(device)}  # fmt: skip
+    application = _get(Application, device.application_id)
+    profile = _get(DeviceProfile, device.device_profile_id)
+    info = device_info(device, application, profile)
+    base = f"application/{device.application_id}/device/{device.dev_eui}/event"
+    message: dict[str, Any] = {
+        "deduplicationId": event.deduplication_id,
+        "time": event.time,
+        "deviceInfo": info,
+    }
+    extra_events: list[tuple[str, dict[str, Any]]] = []
     if event.type == "up":
         message |= {"devAddr": event.dev_addr, "adr": event.adr, "dr": event.dr, "fCnt": event.f_cnt,
                     "fPort": event.f_port, "confirmed": event.confirmed, "rxInfo": event.rx_info,
                     "txInfo": event.tx_info}  # fmt: skip
-        if (
-            event.frm_payload
-            and device.app_s_key is not None
-            and event.dev_addr is not None
-            and event.f_cnt is not None
-        ):
-            app_s_key = AES128Key.parse(
-                envelope.open_sealed(device.app_s_key, context=device.dev_eui)["app_s_key"]
-            )
-            plain = crypto.decrypt_frm_payload(
-                app_s_key,
-                crypto.UPLINK,
-                DevAddr.parse(event.dev_addr),
-                event.f_cnt,
-                bytes.fromhex(event.frm_payload),
-            )
+        plain = _decrypt(device, event)
+        if plain is not None:
             message["data"] = base64.b64encode(plain).decode()
+            if profile is not None and profile.codec_kind != "none" and event.f_port:
+                decoded = decode_uplink(
+                    Codec(profile.codec_kind, profile.codec_script),  # type: ignore[arg-type]
+                    f_port=event.f_port,
+                    data=plain,
+                    recv_time=event.time,
+                )
+                if decoded.object is not None and not decoded.errors:
+                    message["object"] = decoded.object
+                levels = [("ERROR", p) for p in decoded.errors] + [("WARNING", w) for w in decoded.warnings]
+                for level, text in levels:
+                    log_event = {"time": _now_iso(), "level": level, "code": "UPLINK_CODEC",
+                                 "description": text, "deviceInfo": info}  # fmt: skip
+                    extra_events.append(("log", log_event))
     elif event.type == "join":
         message["devAddr"] = event.dev_addr
     elif event.type == "status":
         message |= {"margin": event.details.get("margin"), "batteryLevel": event.details.get("battery")}
     else:
         message |= event.details
-    publish(topic, {k: v for k, v in message.items() if v is not None})
+    message = {k: v for k, v in message.items() if v is not None}
+    topic = f"{base}/{event.type}"
+    publish(topic, message)
+    for kind, body in extra_events:
+        publish(f"{base}/{kind}", body)
+    if event.type in ("up", "join"):
+        device.update(actions=[Device.last_seen_at.set(int(time.time()))])
+    subject = eventlog.device_subject(device.dev_eui)
+    for kind, body in [(event.type, message), *extra_events]:
+        eventlog.record(subject, kind, body)
+        if application is not None and application.http_integration:
+            dispatch(application.application_id, kind, body)
     return topic

@@ -1,0 +1,101 @@
+"""Uplinks to applications through the application server's event handler, against DynamoDB on moto:
+payloads decrypted with the session's AppSKey, decoded by the profile's codec (CayenneLPP, JavaScript),
+a broken codec giving a log event while the uplink still goes out, the webhook handed every event, the
+event log and last-seen kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from functions.appserver import eventlog
+from functions.appserver.integration import handle_network_event
+from functions.lorawan import crypto
+from functions.lorawan.types import AES128Key, DevAddr
+from functions.shared import envelope
+from functions.shared.interface import NetworkEvent
+from functions.shared.models import Application, Device, DeviceProfile
+
+APP_S_KEY = AES128Key.parse("ec925802ae430ca77fd3dd73cb2cc588")
+DEV_ADDR = "26011bda"
+DEV_EUI = "0004a30b001c0530"
+JS_CODEC = """
+function decodeUplink(input) {
+  return { data: { celsius: ((input.bytes[0] << 8) | input.bytes[1]) / 10, port: input.fPort } };
+}
+"""
+BROKEN_CODEC = "function decodeUplink(input) { throw new Error('sensor table missing'); }"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+        self.webhooks: list[tuple[str, str, dict[str, Any]]] = []
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.published.append((topic, message))
+
+    def dispatch(self, application_id: str, kind: str, body: dict[str, Any]) -> None:
+        self.webhooks.append((application_id, kind, body))
+
+
+def provision(kind: str, script: str = "", *, webhook: bool = False) -> None:
+    Application("a" * 32, org_id="o" * 32, name="meters",
+                http_integration={"url": "http://127.0.0.1:9/hook"} if webhook else {}).save()  # fmt: skip
+    DeviceProfile("p" * 32, org_id="o" * 32, name="sensor", codec_kind=kind, codec_script=script).save()
+    sealed = envelope.seal({"app_s_key": APP_S_KEY.hex()}, context=DEV_EUI)
+    Device(DEV_EUI, application_id="a" * 32, org_id="o" * 32, device_profile_id="p" * 32, name="roof",
+           app_s_key=sealed).save()  # fmt: skip
+
+
+def uplink(payload: bytes, f_port: int = 1, f_cnt: int = 7) -> NetworkEvent:
+    encrypted = crypto.encrypt_frm_payload(APP_S_KEY, crypto.UPLINK, DevAddr.parse(DEV_ADDR), f_cnt, payload)
+    return NetworkEvent("up", DEV_EUI, "2026-11-24T12:00:00Z", dev_addr=DEV_ADDR, f_cnt=f_cnt, f_port=f_port,
+                        frm_payload=encrypted.hex(), dr=5, deduplication_id="d1")  # fmt: skip
+
+
+def test_cayenne_lpp_uplink_is_decrypted_and_decoded(dynamodb: str) -> None:
+    provision("cayenne_lpp", webhook=True)
+    sink = Sink()
+    topic = handle_network_event(uplink(bytes.fromhex("03670110056700ff")), sink.publish, sink.dispatch)
+    assert topic == f"application/{'a' * 32}/device/{DEV_EUI}/event/up"
+    ((_, message),) = sink.published
+    assert message["data"] == "A2cBEAVnAP8="
+    assert message["object"] == {"temperatureSensor": {"3": 27.2, "5": 25.5}}
+    assert message["deviceInfo"] == {
+        "tenantId": "o" * 32, "applicationId": "a" * 32, "applicationName": "meters",
+        "deviceProfileId": "p" * 32, "deviceProfileName": "sensor", "deviceName": "roof", "devEui": DEV_EUI,
+    }  # fmt: skip
+    assert sink.webhooks == [("a" * 32, "up", message)]
+    (logged,) = eventlog.recent(eventlog.device_subject(DEV_EUI))
+    assert logged["type"] == "up" and logged["body"]["object"] == message["object"]
+    assert Device.get(DEV_EUI).last_seen_at is not None
+
+
+def test_javascript_codec(dynamodb: str) -> None:
+    provision("javascript", JS_CODEC)
+    sink = Sink()
+    handle_network_event(uplink(bytes([0x01, 0x10]), f_port=9), sink.publish, sink.dispatch)
+    ((_, message),) = sink.published
+    assert message["object"] == {"celsius": 27.2, "port": 9}
+    assert sink.webhooks == []  # no webhook configured
+
+
+@pytest.mark.parametrize("script", [BROKEN_CODEC, "while (true) {}", "function decodeUplink( {"])
+def test_a_broken_codec_gives_a_log_event_and_the_uplink_still_goes_out(dynamodb: str, script: str) -> None:
+    provision("javascript", script)
+    sink = Sink()
+    handle_network_event(uplink(b"\x01\x02"), sink.publish, sink.dispatch)
+    (up_topic, up), (log_topic, log) = sink.published
+    assert up_topic.endswith("/event/up") and up["data"] == "AQI=" and "object" not in up
+    assert log_topic.endswith("/event/log") and log["level"] == "ERROR" and log["code"] == "UPLINK_CODEC"
+    assert log["description"]
+    kinds = [e["type"] for e in eventlog.recent(eventlog.device_subject(DEV_EUI))]
+    assert sorted(kinds) == ["log", "up"]
+
+
+def test_an_event_for_an_unknown_device_is_dropped(dynamodb: str) -> None:
+    sink = Sink()
+    assert handle_network_event(uplink(b"\x01"), sink.publish, sink.dispatch) is None
+    assert sink.published == [] and sink.webhooks == []
