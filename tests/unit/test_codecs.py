@@ -528,3 +528,15 @@ def test_js_engine_that_never_returns_is_abandoned_by_the_watchdog(monkeypatch: 
     assert queued == [{"data": {"n": 0}}]
     assert runner.call(GOOD.script, "decodeUplink", {"bytes": [1, 2, 3]}) == {"data": {"n": 3}}
     release.set()
+
+
+def test_js_time_limit_holds_for_every_call_of_a_cached_script() -> None:
+    runner = javascript.ScriptRunner(time_limit_s=0.05)
+    script = "function decodeUplink(i) { if (i.loop) { for (;;) {} } return {data: {}}; }"
+    assert runner.call(script, "decodeUplink", {}) == {"data": {}}
+    time.sleep(0.1)  # longer than the limit: the clock must start again at each call
+    assert runner.call(script, "decodeUplink", {}) == {"data": {}}
+    started = time.monotonic()
+    with pytest.raises(ScriptError, match="time limit of 50 ms exceeded"):
+        runner.call(script, "decodeUplink", {"loop": True})
+    assert time.monotonic() - started < 0.5
