@@ -172,6 +172,7 @@ class LoralessStack(Stack):
             (network.functions["Downlink"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
             (appserver.functions["Api"], network.functions["Downlink"], "DOWNLINK_FUNCTION"),
             (appserver.functions["MqttDownlink"], network.functions["Downlink"], "DOWNLINK_FUNCTION"),
+            (appserver.functions["NetworkEvents"], appserver.functions["Webhook"], "WEBHOOK_FUNCTION"),
         ]
         for caller, callee, variable in calls:
             callee.grant_invoke(caller)
