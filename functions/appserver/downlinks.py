@@ -1,6 +1,7 @@
 """Downlinks from applications: ChirpStack's MQTT `DownlinkCommand` (and the REST queue) into the
 device queue. A malformed command is answered with a `log` event on the device's topic, never an error
-that would make the platform retry it."""
+that would make the platform retry it. An `object` instead of `data` is encoded by the device profile's
+codec."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.appserver.codecs import Codec, CodecError, encode_downlink
 from functions.shared import queue
-from functions.shared.models import Device
+from functions.shared.models import Device, DeviceProfile
 
 log = logging.getLogger("loraless.appserver.downlinks")
 Publish = Callable[[str, dict[str, Any]], None]
@@ -31,6 +33,22 @@ def _log_event(publish: Publish, application_id: str, dev_eui: str, code: str, d
     )
 
 
+def _encode(device: Device, f_port: Any, obj: dict[str, Any]) -> tuple[Any, bytes]:
+    """ChirpStack's `object` downlink: the device profile's codec (`encodeDownlink`) makes the bytes."""
+    try:
+        profile = DeviceProfile.get(device.device_profile_id)
+    except DeviceProfile.DoesNotExist as exc:
+        raise ValueError("the device has no profile whose codec could encode the object") from exc
+    if profile.codec_kind == "none":
+        raise ValueError("the device profile has no codec to encode an object; send data instead")
+    codec = Codec(profile.codec_kind, profile.codec_script)  # type: ignore[arg-type]
+    try:
+        port, data = encode_downlink(codec, f_port=f_port if isinstance(f_port, int) else None, obj=obj)
+    except CodecError as exc:
+        raise ValueError(f"the codec could not encode the object: {exc}") from exc
+    return (port if port is not None else f_port), data
+
+
 def handle_mqtt_command(event: dict[str, Any], publish: Publish) -> str | None:
     """Queue one `application/{id}/device/{dev_eui}/command/down` message; returns the queue item id."""
     application_id = str(event.get("topic_application_id", ""))
@@ -41,8 +59,11 @@ def handle_mqtt_command(event: dict[str, Any], publish: Publish) -> str | None:
         device = Device.get(dev_eui)
         if device.application_id != application_id:
             raise ValueError(f"device {dev_eui} is not in application {application_id}")
-        data = base64.b64decode(str(event.get("data", "")), validate=True)
         f_port = event.get("fPort")
+        if isinstance(event.get("object"), dict) and not event.get("data"):
+            f_port, data = _encode(device, f_port, event["object"])
+        else:
+            data = base64.b64decode(str(event.get("data", "")), validate=True)
         if not isinstance(f_port, int) or isinstance(f_port, bool):
             raise ValueError("fPort must be an integer")
         return queue.enqueue(dev_eui, f_port, data, confirmed=bool(event.get("confirmed", False)))
