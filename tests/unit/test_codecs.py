@@ -421,8 +421,8 @@ def test_js_broken_codecs_give_an_error_within_the_limit(script: str, message: s
     elapsed = time.monotonic() - started
     assert result.object is None
     assert len(result.errors) == 1 and result.errors[0].startswith(message), result.errors
-    # Two limits at most (loading and calling) plus the engine's bookkeeping, on a busy CI machine.
-    assert elapsed < 1.0
+    # Two limits at most (loading and calling), with room for a busy CI machine; a hang would never end.
+    assert elapsed < 2.0
     # The process and the engine are fine afterwards.
     assert decode_uplink(GOOD, f_port=1, data=b"\x01\x02") == DecodeResult({"n": 2}, [], [])
 
