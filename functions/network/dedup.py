@@ -76,7 +76,7 @@ def collect(
     if not creator:
         try:
             UplinkCollection(key).update(
-                actions=[UplinkCollection.receptions[reception.key].set(value)],  # type: ignore[index]
+                actions=[UplinkCollection.receptions[reception.key].set(value)],  # type: ignore[index, unused-ignore]
                 condition=UplinkCollection.claimed_by.does_not_exist(),
             )
         except UpdateError as error:
@@ -102,6 +102,6 @@ def collect(
         if not _conditional_failure(error):
             raise
         return Outcome("duplicate")
-    stored = item.receptions.as_dict() if item.receptions is not None else {}
+    stored = item.receptions.as_dict() if item.receptions is not None else {}  # type: ignore[no-untyped-call, unused-ignore]
     receptions = tuple(Reception.from_dict(json.loads(v)) for v in stored.values())
     return Outcome("process", tuple(sorted(receptions, key=lambda r: (-r.snr, -r.rssi))), token)

@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import Region, get_region
-from functions.lorawan.regions.base import LoRaModulation
+from functions.lorawan.regions.base import FixedRegion, LoRaModulation
 
 _SUB_BAND = re.compile(r"^(us915|au915|cn470)_\d+$")
 
@@ -27,6 +27,30 @@ def region_for_prefix(prefix: str) -> Region:
         return get_region(match[1] if match else prefix)
     except LoRaWANError as exc:
         raise InvalidUplinkEvent(f"unknown region prefix {prefix!r}") from exc
+
+
+def sub_band_channels(prefix: str, region: Region) -> frozenset[int] | None:
+    """The channels of a fixed plan's sub-band configuration, as ChirpStack's `us915_<n>` region
+    configurations define them: 125 kHz channels 8n..8n+7 and 500 kHz channel 64+n (RP002-1.0.4 §2.5.2).
+    None for dynamic plans and prefixes without a sub-band."""
+    match = _SUB_BAND.match(prefix)
+    if match is None or not isinstance(region, FixedRegion):
+        return None
+    n = int(prefix.rsplit("_", 1)[1])
+    if not 0 <= n < 8:
+        raise InvalidUplinkEvent(f"sub-band {n} of {region.name} does not exist")
+    return frozenset(range(8 * n, 8 * n + 8)) | {64 + n}
+
+
+def gps_time_s(rx_info: dict[str, Any]) -> float | None:
+    """The gateway's GPS time of the reception (`timeSinceGpsEpoch`, a protobuf Duration), if it has one."""
+    value = rx_info.get("timeSinceGpsEpoch")
+    if isinstance(value, str) and value.endswith("s"):
+        try:
+            return float(value[:-1])
+        except ValueError:
+            return None
+    return None
 
 
 @dataclass(frozen=True)

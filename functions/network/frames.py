@@ -33,8 +33,18 @@ def build_downlink(
     item: QueuedDownlink | None,
     app_s_key: AES128Key | None,
     f_pending: bool,
+    mac_frm_payload: bytes = b"",
 ) -> BuiltDownlink:
-    """Encrypt, sign and advance the counter in `session` (saved by the caller, conditionally)."""
+    """Encrypt, sign and advance the counter in `session` (saved by the caller, conditionally).
+
+    MAC commands go in `f_opts` (at most 15 octets) or, without an application payload, in an FPort 0
+    FRMPayload (`mac_frm_payload`, encrypted with the network key; 1.0.4 §4.3.1.6)."""
+    if len(f_opts) > MAX_F_OPTS:
+        raise ValueError(f"FOpts of {len(f_opts)} octets: at most {MAX_F_OPTS}")
+    if mac_frm_payload and (f_opts or item is not None):
+        raise ValueError(
+            "MAC commands go in FOpts or on FPort 0, not both, and not with an application payload"
+        )
     lorawan_1_1 = session.mac_version.startswith("1.1")
     dev_addr = DevAddr.parse(session.dev_addr)
     application = item is not None and app_s_key is not None
@@ -45,11 +55,11 @@ def build_downlink(
         if application and item is not None and item.confirmed
         else MType.UnconfirmedDataDown
     )
-    fhdr = FHDR(
-        dev_addr, FCtrl(ack=ack, adr=bool(session.adr), f_pending=f_pending), f_cnt, f_opts[:MAX_F_OPTS]
-    )
+    fhdr = FHDR(dev_addr, FCtrl(ack=ack, adr=bool(session.adr), f_pending=f_pending), f_cnt, f_opts)
     if application and item is not None:
         frame = security.data_frame(m_type, fhdr, f_port=item.f_port, frm_payload=item.payload)
+    elif mac_frm_payload:
+        frame = security.data_frame(m_type, fhdr, f_port=0, frm_payload=mac_frm_payload)
     else:
         frame = security.data_frame(m_type, fhdr)
     frame = security.encrypt_data_frame(

@@ -1,6 +1,8 @@
 """Class A downlink scheduling: which gateway, and the RX1/RX2 items of a gw.DownlinkFrame.
 
-Gateway choice (as ChirpStack's default): the reception with the best SNR margin, RSSI breaking ties.
+Gateway choice: among the receptions, the best link budget (SNR, then RSSI, as ChirpStack's default)
+whose gateway can still transmit: one the bridge reported offline, or whose TX ack said TOO_LATE in the
+last TOO_LATE_MEMORY_S seconds, is skipped when another gateway heard the frame.
 RX1 opens `rx1_delay` after the end of the uplink, on the region's RX1 frequency and data rate (DR
 offset); RX2 one second later on the RX2 frequency and data rate (RP002-1.0.4 §2.x.7). The bridge
 turns "delay from the uplink's context" into the concentrator timestamp.
@@ -10,12 +12,19 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
 from functions.network.events import Reception
+from functions.network.observability import Count, logger
+from functions.shared.models import Gateway
+
+TOO_LATE_MEMORY_S = 600
+TOO_LATE_KEY = "txTooLateAt"  # in Gateway.stats: when a TX ack last said TOO_LATE (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -26,8 +35,43 @@ class RxParameters:
     rx2_frequency: int
 
 
-def best_reception(receptions: tuple[Reception, ...] | list[Reception]) -> Reception:
+def best_reception(receptions: Sequence[Reception]) -> Reception:
     return max(receptions, key=lambda r: (r.snr, r.rssi))
+
+
+def gateway_usable(gateway: Gateway | None, now: float) -> bool:
+    """Unknown gateways are usable (they just sent us a frame); known ones unless the bridge took them
+    offline, or they recently could not transmit in time."""
+    if gateway is None:
+        return True
+    if not gateway.online and gateway.last_seen_at:
+        return False
+    too_late = (gateway.stats or {}).get(TOO_LATE_KEY)
+    return not (isinstance(too_late, int | float) and now - too_late < TOO_LATE_MEMORY_S)
+
+
+def downlink_reception(
+    receptions: Sequence[Reception], count: Count, *, now: float | None = None
+) -> Reception:
+    """The reception whose gateway sends the downlink (a single reception needs no lookup)."""
+    ordered = sorted(receptions, key=lambda r: (r.snr, r.rssi), reverse=True)
+    if len(ordered) == 1:
+        return ordered[0]
+    now = time.time() if now is None else now
+    gateways = {g.gateway_id: g for g in Gateway.batch_get({r.gateway_id for r in ordered})}
+    for index, reception in enumerate(ordered):
+        if gateway_usable(gateways.get(reception.gateway_id), now):
+            if index:
+                count("GatewaysSkipped")
+                logger.info(
+                    "better-heard gateways skipped (offline or recently TOO_LATE)",
+                    extra={
+                        "skipped": [r.gateway_id for r in ordered[:index]],
+                        "chosen": reception.gateway_id,
+                    },
+                )
+            return reception
+    return ordered[0]  # none looks usable: the best link still has the best chance
 
 
 def _tx_info(region: Region, frequency: int, dr: int, context: str, delay_s: int) -> dict[str, Any]:
@@ -61,10 +105,13 @@ def class_a_downlink(
     rx: RxParameters,
     *,
     downlink_id: int | None = None,
+    rx1_frequency: int | None = None,
+    rx2: bool = True,
 ) -> dict[str, Any]:
-    """gw.DownlinkFrame with the RX1 item and the RX2 fallback, for the gateway that heard `reception`."""
+    """gw.DownlinkFrame with the RX1 item and the RX2 fallback, for the gateway that heard `reception`
+    (`rx1_frequency` overrides the region's rule after a DlChannelReq)."""
     payload = base64.b64encode(phy_payload).decode()
-    rx1_frequency = region.rx1_frequency(reception.frequency)
+    rx1_frequency = rx1_frequency or region.rx1_frequency(reception.frequency)
     rx1_dr = region.rx1_data_rate(reception.data_rate, rx.rx1_dr_offset)
     rx2_frequency = rx.rx2_frequency or region.rx2.frequency
     items = [
@@ -80,7 +127,7 @@ def class_a_downlink(
     return {
         "downlinkId": downlink_id if downlink_id is not None else secrets.randbits(32),
         "gatewayId": reception.gateway_id,
-        "items": items,
+        "items": items if rx2 else items[:1],
     }
 
 

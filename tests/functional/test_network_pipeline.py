@@ -40,6 +40,8 @@ class World:
         self.events: list[NetworkEvent] = []
         self.app_messages: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
+        self.window_s = 0.3  # the de-duplication window; tests of one gateway may set 0
+        self.last_downlink: tuple[str, dict[str, Any]] | None = None
         monkeypatch.setattr(pipeline_module.SETTINGS, "join_server_function", "join-server")
         monkeypatch.setattr(pipeline_module.SETTINGS, "network_events_function", "network-events")
 
@@ -57,7 +59,7 @@ class World:
             self.commands.append((topic, message))
 
     def pipeline(self) -> Pipeline:
-        return Pipeline(count=self.count, publish=self.publish, invoke=self.invoke, window_s=0.3)
+        return Pipeline(count=self.count, publish=self.publish, invoke=self.invoke, window_s=self.window_s)
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -84,14 +86,16 @@ def reception(
     frequency: int = 868_100_000,
     dr: int = 5,
     uplink_id: int | None = None,
+    topic_prefix: str = "eu868",
+    rx_info: dict[str, Any] | None = None,
 ) -> Reception:
     tmst = random.randrange(1 << 32)
     context = base64.b64encode(tmst.to_bytes(4, "big")).decode()
-    rx_info = {"gatewayId": gateway, "rssi": -60, "snr": snr, "context": context}
+    rx_info = {"gatewayId": gateway, "rssi": -60, "snr": snr, "context": context} | (rx_info or {})
     return Reception(
         frame,
         gateway,
-        "eu868",
+        topic_prefix,
         uplink_id or random.randrange(1 << 32),
         frequency,
         dr,
