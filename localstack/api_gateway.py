@@ -123,6 +123,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle  # noqa: N815 - http.server names
 
+    def _not_a_method(self) -> None:
+        """Methods outside API Gateway's ANY (TRACE, QUERY, ...) never reach the function: 405, not 501."""
+        self._json(405, "Method Not Allowed")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._not_a_method
+        raise AttributeError(name)
+
 
 def _http_response(payload: dict[str, Any]) -> tuple[int, dict[str, list[str]], bytes]:
     headers: dict[str, list[str]] = {k: [str(v)] for k, v in (payload.get("headers") or {}).items()}

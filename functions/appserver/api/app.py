@@ -4,6 +4,7 @@ errors as {"message": ...} (4xx for bad input, never a 500)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from typing import Any
@@ -35,23 +36,51 @@ def invalid_request(error: RequestValidationError) -> Response[dict[str, object]
     return Response(422, content_types.APPLICATION_JSON, {"message": "invalid request", "errors": details})
 
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _refusal(status: int, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": WEB_ORIGIN},
+        "body": json.dumps({"message": message}),
+        "isBase64Encoded": False,
+    }
+
+
+def _is_json(body: str, *, encoded: bool) -> bool:
+    try:
+        json.loads(base64.b64decode(body).decode() if encoded else body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _unreadable(request: APIGatewayProxyEvent, headers: dict[str, str]) -> dict[str, Any] | None:
+    """A refusal for a body the API does not take (Powertools' validation would fail on it with a 500)."""
+    media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type in FORM_TYPES or (request.body and media_type not in ("", "application/json")):
+        return _refusal(415, "the API takes JSON bodies (Content-Type: application/json)")
+    if request.body and not _is_json(request.body, encoded=bool(request.is_base64_encoded)):
+        return _refusal(400, "the body is not valid JSON")
+    return None
+
+
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authenticate, then route. Credentials are checked before anything else (request validation
     included), so a caller without them learns nothing about a route but that it needs them."""
     request = APIGatewayProxyEvent(event)
-    if request.path.startswith(OPEN_PATHS) or request.http_method == "OPTIONS":
+    if request.http_method == "OPTIONS":
         return app.resolve(event, context)
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    if request.path.startswith(OPEN_PATHS):
+        return _unreadable(request, headers) or app.resolve(event, context)
     principal = principal_for(headers.get("authorization"))
     if principal is None:
-        return {
-            "statusCode": 401,
-            "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": WEB_ORIGIN},
-            "body": json.dumps(
-                {"message": "valid credentials are required (Authorization: Bearer <token or API key>)"}
-            ),
-            "isBase64Encoded": False,
-        }
+        return _refusal(401, "valid credentials are required (Authorization: Bearer <token or API key>)")
+    refused = _unreadable(request, headers)
+    if refused is not None:
+        return refused
     token = CALLER.set(principal)
     try:
         return app.resolve(event, context)
