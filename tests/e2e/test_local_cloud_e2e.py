@@ -1,95 +1,63 @@
-"""The whole local cloud, wired from the synthesized CDK template: a device is provisioned through the
-REST API (local API Gateway -> Api Lambda), then a simulated packet forwarder and an OTAA device (the
-reference model) join through the bridge, the IoT rules engine, the network-server and join-server
-Lambdas (worker processes) and DynamoDB on moto; the application sees the join and the decrypted uplink
-on its MQTT topics, and the API reports the device active."""
+"""The whole local cloud, wired from the synthesized CDK template: devices are provisioned through the
+REST API (local API Gateway -> Api Lambda), then simulated packet forwarders and OTAA devices (the
+reference model) join through the bridge, the IoT rules engine, the network-server and join-server Lambdas
+(worker processes) and DynamoDB on moto; the application sees joins, decrypted uplinks and downlink
+acknowledgements on its MQTT topics, and the API reports the devices active.
+
+Application downlinks both ways: a confirmed one over MQTT waits for the class A device's next uplink and
+goes out in RX1; a class C device gets one queued through the API at once, with no uplink first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from functions.lorawan.types import AES128Key
 from functions.simulator.fleet import CAYENNE_TEMPERATURE, FleetSettings, make_device, run_fleet
 from localstack.broker import Mosquitto
-from localstack.cloud import CloudSettings, LocalCloud, local_admin_api_key
-from localstack.dynamodb import free_port
 from localstack.mqtt import ServiceSession
-from tests.functional.test_bridge import running
+from tests.e2e.conftest import Api, NewDevice
+from tests.e2e.radio import Air, join
 from tests.support.mosquitto import Inbox
+from tests.support.provisioning import application_topic, enqueue_downlink, provision_device
 
+pytestmark = pytest.mark.slow
 APP_KEY = AES128Key.parse("8899aabbccddeeff0011223344556677")
 
 
-@pytest.fixture
-def cloud(broker: Mosquitto, tmp_path: Path) -> Iterator[LocalCloud]:
-    local = LocalCloud(broker, CloudSettings(data_dir=tmp_path, api_port=free_port(), concurrency=3)).start()
-    try:
-        yield local
-    finally:
-        local.stop()
-
-
-def api(cloud: LocalCloud, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    assert cloud.api is not None
-    key = local_admin_api_key(cloud.settings.data_dir)
-    request = urllib.request.Request(
-        f"{cloud.api.url}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, json.loads(response.read() or b"null")
-
-
-@pytest.mark.slow
-def test_provision_join_and_uplink_through_the_whole_local_cloud(
-    broker: Mosquitto, cloud: LocalCloud
+def test_provision_join_uplink_and_mqtt_downlink_with_the_simulator(
+    broker: Mosquitto, bridge: tuple[str, int], api: Api, inbox: Inbox
 ) -> None:
-    inbox = Inbox(broker, "application/#")
     device = make_device(FleetSettings(otaa=True, app_key=APP_KEY), 0)
-    status, created = api(
-        cloud,
-        "POST",
-        "/devices",
-        {
-            "dev_eui": str(device.dev_eui),
-            "join_eui": str(device.join_eui),
-            "name": "roof",
-            "application_id": "weather",
-            "app_key": APP_KEY.hex(),
-        },
-    )
-    assert status == 201 and created["activated"] is False
-    events = f"application/weather/device/{device.dev_eui}/event"
+    created = provision_device(
+        api.url, api.token, dev_eui=str(device.dev_eui), join_eui=str(device.join_eui), app_key=APP_KEY.hex(),
+        name="roof", application="weather",
+    )  # fmt: skip
+    assert created["activated"] is False
+    events = application_topic(created, "").rstrip("/")
+    application_id = created["application_id"]
 
     async def scenario() -> None:
-        app = await running(broker)
-        assert app.udp_address is not None
         stop = asyncio.Event()
-        settings = FleetSettings(bridge=app.udp_address, otaa=True, app_key=APP_KEY, interval_s=1.0)
+        settings = FleetSettings(bridge=bridge, otaa=True, app_key=APP_KEY, interval_s=1.0)
         fleet = asyncio.create_task(run_fleet(settings, stop))
         loop = asyncio.get_running_loop()
-        (join,) = await loop.run_in_executor(None, inbox.wait, f"{events}/join", 1, 40)
-        assert join["deviceInfo"]["deviceName"] == "roof"
+        (joined,) = await loop.run_in_executor(None, inbox.wait, f"{events}/join", 1, 40)
+        assert joined["deviceInfo"]["deviceName"] == "roof"
         (up,) = await loop.run_in_executor(None, inbox.wait, f"{events}/up", 1, 40)
         assert base64.b64decode(up["data"]) == CAYENNE_TEMPERATURE
-        assert up["devAddr"] == join["devAddr"] and up["fPort"] == 1
+        assert up["devAddr"] == joined["devAddr"] and up["fPort"] == 1
         assert up["rxInfo"][0]["gatewayId"] == "00800000a0000000"
         # The application sends a confirmed downlink over MQTT with its own identity (ACL: its topics only);
         # it goes out after the device's next uplink, and the gateway's TX ack comes back as a txack event.
-        application = ServiceSession(broker.access_for("weather"), "weather-app").start()
+        application = ServiceSession(broker.access_for(application_id), "weather-app").start()
         command = {"devEui": str(device.dev_eui), "confirmed": True, "fPort": 42, "data": "SGVsbG8="}
         application.publish(
-            f"application/weather/device/{device.dev_eui}/command/down", json.dumps(command).encode()
+            f"application/{application_id}/device/{device.dev_eui}/command/down", json.dumps(command).encode()
         )
         (txack,) = await loop.run_in_executor(None, inbox.wait, f"{events}/txack", 1, 40)
         assert txack["status"] == "OK" and txack["window"] == "RX1"
@@ -104,11 +72,34 @@ def test_provision_join_and_uplink_through_the_whole_local_cloud(
         stop.set()
         counts = await fleet
         assert counts["joins"] >= 1 and counts["downlinks"] >= 1
-        await app.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(scenario(), 120))
-    finally:
-        inbox.close()
-    status, state = api(cloud, "GET", f"/devices/{device.dev_eui}")
-    assert status == 200 and state["activated"] is True and state["f_cnt_up"] >= 1
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+    state = api.device(str(device.dev_eui))
+    assert state["activated"] is True and state["f_cnt_up"] >= 1
+
+
+def test_a_class_c_device_gets_a_queued_downlink_without_sending_first(
+    bridge: tuple[str, int], api: Api, inbox: Inbox, new_device: NewDevice
+) -> None:
+    device, created = new_device("class-c", supports_class_c=True)
+    gateway = "00800000e2e0c001"
+
+    async def scenario() -> None:
+        async with Air(bridge, [gateway]) as air:
+            await join(air, device)
+            air.transmit(device, device.uplink(1, CAYENNE_TEMPERATURE))
+            await asyncio.to_thread(inbox.wait, application_topic(created, "up"), 1, 20)
+            assert await air.quiet(0.5) == []
+            enqueue_downlink(api.url, api.token, str(device.dev_eui), f_port=10, data=b"\x01on")
+            heard = await air.downlink(15)
+            assert heard.gateway_id == gateway
+            # class C: sent at once in RX2 parameters (EU868: 869.525 MHz, DR0)
+            assert heard.txpk["imme"] is True and "tmst" not in heard.txpk
+            assert (heard.txpk["freq"], heard.txpk["datr"]) == (869.525, "SF12BW125")
+            received = device.downlink(heard.phy_payload)
+            assert (received.f_port, received.payload, received.confirmed) == (10, b"\x01on", False)
+            (txack,) = await asyncio.to_thread(inbox.wait, application_topic(created, "txack"), 1, 20)
+            assert txack["status"] == "OK"
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert api.device(str(device.dev_eui))["f_cnt_up"] == 1  # that one uplink, nothing since
