@@ -4,7 +4,6 @@ after queueing for a class C device; an uplink still serves the queue as for cla
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,12 +13,11 @@ from pynamodb.exceptions import PutError
 from functions.lorawan.types import AES128Key
 from functions.network.events import region_for_prefix
 from functions.network.frames import build_downlink
+from functions.network.observability import logger
 from functions.network.scheduling import RxParameters, class_c_downlink
 from functions.network.uplink import app_s_key_of
 from functions.shared import envelope, queue
 from functions.shared.models import Device, DeviceSession, PendingDownlink
-
-log = logging.getLogger("loraless.network.class_c")
 
 
 def send_class_c(
@@ -74,5 +72,5 @@ def send_class_c(
         queue.remove(dev_eui, item.item_id)
     publish(f"{session.last_topic_prefix}/gateway/{session.last_gateway_id}/command/down", frame)
     count("DownlinksClassC")
-    log.info("class C downlink for %s via %s", dev_eui, session.last_gateway_id)
+    logger.info("class C downlink sent", extra={"gateway_id": session.last_gateway_id})
     return "sent"

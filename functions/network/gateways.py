@@ -4,17 +4,17 @@ per-gateway will would in ChirpStack)."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from functions.network.observability import logger
+from functions.network.scheduling import TOO_LATE_KEY
 from functions.shared import aws
 from functions.shared.models import Gateway
 
-log = logging.getLogger("loraless.network.gateways")
 GATEWAY_ID_LENGTH = 16
 Publish = Callable[..., None]
 
@@ -39,7 +39,9 @@ def bridge_state(event: dict[str, Any], publish: Publish = aws.publish) -> dict[
             offline = {"gatewayId": gateway.gateway_id, "state": "OFFLINE"}
             publish(f"{gateway.topic_prefix}/gateway/{gateway.gateway_id}/state/conn", offline, retain=True)
             revoked.append(gateway.gateway_id)
-    log.warning("bridge gone: its gateways are offline", extra={"bridge_id": bridge_id, "gateways": revoked})
+    logger.warning(
+        "bridge gone: its gateways are offline", extra={"bridge_id": bridge_id, "gateways": revoked}
+    )
     return {"bridge": bridge_id, "online": False, "revoked": revoked}
 
 
@@ -47,7 +49,7 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
     """A gateway's stats or connection state: last seen, online, location and counters."""
     gateway_id = str(event.get("gatewayId") or event.get("topic_gateway_id") or "")
     if len(gateway_id) != GATEWAY_ID_LENGTH:
-        log.warning("gateway event without a valid gateway id dropped")
+        logger.warning("gateway event without a valid gateway id dropped")
         return {"stored": False}
     actions: list[Action] = [
         Gateway.last_seen_at.set(int(time.time())),
@@ -57,9 +59,14 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
         actions.append(Gateway.online.set(event.get("state") == "ONLINE"))
     else:
         actions.append(Gateway.online.set(True))
-        actions.append(
-            Gateway.stats.set({k: v for k, v in event.items() if k.startswith(("rxPackets", "txPackets"))})
-        )
+        stats = {k: v for k, v in event.items() if k.startswith(("rxPackets", "txPackets"))}
+        try:  # keep what the TX acks recorded (TOO_LATE), which the uplink's gateway choice reads
+            previous = Gateway.get(gateway_id).stats or {}
+            if TOO_LATE_KEY in previous:
+                stats[TOO_LATE_KEY] = previous[TOO_LATE_KEY]
+        except Gateway.DoesNotExist:
+            pass
+        actions.append(Gateway.stats.set(stats))
         location = event.get("location") or {}
         for attribute, name in (
             (Gateway.latitude, "latitude"),

@@ -176,22 +176,21 @@ def store_session(
         },
         context=dev_eui,
     )
-    session = DeviceSession(
-        dev_eui,
-        dev_addr=str(dev_addr),
-        mac_version=mac_version,
-        region=region.name,
-        net_keys=sealed,
-        dr=reception.data_rate,
-        rx1_delay=rx.rx1_delay_s,
-        rx1_dr_offset=rx.rx1_dr_offset,
-        rx2_dr=rx.rx2_dr,
-        rx2_frequency=rx.rx2_frequency,
-        last_gateway_id=reception.gateway_id,
-        last_topic_prefix=reception.topic_prefix,
-        mac_state=mac_state,
-        **(extra or {}),
-    )
+    fields: dict[str, Any] = {
+        "dev_addr": str(dev_addr),
+        "mac_version": mac_version,
+        "region": region.name,
+        "net_keys": sealed,
+        "dr": reception.data_rate,
+        "rx1_delay": rx.rx1_delay_s,
+        "rx1_dr_offset": rx.rx1_dr_offset,
+        "rx2_dr": rx.rx2_dr,
+        "rx2_frequency": rx.rx2_frequency,
+        "last_gateway_id": reception.gateway_id,
+        "last_topic_prefix": reception.topic_prefix,
+        "mac_state": mac_state,
+    }
+    session = DeviceSession(dev_eui, **(fields | (extra or {})))
     session.save(add_version_condition=False)  # a new join replaces the old session
     return session
 
@@ -381,10 +380,6 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         return "replay"
     lorawan_1_1 = session.mac_version.startswith("1.1")
     f_opts = mac.fhdr.f_opts
-    if f_opts and mac.f_port == 0:  # 1.0.4 §4.3.1.6: MAC commands in both places: the frame is ignored
-        pipeline.count("InvalidMACCommands")
-        logger.warning("MAC commands in FOpts and on FPort 0: frame ignored")
-        return "invalid_mac"
     if lorawan_1_1 and f_opts:
         f_opts = security.decrypt_f_opts(phy, keys["nwk_s_enc_key"], f_cnt)
     commands: list[MACCommand] = []

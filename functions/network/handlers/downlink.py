@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.network.class_c import send_class_c
+from functions.network.observability import logger
 from functions.shared import aws
 
-logger = Logger()
 metrics = Metrics()
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dev_eui = str(event.get("dev_eui", ""))
     logger.append_keys(dev_eui=dev_eui)

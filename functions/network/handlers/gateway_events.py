@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.network.gateways import bridge_state, gateway_event
+from functions.network.observability import logger
 
-logger = Logger()
 
-
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "bridgeId" in event:
         return bridge_state(event)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.network.observability import logger
 from functions.network.txack import handle_tx_ack
 from functions.shared import aws
 from functions.shared.interface import NetworkEvent
 from functions.shared.settings import SETTINGS
 
-logger = Logger()
 metrics = Metrics()
 
 
@@ -22,7 +22,7 @@ def _send(event: NetworkEvent) -> None:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(gateway_id=event.get("gatewayId"), downlink_id=event.get("downlinkId"))
     return handle_tx_ack(

@@ -1,16 +1,21 @@
-"""Lambda (IoT rule on `+/gateway/+/event/up`): one gateway reception of one frame."""
+"""Lambda (IoT rule on `+/gateway/+/event/up`): one gateway reception of one frame.
+
+Bad input (an event that is not a gw.UplinkFrame, an unknown region prefix, a frame that does not decode
+or authenticate) is counted, logged and answered with a status; only infrastructure errors raise, so
+only they make the platform retry the invocation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.network.events import InvalidUplinkEvent, parse_uplink
+from functions.network.observability import logger
 from functions.network.uplink import Pipeline, handle_reception
 
-logger = Logger()
 metrics = Metrics()
 
 
@@ -19,7 +24,7 @@ def _count(name: str) -> None:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     try:
         reception = parse_uplink(event)
