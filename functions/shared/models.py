@@ -68,7 +68,7 @@ class Device(Model):
     Meta = _meta("DEVICES_TABLE", "loraless-devices")
     dev_eui = UnicodeAttribute(hash_key=True)
     join_eui = UnicodeAttribute(default="0000000000000000")
-    application_id = UnicodeAttribute(default="")
+    application_id = UnicodeAttribute(null=True)  # an index key: unset rather than empty
     by_application = ApplicationIndex()
     org_id = UnicodeAttribute(default="")  # the application's, copied so every check is one read
     device_profile_id = UnicodeAttribute(default="")

@@ -29,6 +29,20 @@ const handlers = {
   decrypt: (op) => hex(lp.decrypt(lp.fromWire(buf(op.phy)), op.app_s_key && buf(op.app_s_key), op.nwk_s_key && buf(op.nwk_s_key))),
   mic: (op) => hex(lp.calculateMIC(lp.fromWire(buf(op.phy)), op.nwk_s_key && buf(op.nwk_s_key), op.app_key && buf(op.app_key))),
   join_accept: (op) => hex(lp.decryptJoinAccept(lp.fromWire(buf(op.phy)), buf(op.app_key))),
+  join_accept_check: (op) => {
+    // A join server's answer as a 1.0 device would take it: decrypt with the AppKey, check the MIC, read the
+    // fields, derive the session keys from them and the device's own DevNonce.
+    const packet = lp.fromWire(lp.decryptJoinAccept(lp.fromWire(buf(op.phy)), buf(op.app_key)));
+    const b = packet.getBuffers();
+    const nonce = b.JoinNonce || b.AppNonce;
+    const keys = lp.generateSessionKeys10(buf(op.app_key), b.NetID, nonce, buf(op.dev_nonce));
+    return {
+      mic_ok: lp.verifyMIC(packet, null, buf(op.app_key)),
+      join_nonce: hex(nonce), net_id: hex(b.NetID), dev_addr: hex(b.DevAddr),
+      dl_settings: hex(b.DLSettings), rx_delay: hex(b.RxDelay), cf_list: hex(b.CFList),
+      app_s_key: hex(keys.AppSKey), nwk_s_key: hex(keys.NwkSKey),
+    };
+  },
   keys10: (op) => {
     const k = lp.generateSessionKeys10(buf(op.app_key), buf(op.net_id), buf(op.join_nonce), buf(op.dev_nonce));
     return { nwk_s_key: hex(k.NwkSKey), app_s_key: hex(k.AppSKey) };
