@@ -28,6 +28,7 @@ class JoinReq:
     dl_settings: int
     rx_delay: int
     cf_list: str | None = None  # hex
+    message_type: str = "JoinReq"  # "RejoinReq" (same fields, Backend Interfaces §6.2) for RejoinRequests
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,7 +36,7 @@ class JoinReq:
             "SenderID": self.sender_id,
             "ReceiverID": self.receiver_id,
             "TransactionID": self.transaction_id,
-            "MessageType": "JoinReq",
+            "MessageType": self.message_type,
             "MACVersion": self.mac_version,
             "PHYPayload": self.phy_payload,
             "DevEUI": self.dev_eui,
@@ -47,8 +48,8 @@ class JoinReq:
 
     @classmethod
     def from_dict(cls, message: dict[str, Any]) -> JoinReq:
-        if message.get("MessageType") != "JoinReq":
-            raise ValueError("not a JoinReq")
+        if message.get("MessageType") not in ("JoinReq", "RejoinReq"):
+            raise ValueError("not a JoinReq or RejoinReq")
         return cls(
             sender_id=str(message["SenderID"]),
             receiver_id=str(message["ReceiverID"]),
@@ -60,6 +61,7 @@ class JoinReq:
             dl_settings=int(str(message["DLSettings"]), 16),
             rx_delay=int(message["RxDelay"]),
             cf_list=message.get("CFList"),
+            message_type=str(message["MessageType"]),
         )
 
 
