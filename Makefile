@@ -27,6 +27,7 @@ bench: setup
 	$(PY) -m bench.lorawan_core
 	$(PY) -m bench.bridge
 	$(PY) -m bench.network
+	$(PY) -m bench.api
 	$(PY) -m bench.local_cloud --devices 10 100 --rate 20 --concurrency 8
 
 # The CDK CLI is pinned in infra/cli (aws-cdk 3.x cannot synthesize aws-cdk-lib 2).

@@ -56,24 +56,29 @@ def count_dynamodb_calls() -> None:
     pynamodb_base.Connection._make_api_call = counting  # type: ignore[method-assign]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--uplinks", type=int, default=200)
-    args = parser.parse_args()
-    port = free_port()  # moto in its own process, so this one's CPU time is the pipeline's alone
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    """moto server in its own process, so this one's CPU time is the code under test's alone."""
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 30
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
+            return server, f"http://127.0.0.1:{port}"
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uplinks", type=int, default=200)
+    args = parser.parse_args()
+    server, url = start_moto()
     for model in ALL_MODELS:
-        model.Meta.host = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+        model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
         model.create_table(wait=True)
     count_dynamodb_calls()

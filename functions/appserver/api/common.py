@@ -74,18 +74,25 @@ def search_condition(model: type[Model], search: str | None) -> Condition | None
 
 def page[M: Model](
     fetch: Callable[..., Any],
-    render: Callable[[M], dict[str, Any]],
+    render: Callable[[M], dict[str, Any]] | None = None,
     *,
     limit: str | None,
     cursor: str | None,
+    render_all: Callable[[list[M]], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """One page of `fetch(limit=..., last_evaluated_key=...)` (a PynamoDB query or scan) and the cursor
-    of the next. A cursor that does not fit the query is a 400, not a 500."""
+    of the next. A cursor that does not fit the query is a 400, not a 500. `render_all` renders the page
+    at once (to batch the reads it needs)."""
     results = fetch(limit=limit_of(limit), last_evaluated_key=_decode_cursor(cursor))
     try:
-        items = [render(item) for item in results]
+        found = list(results)
     except PynamoDBException as exc:
         raise BadRequestError("invalid cursor") from exc
+    if render_all is not None:
+        items = render_all(found)
+    else:
+        assert render is not None
+        items = [render(item) for item in found]
     return {"items": items, "next_cursor": _encode_cursor(results.last_evaluated_key)}
 
 

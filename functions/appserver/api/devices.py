@@ -44,12 +44,14 @@ class DeviceCreate(DeviceFields):
     nwk_key: str | None = Field(default=None, pattern=KEY)
 
 
-def device_out(device: Device) -> dict[str, Any]:
-    session: DeviceSession | None
-    try:
-        session = DeviceSession.get(device.dev_eui)
-    except DeviceSession.DoesNotExist:
-        session = None
+def device_out(device: Device, session: DeviceSession | bool | None = True) -> dict[str, Any]:
+    """The API's view of a device and its session (read here unless given; None: not activated)."""
+    if session is True:
+        try:
+            session = DeviceSession.get(device.dev_eui)
+        except DeviceSession.DoesNotExist:
+            session = None
+    assert session is None or isinstance(session, DeviceSession)
     return {
         "dev_eui": device.dev_eui,
         "join_eui": device.join_eui,
@@ -130,7 +132,7 @@ def create_device(body: DeviceCreate) -> tuple[dict[str, Any], int]:
         if "ConditionalCheckFailed" in str(getattr(exc, "cause_response_code", "")):
             return {"message": f"device {dev_eui} already exists"}, 409
         raise
-    return device_out(item), 201
+    return device_out(item, None), 201  # new: no session yet
 
 
 @router.get("/devices")
@@ -143,10 +145,18 @@ def list_devices() -> dict[str, Any]:
     search = search_condition(Device, query("search"))
     return page(
         lambda **kw: Device.by_application.query(application_id, filter_condition=search, **kw),
-        device_out,
+        render_all=_devices_out,
         limit=query("limit"),
         cursor=query("cursor"),
     )
+
+
+def _devices_out(devices: list[Device]) -> list[dict[str, Any]]:
+    """A page of devices with their sessions read in one batch, not one read each."""
+    sessions = (
+        {s.dev_eui: s for s in DeviceSession.batch_get([d.dev_eui for d in devices])} if devices else {}
+    )
+    return [device_out(d, sessions.get(d.dev_eui)) for d in devices]
 
 
 @router.get("/devices/<dev_eui>")
