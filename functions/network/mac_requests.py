@@ -167,7 +167,7 @@ def due_requests(
     now = time.time() if now is None else now
     state = mac_state(session)
     desired: dict[str, Any] = state.get("desired", {})
-    failed: dict[str, Any] = state.get("failed", {})
+    failed: dict[str, Any] = state.setdefault("failed", {})
     current = applied(session)
     lorawan_1_1 = session.mac_version.startswith("1.1")
     units: list[Unit] = []
