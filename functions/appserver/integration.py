@@ -13,11 +13,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.appserver import eventlog
 from functions.appserver.codecs import Codec, decode_uplink
 from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.shared import aws, envelope
+from functions.shared import aws, envelope, eventlog
 from functions.shared.interface import NetworkEvent
 from functions.shared.models import Application, Device, DeviceProfile
 

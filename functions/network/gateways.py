@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared import aws
-from functions.shared.models import Gateway
+from functions.shared import aws, eventlog
+from functions.shared.models import Gateway, GatewayStatsBucket
 
 GATEWAY_ID_LENGTH = 16
 Publish = Callable[..., None]
@@ -67,6 +68,7 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
         except Gateway.DoesNotExist:
             pass
         actions.append(Gateway.stats.set(stats))
+        _count_hour(gateway_id, stats)
         location = event.get("location") or {}
         for attribute, name in (
             (Gateway.latitude, "latitude"),
@@ -76,4 +78,23 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
             if isinstance(location.get(name), int | float):
                 actions.append(attribute.set(location[name]))
     Gateway(gateway_id).update(actions=actions)
+    kind = "conn" if "state" in event else "stats"
+    eventlog.record(eventlog.gateway_subject(gateway_id), kind, {k: v for k, v in event.items()
+                    if not k.startswith("topic_")})  # fmt: skip
     return {"stored": True}
+
+
+def _count_hour(gateway_id: str, stats: dict[str, Any]) -> None:
+    """Add a stats message's counters (since the gateway's previous one) to its hour, for charts."""
+    hour = int(time.time()) // 3600 * 3600
+    counters = (
+        (GatewayStatsBucket.rx_received, "rxPacketsReceived"),
+        (GatewayStatsBucket.rx_ok, "rxPacketsReceivedOk"),
+        (GatewayStatsBucket.tx_received, "txPacketsReceived"),
+        (GatewayStatsBucket.tx_emitted, "txPacketsEmitted"),
+    )
+    actions: list[Action] = [
+        attribute.add(int(stats[name])) for attribute, name in counters if isinstance(stats.get(name), int)
+    ]
+    actions.append(GatewayStatsBucket.expires_at.set(datetime.now(UTC) + timedelta(days=31)))
+    GatewayStatsBucket(gateway_id, hour).update(actions=actions)

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from functions.appserver import eventlog
 from functions.appserver.integration import handle_network_event
 from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.shared import envelope
+from functions.shared import envelope, eventlog
 from functions.shared.interface import NetworkEvent
 from functions.shared.models import Application, Device, DeviceProfile
 

@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
-from functions.appserver import eventlog
 from functions.appserver.api.applications import application
 from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, caller, limit_of, page, search_condition
 from functions.appserver.api.device_profiles import device_profile
@@ -21,7 +20,7 @@ from functions.appserver.auth import Resource, authorize
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr
-from functions.shared import envelope, queue
+from functions.shared import envelope, eventlog, queue
 from functions.shared.models import Device, DeviceProfile, DeviceSession
 
 router = APIGatewayRouter()

@@ -13,10 +13,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.appserver import eventlog
 from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, caller, limit_of, page, search_condition
 from functions.appserver.api.organizations import organization
 from functions.appserver.auth import Resource, authorize
+from functions.shared import eventlog
 from functions.shared.models import Gateway, GatewayStatsBucket
 
 router = APIGatewayRouter()

@@ -1,0 +1,28 @@
+"""A registered gateway's statistics and events through the API: the network server adds each stats
+message's counters to the gateway's hour, and logs stats and connection state for debugging."""
+
+from __future__ import annotations
+
+from functions.network.gateways import gateway_event
+from tests.support.api import admin_key, make_tenant, ok  # noqa: F401
+
+
+def test_stats_messages_add_up_per_hour_and_show_in_the_api(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+    acme = make_tenant(admin_key, "Acme")
+    gateway_id = acme.ids["gateway_id"]
+    for received, emitted in ((10, 1), (5, 2)):
+        counters = {"rxPacketsReceived": received, "rxPacketsReceivedOk": received - 1,
+                    "txPacketsReceived": emitted, "txPacketsEmitted": emitted}  # fmt: skip
+        location = {"latitude": 52.1, "longitude": 4.3, "altitude": 3}
+        gateway_event({"gatewayId": gateway_id, "topic_prefix": "eu868", "location": location} | counters)
+    gateway_event({"gatewayId": gateway_id, "state": "OFFLINE", "topic_prefix": "eu868"})
+    stats = ok("GET", f"/gateways/{gateway_id}/stats?hours=3", token=acme.viewer)["items"]
+    assert len(stats) == 3 and stats[0]["rx_received"] == 0  # (the last two: an hour may turn meanwhile)
+    totals = {k: sum(s[k] for s in stats) for k in ("rx_received", "rx_ok", "tx_received", "tx_emitted")}
+    assert totals == {"rx_received": 15, "rx_ok": 13, "tx_received": 3, "tx_emitted": 3}
+    events = ok("GET", f"/gateways/{gateway_id}/events", token=acme.viewer)["items"]
+    assert [e["type"] for e in events] == ["conn", "stats", "stats"]
+    assert events[0]["body"]["state"] == "OFFLINE" and "topic_prefix" not in events[0]["body"]
+    gateway = ok("GET", f"/gateways/{gateway_id}", token=acme.viewer)
+    assert gateway["online"] is False and gateway["latitude"] == 52.1 and gateway["last_seen_at"]
+    assert ok("GET", f"/gateways/{gateway_id}/stats?hours=0", token=acme.viewer, status=400)
