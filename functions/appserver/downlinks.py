@@ -33,6 +33,19 @@ def _log_event(publish: Publish, application_id: str, dev_eui: str, code: str, d
     )
 
 
+def _expiry(value: Any) -> datetime | None:
+    """ChirpStack's `expiresAt` (RFC 3339) in a DownlinkCommand."""
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"expiresAt is not an RFC 3339 time: {value!r}") from exc
+    if moment.tzinfo is None:
+        raise ValueError("expiresAt needs a time zone")
+    return moment.astimezone(UTC)
+
+
 def _encode(device: Device, f_port: Any, obj: dict[str, Any]) -> tuple[Any, bytes]:
     """ChirpStack's `object` downlink: the device profile's codec (`encodeDownlink`) makes the bytes."""
     try:
@@ -66,7 +79,10 @@ def handle_mqtt_command(event: dict[str, Any], publish: Publish) -> str | None:
             data = base64.b64decode(str(event.get("data", "")), validate=True)
         if not isinstance(f_port, int) or isinstance(f_port, bool):
             raise ValueError("fPort must be an integer")
-        return queue.enqueue(dev_eui, f_port, data, confirmed=bool(event.get("confirmed", False)))
+        expires = _expiry(event.get("expiresAt"))
+        return queue.enqueue(
+            dev_eui, f_port, data, confirmed=bool(event.get("confirmed", False)), expires_at=expires
+        )
     except Device.DoesNotExist:
         log.warning("downlink command for unknown device %s dropped", dev_eui)
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from functions.shared import envelope
 from functions.shared.models import Device, DeviceQueueItem
@@ -27,7 +28,12 @@ class QueuedDownlink:
     f_cnt: int | None
 
 
-def enqueue(dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = False) -> str:
+def enqueue(
+    dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = False, expires_at: datetime | None = None
+) -> str:
+    """Queue a downlink; with `expires_at` it is dropped unsent after that time (ChirpStack's expiresAt)."""
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise QueueError("expires_at is in the past")
     if not 1 <= f_port <= MAX_F_PORT:
         raise QueueError(f"FPort must be 1..{MAX_F_PORT}, got {f_port}")
     if len(payload) > MAX_PAYLOAD:
@@ -38,7 +44,9 @@ def enqueue(dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = Fals
         raise QueueError(f"no device {dev_eui}") from exc
     item_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
     sealed = envelope.seal({"payload": payload.hex()}, context=dev_eui)
-    DeviceQueueItem(dev_eui, item_id, f_port=f_port, payload=sealed, confirmed=confirmed).save()
+    DeviceQueueItem(
+        dev_eui, item_id, f_port=f_port, payload=sealed, confirmed=confirmed, expires_at=expires_at
+    ).save()
     if device.supports_class_c and SETTINGS.downlink_function:
         from functions.shared import aws  # class C: ask the network server to send it now
 
@@ -47,18 +55,26 @@ def enqueue(dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = Fals
 
 
 def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
-    """The head of the queue (two items: the second tells whether to set FPending)."""
-    items = DeviceQueueItem.query(dev_eui, limit=limit, consistent_read=True)
-    return [
-        QueuedDownlink(
-            i.item_id,
-            int(i.f_port),
-            bytes.fromhex(envelope.open_sealed(i.payload, context=dev_eui)["payload"]),
-            bool(i.confirmed),
-            int(i.f_cnt) if i.f_cnt is not None else None,
+    """The head of the queue (two items: the second tells whether to set FPending). Expired items are
+    removed on the way: DynamoDB's TTL deletes them only eventually."""
+    now = datetime.now(UTC)
+    found: list[QueuedDownlink] = []
+    for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
+        if i.expires_at is not None and i.expires_at <= now and i.f_cnt is None:
+            i.delete()
+            continue
+        found.append(
+            QueuedDownlink(
+                i.item_id,
+                int(i.f_port),
+                bytes.fromhex(envelope.open_sealed(i.payload, context=dev_eui)["payload"]),
+                bool(i.confirmed),
+                int(i.f_cnt) if i.f_cnt is not None else None,
+            )
         )
-        for i in items
-    ]
+        if len(found) == limit:
+            break
+    return found
 
 
 def mark_sent(dev_eui: str, item_id: str, f_cnt: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -280,6 +281,7 @@ class QueueItemCreate(BaseModel):
     data: str | None = Field(default=None, description="base64", max_length=400)
     object: dict[str, Any] | None = Field(default=None, description="encoded by the profile's codec")
     confirmed: bool = False
+    expires_at: datetime | None = Field(default=None, description="dropped unsent after this time")
 
 
 def encode_with_profile(item: Device, f_port: int | None, obj: dict[str, Any]) -> tuple[int, bytes]:
@@ -318,7 +320,8 @@ def enqueue_downlink(dev_eui: DevEui, body: QueueItemCreate) -> tuple[dict[str, 
             raise BadRequestError(f"data is not base64: {exc}") from exc
         f_port = body.f_port
     try:
-        item_id = queue.enqueue(item.dev_eui, f_port, payload, confirmed=body.confirmed)
+        expires = body.expires_at.astimezone(UTC) if body.expires_at else None
+        item_id = queue.enqueue(item.dev_eui, f_port, payload, confirmed=body.confirmed, expires_at=expires)
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
     logged = {"queue_id": item_id, "f_port": f_port, "confirmed": body.confirmed, "size": len(payload)}
