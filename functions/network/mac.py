@@ -236,6 +236,8 @@ def _acknowledge(
         mac_state(session).setdefault("failed", {})[name] = {"reason": "nack", "f_cnt": f_cnt}
         return
     _apply(session, entry.get("apply") or {})
+    if name == "LinkADRReq":  # SNRs measured at the old settings say nothing about the new ones
+        session.uplink_history = []
     logger.info("device acknowledged a MAC request", extra={"command": name, "apply": entry.get("apply")})
 
 
@@ -281,6 +283,8 @@ def handle_uplink_commands(
                 position += 1
             answered.add(request_name)
             del session.pending_mac[request_name]
+            if isinstance(command, STICKY_ANSWERS):
+                result.needs_downlink = True  # the device repeats it until it hears a downlink
             _acknowledge(session, request_name, entry, block, result, count, f_cnt)
         elif isinstance(command, LinkCheckReq):
             margin = max(0, min(254, int(max_snr - required_snr(region, dr))))

@@ -393,6 +393,10 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         pipeline.count("InvalidMACCommands")
         logger.warning("MAC commands not decodable; ignored", extra={"reason": str(exc)})
         commands = []
+    if best.data_rate != int(session.dr):
+        # The device changed its data rate on its own (ADRACKReq back-off, a reset, a join at another DR):
+        # ADR starts over from the rate it uses, at full power (ChirpStack's set_uplink_data_rate).
+        session.dr, session.tx_power_index, session.uplink_history = best.data_rate, 0, []
     max_snr = best.snr
     now = time.time()
     result = handle_uplink_commands(

@@ -129,7 +129,11 @@ def test_a_request_is_applied_only_once_the_device_acknowledges_it(
     pending = session_of(device)
     assert command.__name__ in pending.pending_mac
     assert not check(device, pending) or command is DevStatusReq  # nothing applied before the answer
-    assert (pending.rx1_delay, pending.rx2_dr, pending.dr) == (before.rx1_delay, before.rx2_dr, before.dr)
+    assert (pending.rx1_delay, pending.rx2_dr, pending.rx1_dr_offset) == (
+        before.rx1_delay,
+        before.rx2_dr,
+        before.rx1_dr_offset,
+    )
     assert uplink(world, device) == "uplink"  # carries the answer
     after = session_of(device)
     assert after.pending_mac == {}
@@ -279,10 +283,24 @@ def test_adr_converges_from_sf12_on_a_strong_link(world: World) -> None:
     assert device.data_rate == 5  # SF7
     assert uplink(world, device, snr=10.0) == "uplink"  # LinkADRAns
     session = session_of(device)
-    assert session.dr == 5 and session.tx_power_index >= 1
-    # At SF7 the margin is still 7.5 dB above the installation margin: the next request lowers the power.
-    (follow_up,) = session.pending_mac["LinkADRReq"]["requests"]
-    assert follow_up["data_rate"] == 5 and follow_up["tx_power"] > session.tx_power_index
+    assert (session.dr, session.tx_power_index, session.pending_mac) == (5, 1, {})
+    # The history starts over at the new settings: no further request until it holds 20 uplinks again.
+    assert len(session.uplink_history) == 1  # the uplink that carried the LinkADRAns, at DR5
+    for _ in range(18):
+        uplink(world, device, snr=10.0)
+        assert world.last_downlink is None
+    uplink(world, device, snr=10.0)
+    (follow_up,) = [c for c in downlink(world, device) if isinstance(c, LinkADRReq)]
+    assert (follow_up.data_rate, follow_up.tx_power) == (5, 3)  # 7.5 dB left at SF7: two power steps
+
+
+def test_adr_starts_from_the_data_rate_the_device_uses(world: World) -> None:
+    device = joined_device(world)  # joined at DR5; the device sends at DR0 (SF12)
+    assert int(session_of(device).dr) == 5 and device.data_rate == 0
+    for _ in range(20):
+        uplink(world, device, snr=9.0)
+    (first,) = [c for c in downlink(world, device) if isinstance(c, LinkADRReq)]
+    assert (first.data_rate, first.tx_power) == (5, 1)  # 9 - (-20) - 10 = 19 dB: six steps from DR0
 
 
 def test_ping_slot_info_and_device_mode_are_answered_and_stored(world: World) -> None:
