@@ -107,6 +107,32 @@ class GatewayPolicy(Construct):
         self.policy = iot.CfnPolicy(self, "Policy", policy_document=document)
 
 
+class ApplicationPolicy(Construct):
+    """An application's MQTT client (a thing named by the application id, certificate issued through the
+    API) may read its application's events and send its devices' downlink commands, nothing else."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}:iot:{stack.region}:{stack.account}"
+        own = "application/${iot:Connection.Thing.ThingName}"
+        document = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    actions=["iot:Connect"],
+                    resources=[f"{arn}:client/${{iot:Connection.Thing.ThingName}}"],
+                    conditions={"Bool": {"iot:Connection.Thing.IsAttached": "true"}},
+                ),
+                iam.PolicyStatement(actions=["iot:Subscribe"], resources=[f"{arn}:topicfilter/{own}/*"]),
+                iam.PolicyStatement(actions=["iot:Receive"], resources=[f"{arn}:topic/{own}/*"]),
+                iam.PolicyStatement(
+                    actions=["iot:Publish"], resources=[f"{arn}:topic/{own}/device/*/command/down"]
+                ),
+            ]
+        )
+        self.policy = iot.CfnPolicy(self, "Policy", policy_document=document)
+
+
 class DataEndpoint(Construct):
     """The account's `iot:Data-ATS` endpoint, looked up at deploy time for the functions that publish."""
 

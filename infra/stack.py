@@ -14,7 +14,7 @@ from infra.api import Api
 from infra.appserver import ApplicationServer
 from infra.bridge import UDP_PORT, Bridge, BridgePolicy
 from infra.dead_letters import DeadLetters
-from infra.iot import DataEndpoint, GatewayPolicy, TopicRules
+from infra.iot import ApplicationPolicy, DataEndpoint, GatewayPolicy, TopicRules
 from infra.keys import Keys, SessionSecret
 from infra.lambdas import SharedCode
 from infra.monitoring import Monitoring
@@ -82,6 +82,25 @@ class LoralessStack(Stack):
         api_function.add_environment("JWT_SECRET_ARN", sessions.secret_arn)
         if settings.web_origins != ["*"]:
             api_function.add_environment("LORALESS_WEB_ORIGIN", settings.web_origins[0])
+        application_policy = ApplicationPolicy(self, "ApplicationPolicy").policy
+        api_function.add_environment("APPLICATION_POLICY_NAME", application_policy.ref)
+        api_function.add_to_role_policy(
+            iam.PolicyStatement(actions=["iot:CreateCertificateFromCsr"], resources=["*"])
+        )
+        api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iot:CreateThing", "iot:AttachThingPrincipal"],
+                resources=[f"arn:{self.partition}:iot:{self.region}:{self.account}:thing/*"],
+            )
+        )
+        api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iot:AttachPolicy"],
+                resources=[
+                    f"arn:{self.partition}:iot:{self.region}:{self.account}:policy/{application_policy.ref}"
+                ],
+            )
+        )
         if settings.admin_api_key_sha256:
             appserver.functions["Api"].add_environment(
                 "LORALESS_ADMIN_API_KEY_SHA256", settings.admin_api_key_sha256

@@ -20,7 +20,11 @@ STACK_WIDE = {
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
     "AmazonAPIGatewayPushToCloudWatchLogs]": "API Gateway's account-level logging role, as AWS documents it.",
     "AwsSolutions-IAM5[Resource::*]": (
-        "X-Ray PutTraceSegments/PutTelemetryRecords and iot:DescribeEndpoint have no resource-level form."
+        "X-Ray PutTraceSegments/PutTelemetryRecords, iot:DescribeEndpoint and iot:CreateCertificateFromCsr "
+        "have no resource-level form."
+    ),
+    f"AwsSolutions-IAM5[Resource::{IOT_ARN}:thing/*]": (
+        "The API makes one thing per application (named by its id) for the application's MQTT certificate."
     ),
     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": (
         "Sending to the KMS-encrypted dead-letter queue needs GenerateDataKey* on the stack's own key only."

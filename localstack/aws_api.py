@@ -1,7 +1,10 @@
-"""The two AWS data-plane APIs our functions call, served over HTTP so boto3 reaches them unchanged:
-Lambda `Invoke` (`POST /2015-03-31/functions/{name}/invocations`) and IoT `Publish`
-(`POST /topics/{topic}?qos=N`). Point `AWS_ENDPOINT_URL_LAMBDA` / `IOT_DATA_ENDPOINT` here.
-Requests are not signature-checked: this listens on loopback only.
+"""The AWS APIs our functions call, served over HTTP so boto3 reaches them unchanged: Lambda `Invoke`
+(`POST /2015-03-31/functions/{name}/invocations`), IoT `Publish` (`POST /topics/{topic}?qos=N`), and the
+four IoT calls that issue an application's MQTT certificate (CreateCertificateFromCsr signed by the local
+CA, CreateThing, AttachThingPrincipal, AttachPolicy: the broker's ACL binds topics to the certificate's
+common name, so the last three have nothing to record). Point `AWS_ENDPOINT_URL_LAMBDA`,
+`AWS_ENDPOINT_URL_IOT` and `IOT_DATA_ENDPOINT` here. Requests are not signature-checked: this listens on
+loopback only.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from localstack.lambda_runtime import LambdaService
 log = logging.getLogger("loraless.local.aws_api")
 
 Publisher = Callable[[str, bytes, int, bool], None]
+SignCsr = Callable[[bytes], tuple[str, bytes]]  # CSR PEM -> (certificate id, certificate PEM)
 _INVOKE_PREFIX = "/2015-03-31/functions/"
 
 
@@ -47,6 +51,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(_INVOKE_PREFIX) and url.path.endswith("/invocations"):
             name = unquote(url.path[len(_INVOKE_PREFIX) : -len("/invocations")])
             self._invoke(name, body)
+        elif url.path == "/certificates" and self.server.sign_csr is not None:
+            self._certificate(body)
+        elif url.path.startswith("/things/"):
+            name = unquote(url.path[len("/things/") :])
+            self._json({"thingName": name, "thingArn": f"arn:aws:iot:local:000000000000:thing/{name}"})
         elif url.path.startswith("/topics/"):
             query = parse_qs(url.query)
             qos = int(query.get("qos", ["0"])[0])
@@ -54,6 +63,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._publish(unquote(url.path[len("/topics/") :]), body, qos, retain)
         else:
             self._error(404, "UnknownOperationException", f"no local stand-in for POST {url.path}")
+
+    def do_PUT(self) -> None:
+        """AttachThingPrincipal and AttachPolicy: accepted (see the module docstring)."""
+        url = urlsplit(self.path)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if url.path.startswith(("/things/", "/target-policies/")) and self.server.sign_csr is not None:
+            self._json({})
+        else:
+            self._error(404, "UnknownOperationException", f"no local stand-in for PUT {url.path}")
+
+    def _json(self, answer: dict[str, Any]) -> None:
+        self._reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
+
+    def _certificate(self, body: bytes) -> None:
+        assert self.server.sign_csr is not None
+        try:
+            certificate_id, pem = self.server.sign_csr(json.loads(body)["certificateSigningRequest"].encode())
+        except (ValueError, KeyError) as exc:
+            self._error(400, "InvalidRequestException", f"not a valid certificate signing request: {exc}")
+            return
+        arn = f"arn:aws:iot:local:000000000000:cert/{certificate_id}"
+        self._json({"certificateArn": arn, "certificateId": certificate_id, "certificatePem": pem.decode()})
 
     def _invoke(self, name: str, body: bytes) -> None:
         try:
@@ -98,19 +129,28 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], lambdas: LambdaService, publish: Publisher) -> None:
+    def __init__(
+        self, address: tuple[str, int], lambdas: LambdaService, publish: Publisher, sign_csr: SignCsr | None
+    ) -> None:
         super().__init__(address, _Handler)
         self.lambdas = lambdas
         self.publish = publish
+        self.sign_csr = sign_csr
 
 
 class AwsApi:
     """Serves Invoke and Publish on `host:port` (port 0 picks a free one) in a background thread."""
 
     def __init__(
-        self, lambdas: LambdaService, publish: Publisher, host: str = "127.0.0.1", port: int = 0
+        self,
+        lambdas: LambdaService,
+        publish: Publisher,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        sign_csr: SignCsr | None = None,
     ) -> None:
-        self._server = _Server((host, port), lambdas, publish)
+        self._server = _Server((host, port), lambdas, publish, sign_csr)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True, name="aws-api"
         )

@@ -104,3 +104,25 @@ class CertificateAuthority:
         _write_key(issued.key_path, key)
         issued.cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return issued
+
+    def sign_request(self, csr_pem: bytes) -> tuple[str, bytes]:
+        """Sign a client CSR, keeping its subject (IoT CreateCertificateFromCsr): (certificate id, PEM)."""
+        request = x509.load_pem_x509_csr(csr_pem)
+        if not request.is_signature_valid:
+            raise ValueError("the CSR's signature does not verify")
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(request.subject)
+            .issuer_name(self._certificate.subject)
+            .public_key(request.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(self._key, hashes.SHA256())  # type: ignore[arg-type]
+        )
+        return certificate.fingerprint(hashes.SHA256()).hex(), certificate.public_bytes(
+            serialization.Encoding.PEM
+        )

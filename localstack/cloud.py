@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from localstack.api_gateway import ApiGateway
 from localstack.aws_api import AwsApi
+from localstack.certificates import CertificateAuthority
 from localstack.dynamodb import LocalDynamoDB, free_port
 from localstack.lambda_runtime import LambdaService
 from localstack.mqtt import BrokerAccess, ServiceSession
@@ -33,6 +34,8 @@ log = logging.getLogger("loraless.local")
 
 class Broker(Protocol):
     """What the cloud needs from the MQTT broker in IoT Core's role."""
+
+    ca: CertificateAuthority  # issues application certificates (IoT CreateCertificateFromCsr)
 
     def access_for(self, identity: str) -> BrokerAccess:
         """Broker address and a client certificate whose common name is `identity`."""
@@ -115,6 +118,7 @@ class LocalCloud:
 
     def function_environment(self, dynamodb_url: str, aws_url: str) -> dict[str, str]:
         """What every function process sees besides the template's own variables."""
+        access = self.broker.access_for("loraless-cloud")
         return {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(ROOT),
@@ -126,6 +130,9 @@ class LocalCloud:
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
             "AWS_ENDPOINT_URL_LAMBDA": aws_url,
             "AWS_ENDPOINT_URL_IOT_DATA": aws_url,
+            "AWS_ENDPOINT_URL_IOT": aws_url,
+            "LORALESS_MQTT_ENDPOINT": f"{access.host}:{access.port}",
+            "LORALESS_MQTT_CA_FILE": str(access.ca_path),
             "LORALESS_LOCAL_MASTER_KEY": local_master_key(self.settings.data_dir),
             "LORALESS_ADMIN_API_KEY_SHA256": hashlib.sha256(
                 local_admin_api_key(self.settings.data_dir).encode()
@@ -171,7 +178,9 @@ class LocalCloud:
             self.broker.access_for("loraless-cloud"), "loraless-cloud", on_message=self.rules.on_message
         ).start()
         self.session.subscribe(self.rules.topic_filters)
-        self.aws_api = AwsApi(self.lambdas, self.session.publish, port=aws_port).start()
+        self.aws_api = AwsApi(
+            self.lambdas, self.session.publish, port=aws_port, sign_csr=self.broker.ca.sign_request
+        ).start()
         if template.api_function is not None:
             self._bootstrap_admin(template.functions[template.api_function].environment | environment)
             web_root = ROOT / "functions" / "appserver" / "web" / "dist"

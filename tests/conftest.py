@@ -1,3 +1,4 @@
-"""Shared fixtures: a real Mosquitto (`broker`) and DynamoDB on moto server (`dynamodb`)."""
+"""Shared fixtures: a real Mosquitto (`broker`), DynamoDB on moto server (`dynamodb`), the deployment's
+administrator key for the API (`admin_key`)."""
 
-pytest_plugins = ["tests.support.mosquitto", "tests.support.dynamodb"]
+pytest_plugins = ["tests.support.mosquitto", "tests.support.dynamodb", "tests.support.api"]

@@ -15,13 +15,13 @@ import pytest
 
 from functions.appserver.accounts import create_user
 from functions.shared.models import ApiKey, Device, DeviceProfile, DeviceSession, User
-from tests.support.api import PASSWORD, Tenant, admin_key, call, login, make_tenant, ok  # noqa: F401
+from tests.support.api import PASSWORD, Tenant, call, login, make_tenant, ok
 
 APP_KEY = "2b7e151628aed2a6abf7158809cf4f3c"
 
 
 @pytest.fixture
-def tenants(dynamodb: str, admin_key: str) -> tuple[Tenant, Tenant]:  # noqa: F811
+def tenants(dynamodb: str, admin_key: str) -> tuple[Tenant, Tenant]:
     return make_tenant(admin_key, "Acme"), make_tenant(admin_key, "Globex")
 
 
@@ -30,7 +30,7 @@ def routes() -> list[tuple[str, str]]:
     return [(method.upper(), path) for path, item in document["paths"].items() for method in item]
 
 
-def test_every_route_but_the_documentation_and_login_needs_credentials(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+def test_every_route_but_the_documentation_and_login_needs_credentials(dynamodb: str, admin_key: str) -> None:
     found = routes()
     assert len(found) >= 40
     for method, path in found:
@@ -42,7 +42,7 @@ def test_every_route_but_the_documentation_and_login_needs_credentials(dynamodb:
         assert call(method, concrete, {}, token="eyJhbGciOiJIUzI1NiJ9.e30.x")[0] == 401, (method, path)
 
 
-def test_login_sessions_and_forged_tokens(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+def test_login_sessions_and_forged_tokens(dynamodb: str, admin_key: str) -> None:
     create_user("Ada@Example.com", PASSWORD)
     assert call("POST", "/login", {"email": "ada@example.com", "password": "wrong one"})[0] == 401
     assert call("POST", "/login", {"email": "nobody@example.com", "password": PASSWORD})[0] == 401
@@ -166,7 +166,7 @@ def test_api_keys(tenants: tuple[Tenant, Tenant]) -> None:
     assert call("PUT", f"/devices/{acme.ids['dev_eui']}", body, personal)[0] == 403
 
 
-def test_users_are_managed_by_global_admins(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+def test_users_are_managed_by_global_admins(dynamodb: str, admin_key: str) -> None:
     user = ok("POST", "/users", {"email": "eve@example.com", "password": PASSWORD}, admin_key, 201)
     assert call("POST", "/users", {"email": "EVE@example.com", "password": PASSWORD}, admin_key)[0] == 409
     assert call("POST", "/users", {"email": "short@example.com", "password": "x"}, admin_key)[0] == 422

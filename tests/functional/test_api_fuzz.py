@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from functions.appserver.api.app import app
 from functions.appserver.handlers.api import handler
 from localstack.api_gateway import ApiGateway
-from tests.support.api import Context, admin_key, make_tenant  # noqa: F401
+from tests.support.api import Context, make_tenant
 
 schema = schemathesis.openapi.from_dict(json.loads(app.get_openapi_json_schema()))
 
@@ -46,7 +46,7 @@ def gateway() -> Iterator[ApiGateway]:
 
 
 @pytest.fixture
-def seeded(dynamodb: str, admin_key: str) -> str:  # noqa: F811
+def seeded(dynamodb: str, admin_key: str) -> str:
     make_tenant(admin_key, "Acme")
     return admin_key
 

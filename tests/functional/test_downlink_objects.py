@@ -11,7 +11,7 @@ import pytest
 from functions.appserver.downlinks import handle_mqtt_command
 from functions.shared import queue
 from functions.shared.models import Device, DeviceProfile
-from tests.support.api import admin_key, call, make_tenant, ok  # noqa: F401
+from tests.support.api import call, make_tenant, ok
 
 DEV_EUI = "0004a30b001c0530"
 ENCODER = """
@@ -58,7 +58,7 @@ def test_an_object_that_cannot_be_encoded_is_a_log_event(
     assert queue.pending(DEV_EUI) == []
 
 
-def test_an_object_over_rest(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+def test_an_object_over_rest(dynamodb: str, admin_key: str) -> None:
     acme = make_tenant(admin_key, "Acme")
     profile = ok("POST", "/device-profiles", {"organization_id": acme.org_id, "name": "js",
                  "codec": {"kind": "javascript", "script": ENCODER}}, acme.admin, 201)  # fmt: skip

@@ -4,10 +4,10 @@ message's counters to the gateway's hour, and logs stats and connection state fo
 from __future__ import annotations
 
 from functions.network.gateways import gateway_event
-from tests.support.api import admin_key, make_tenant, ok  # noqa: F401
+from tests.support.api import make_tenant, ok
 
 
-def test_stats_messages_add_up_per_hour_and_show_in_the_api(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+def test_stats_messages_add_up_per_hour_and_show_in_the_api(dynamodb: str, admin_key: str) -> None:
     acme = make_tenant(admin_key, "Acme")
     gateway_id = acme.ids["gateway_id"]
     for received, emitted in ((10, 1), (5, 2)):

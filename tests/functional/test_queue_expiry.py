@@ -10,7 +10,7 @@ from typing import Any
 from functions.appserver.downlinks import handle_mqtt_command
 from functions.shared import queue
 from functions.shared.models import Device
-from tests.support.api import admin_key, call, make_tenant, ok  # noqa: F401
+from tests.support.api import call, make_tenant, ok
 
 DEV_EUI = "0004a30b001c0530"
 
@@ -39,7 +39,7 @@ def test_expiry_over_mqtt(dynamodb: str) -> None:
     assert len(queue.pending(DEV_EUI, limit=10)) == 1
 
 
-def test_expiry_over_rest(dynamodb: str, admin_key: str) -> None:  # noqa: F811
+def test_expiry_over_rest(dynamodb: str, admin_key: str) -> None:
     acme = make_tenant(admin_key, "Acme")
     path = f"/devices/{acme.ids['dev_eui']}/queue"
     past = {"f_port": 1, "data": "AQ==", "expires_at": "2020-01-01T00:00:00Z"}

@@ -57,7 +57,9 @@ def test_iot_may_invoke_exactly_the_rule_targets(resources: Any) -> None:
 
 def test_gateway_policy_binds_every_topic_to_the_certificates_thing(resources: Any) -> None:
     policies = [
-        r["Properties"]["PolicyDocument"] for r in resources.values() if r["Type"] == "AWS::IoT::Policy"
+        r["Properties"]["PolicyDocument"]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IoT::Policy" and name.startswith("GatewayPolicy")
     ]
     (document,) = policies
     text = json.dumps(document)
@@ -75,3 +77,19 @@ def test_gateway_policy_binds_every_topic_to_the_certificates_thing(resources: A
             assert "/gateway/*" not in flat
     assert "eu868/gateway" in text and "us915_0/gateway" in text
     assert "application/" not in text
+
+
+def test_application_policy_binds_its_topics_to_the_applications_thing(resources: Any) -> None:
+    (document,) = [
+        r["Properties"]["PolicyDocument"]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IoT::Policy" and name.startswith("ApplicationPolicy")
+    ]
+    by_action = {s["Action"]: s for s in document["Statement"]}
+    assert set(by_action) == {"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}
+    assert by_action["iot:Connect"]["Condition"] == {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}
+    for action in ("iot:Publish", "iot:Subscribe", "iot:Receive"):
+        flat = json.dumps(by_action[action]["Resource"])
+        assert "application/${iot:Connection.Thing.ThingName}/" in flat, flat
+        assert "gateway" not in flat
+    assert json.dumps(by_action["iot:Publish"]["Resource"]).endswith('/device/*/command/down"]]}')

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
+from functions.appserver import mqtt_credentials
 from functions.appserver.api.common import UUID_PATTERN, caller, new_id, page, search_condition
 from functions.appserver.api.organizations import organization
 from functions.appserver.auth import Resource, authorize
@@ -157,3 +158,13 @@ def delete_http_integration(application_id: AppId) -> tuple[dict[str, Any], int]
     item = application(application_id, write=True)
     item.update(actions=[Application.http_integration.set({})])
     return {}, 204
+
+
+@router.post("/applications/<application_id>/integrations/mqtt/certificate")
+def mqtt_certificate(application_id: AppId) -> tuple[dict[str, Any], int]:
+    """A client certificate for the application's MQTT topics; the private key is shown this once."""
+    item = application(application_id, write=True)
+    try:
+        return mqtt_credentials.issue(item.application_id), 201
+    except mqtt_credentials.CredentialsUnavailable as exc:
+        raise BadRequestError(str(exc)) from exc
