@@ -28,7 +28,8 @@ def send_class_c(
         session = DeviceSession.get(dev_eui)
     except (Device.DoesNotExist, DeviceSession.DoesNotExist):
         return "no_session"
-    if not device.supports_class_c or session.last_gateway_id is None or session.last_topic_prefix is None:
+    class_c = device.supports_class_c or session.device_class == "C"  # provisioned, or DeviceModeInd (1.1)
+    if not class_c or session.last_gateway_id is None or session.last_topic_prefix is None:
         return "not_class_c"
     head = queue.pending(dev_eui)
     item = head[0] if head else None

@@ -315,6 +315,10 @@ def test_ping_slot_info_and_device_mode_are_answered_and_stored(world: World) ->
     assert PingSlotInfoAns() in answers and DeviceModeConf(device_class=2) in answers
     session = session_of(device)
     assert session.mac_state["class_b"] == {"ping_slot_periodicity": 3} and session.device_class == "C"
+    from functions.network.class_c import send_class_c
+
+    queue.enqueue(str(device.dev_eui), 4, b"now")  # class C by its own word: no uplink needed
+    assert send_class_c(str(device.dev_eui), world.publish, world.count) == "sent"
 
 
 def test_device_time_uses_the_gateways_gps_time(world: World) -> None:
@@ -335,3 +339,31 @@ def test_unknown_settings_are_refused(world: World) -> None:
         mac_requests.request(str(device.dev_eui), colour="blue")
     with pytest.raises(mac_requests.InvalidRequest):
         mac_requests.request("ffffffffffffffff", rx1_delay=2)
+
+
+def test_an_abp_1_1_device_reset_is_confirmed_and_its_mac_state_starts_over(world: World) -> None:
+    from functions.lorawan.device import abp
+    from functions.lorawan.device.session import DeviceSession as DeviceState
+    from functions.lorawan.mac_commands import ResetConf
+    from functions.lorawan.regions import get_region
+    from functions.lorawan.types import EUI64, AES128Key, DevAddr
+    from functions.shared import envelope
+
+    dev_eui, dev_addr = "0004a30b001c0590", DevAddr.parse("26011234")
+    keys = [AES128Key.parse(f"{n:02x}" * 16) for n in (1, 2, 3, 4)]
+    state = DeviceState(dev_addr, *keys, lorawan_1_1=True, f_cnt_up=100)
+    sealed = envelope.seal(
+        {"f_nwk_s_int_key": keys[0].hex(), "s_nwk_s_int_key": keys[1].hex(), "nwk_s_enc_key": keys[2].hex()},
+        context=dev_eui,
+    )
+    DeviceSession(dev_eui, dev_addr=str(dev_addr), mac_version="1.1.0", net_keys=sealed, f_cnt_up=100,
+                  pending_mac={"DutyCycleReq": {"requests": [{"name": "DutyCycleReq", "max_duty_cycle": 2}],
+                                                "apply": {}, "attempts": 1}},
+                  mac_state={"applied": {"max_duty_cycle": 5}}).save()  # fmt: skip
+    device = abp(EUI64.parse(dev_eui), get_region("EU868"), state, lorawan_version="1.1.0")
+    device.reset_indication()
+    assert uplink(world, device) == "uplink"
+    assert ResetConf(minor=1) in downlink(world, device) and not device.awaiting_conf
+    session = DeviceSession.get(dev_eui)
+    assert session.pending_mac == {} and "max_duty_cycle" not in applied(session)
+    assert session.f_cnt_up == 101  # 1.1 ABP devices keep their frame counters across a reset
