@@ -170,3 +170,39 @@ def test_tx_param_setup_where_the_region_defines_it_and_not_elsewhere(world: Wor
         DeviceSession.get(str(eu_device.dev_eui)).mac_state["failed"]["TxParamSetupReq"]["reason"]
         == "not in EU868"
     )
+
+
+def test_adr_on_us915_keeps_the_device_on_its_sub_band(world: World) -> None:
+    from functions.lorawan.mac_commands import LinkADRReq
+
+    region = get_region("US915")
+    eui = EUI64.parse("0004a30b001c05a0")
+    provision(eui, "1.0.3")
+    device = otaa(eui, JOIN_EUI, region, app_key=APP_KEY, seed=11)
+    while True:
+        try:
+            request = device.join_request()
+        except ValueError:
+            continue
+        if request.channel in SUB_BAND_1:
+            break
+    join = reception(
+        request.phy_payload, frequency=request.frequency, dr=request.data_rate, topic_prefix="us915_1"
+    )
+    assert handle_reception(join, world.pipeline()) == "joined"
+    assert device.accept_join(base64.b64decode(_items(world)[0]["phyPayload"]))  # type: ignore[arg-type]
+    requests: list[LinkADRReq] = []
+    for _ in range(21):
+        up = device.uplink(2, b"a")
+        before = len(world.commands)
+        frame = reception(
+            up.phy_payload, frequency=up.frequency, dr=up.data_rate, snr=10.0, topic_prefix="us915_1"
+        )
+        assert handle_reception(frame, world.pipeline()) == "uplink"
+        if len(world.commands) > before:
+            commands = device.downlink(base64.b64decode(_items(world)[0]["phyPayload"])).mac_commands  # type: ignore[arg-type]
+            requests += [c for c in commands if isinstance(c, LinkADRReq)]
+    assert requests and requests[-1].data_rate == 3  # SF7/125 kHz, US915's highest ADR data rate
+    assert device.data_rate == 3 and device.enabled_channels == SUB_BAND_1
+    session = DeviceSession.get(str(eui))
+    assert session.dr == 3 and session.mac_state["applied"]["enabled_channels"] == sorted(SUB_BAND_1)
