@@ -204,8 +204,12 @@ def PHYPayload_commands(world: World, device: EndDevice) -> list[Any]:  # noqa: 
     return twin.downlink(downlink_payload(world)).mac_commands
 
 
-def test_mac_commands_beyond_fopts_go_on_fport_0_without_a_payload(world: World) -> None:
-    device = joined_device(world)
+@pytest.mark.parametrize("version", ["1.0.3", "1.1.0"])
+def test_mac_commands_beyond_fopts_go_on_fport_0_without_a_payload(world: World, version: str) -> None:
+    device = joined_device(world, version, "0004a30b001c05b" + version[2])
+    if version.startswith("1.1"):
+        uplink(world, device)  # RekeyInd / RekeyConf first
+        downlink(world, device)
     mac_requests.request(
         str(device.dev_eui),
         rx1_dr_offset=1,
@@ -224,9 +228,15 @@ def test_mac_commands_beyond_fopts_go_on_fport_0_without_a_payload(world: World)
     assert session.pending_mac == {} and session.rx1_delay == 2 and session.rx1_dr_offset == 1
 
 
-def test_with_an_application_payload_only_15_octets_ride_along_and_the_rest_waits(world: World) -> None:
-    device = joined_device(world)
+@pytest.mark.parametrize("version", ["1.0.3", "1.1.0"])
+def test_with_an_application_payload_only_15_octets_ride_along_and_the_rest_waits(
+    world: World, version: str
+) -> None:
+    device = joined_device(world, version, "0004a30b001c05c" + version[2])
     dev_eui = str(device.dev_eui)
+    if version.startswith("1.1"):
+        uplink(world, device)  # RekeyInd / RekeyConf first
+        downlink(world, device)
     mac_requests.request(
         dev_eui, rx1_dr_offset=1, channels={3: (867_100_000, 0, 5)}, downlink_channels={0: 868_500_000}
     )  # 5 + 6 + 5 = 16 octets
