@@ -378,21 +378,7 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         pipeline.count("Replays")
         logger.warning("frame counter replayed", extra={"f_cnt": f_cnt, "expected": int(session.f_cnt_up)})
         return "replay"
-    lorawan_1_1 = session.mac_version.startswith("1.1")
-    f_opts = mac.fhdr.f_opts
-    if lorawan_1_1 and f_opts:
-        f_opts = security.decrypt_f_opts(phy, keys["nwk_s_enc_key"], f_cnt)
-    commands: list[MACCommand] = []
-    try:
-        commands = decode_mac_commands(f_opts, uplink=True)
-        if mac.f_port == 0 and mac.frm_payload:
-            commands += decode_mac_commands(
-                security.decrypt_frm_payload(phy, keys["nwk_s_enc_key"], f_cnt), uplink=True
-            )
-    except LoRaWANError as exc:
-        pipeline.count("InvalidMACCommands")
-        logger.warning("MAC commands not decodable; ignored", extra={"reason": str(exc)})
-        commands = []
+    commands = _uplink_commands(phy, session, keys, f_cnt, pipeline)
     if best.data_rate != int(session.dr):
         # The device changed its data rate on its own (ADRACKReq back-off, a reset, a join at another DR):
         # ADR starts over from the rate it uses, at full power (ChirpStack's set_uplink_data_rate).
@@ -418,13 +404,7 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
             units.append(adr_request)
     units += due_requests(session, region, f_cnt=f_cnt, busy=busy, now=now)
     confirmed = phy.m_type == MType.ConfirmedDataUp
-    head = queue.pending(session.dev_eui)
-    acked: QueuedDownlink | None = None
-    if head and head[0].f_cnt is not None:  # a confirmed downlink waits for this device's ACK
-        if mac.fhdr.f_ctrl.ack:
-            acked, head = head[0], head[1:]
-        else:
-            pipeline.count("DownlinkRetries")  # sent again below, with a new counter
+    head, acked = _queue_head(session, ack=mac.fhdr.f_ctrl.ack, pipeline=pipeline)
     item = head[0] if head else None
     dwell = bool(applied(session).get("downlink_dwell_time"))
     rx1_dr = region.rx1_data_rate(best.data_rate, int(session.rx1_dr_offset), dwell)
@@ -434,26 +414,8 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         logger.warning("queued payload does not fit the data rate; kept queued",
                        extra={"size": len(item.payload), "limit": limit})  # fmt: skip
         item = None
-    if item is not None:
-        capacity = min(MAX_F_OPTS, limit - len(item.payload))
-    else:
-        capacity = MAX_F_OPTS if sum(u.size for u in units) <= MAX_F_OPTS else limit
-    included, left = fit(units, capacity)
-    for unit in left:
-        if unit.is_request:
-            pipeline.count("MACCommandsDeferred")
-            if unit.attempts:
-                keep_pending(session, unit)
-        else:
-            pipeline.count("MACAnswersDropped")
-    if left:
-        logger.info(
-            "MAC commands did not fit this downlink",
-            extra={"left": [u.name for u in left], "capacity": capacity},
-        )
-    for unit in included:
-        if unit.is_request:
-            record_sent(session, unit, pipeline.count, f_cnt=f_cnt, now=now)
+    included = _fit_commands(session, units, payload_size=len(item.payload) if item else None, limit=limit,
+                             pipeline=pipeline, f_cnt=f_cnt, now=now)  # fmt: skip
     mac_bytes = encode_mac_commands([command for unit in included for command in unit.commands])
     on_port_0 = item is None and len(mac_bytes) > MAX_F_OPTS
     app_s_key = app_s_key_of(session.dev_eui) if item is not None else None
@@ -531,6 +493,73 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         "uplink accepted", extra={"f_cnt": f_cnt, "commands": [c.NAME for c in commands], "downlink": sent}
     )
     return "uplink"
+
+
+def _uplink_commands(
+    phy: PHYPayload, session: DeviceSession, keys: dict[str, AES128Key], f_cnt: int, pipeline: Pipeline
+) -> list[MACCommand]:
+    """The MAC commands of an uplink: FOpts (encrypted in 1.1) and an FPort 0 FRMPayload. A sequence that
+    does not decode is counted and ignored; the rest of the uplink still counts."""
+    mac = phy.mac_payload
+    f_opts = mac.fhdr.f_opts
+    if session.mac_version.startswith("1.1") and f_opts:
+        f_opts = security.decrypt_f_opts(phy, keys["nwk_s_enc_key"], f_cnt)
+    try:
+        commands = decode_mac_commands(f_opts, uplink=True)
+        if mac.f_port == 0 and mac.frm_payload:
+            plain = security.decrypt_frm_payload(phy, keys["nwk_s_enc_key"], f_cnt)
+            commands += decode_mac_commands(plain, uplink=True)
+    except LoRaWANError as exc:
+        pipeline.count("InvalidMACCommands")
+        logger.warning("MAC commands not decodable; ignored", extra={"reason": str(exc)})
+        return []
+    return commands
+
+
+def _queue_head(
+    session: DeviceSession, *, ack: bool, pipeline: Pipeline
+) -> tuple[list[QueuedDownlink], QueuedDownlink | None]:
+    """The queue head to send, and the confirmed downlink this uplink acknowledges (if any)."""
+    head = queue.pending(session.dev_eui)
+    if head and head[0].f_cnt is not None:  # a confirmed downlink waits for this device's ACK
+        if ack:
+            return head[1:], head[0]
+        pipeline.count("DownlinkRetries")  # sent again, with a new counter
+    return head, None
+
+
+def _fit_commands(
+    session: DeviceSession,
+    units: list[Unit],
+    *,
+    payload_size: int | None,
+    limit: int,
+    pipeline: Pipeline,
+    f_cnt: int,
+    now: float,
+) -> list[Unit]:
+    """The units that go into this downlink: with an application payload, at most 15 octets of FOpts
+    beside it; without, FOpts when all fit in 15 octets, else FPort 0 up to the data rate's N (1.0.4
+    §4.3.1.6). Requests that go are recorded as pending; the others wait for the next downlink."""
+    if payload_size is not None:
+        capacity = min(MAX_F_OPTS, limit - payload_size)
+    else:
+        capacity = MAX_F_OPTS if sum(u.size for u in units) <= MAX_F_OPTS else limit
+    included, left = fit(units, capacity)
+    for unit in left:
+        if unit.is_request:
+            pipeline.count("MACCommandsDeferred")
+            if unit.attempts:
+                keep_pending(session, unit)
+        else:
+            pipeline.count("MACAnswersDropped")
+    if left:
+        logger.info("MAC commands did not fit this downlink",
+                    extra={"left": [u.name for u in left], "capacity": capacity})  # fmt: skip
+    for unit in included:
+        if unit.is_request:
+            record_sent(session, unit, pipeline.count, f_cnt=f_cnt, now=now)
+    return included
 
 
 def _send_class_a(
