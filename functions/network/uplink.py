@@ -414,6 +414,12 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         logger.warning("queued payload does not fit the data rate; kept queued",
                        extra={"size": len(item.payload), "limit": limit})  # fmt: skip
         item = None
+    answers_size = sum(unit.size for unit in result.answers)
+    if item is not None and (answers_size > MAX_F_OPTS or len(item.payload) + answers_size > limit):
+        logger.info(
+            "queued payload waits: the MAC answers take this downlink", extra={"answers": answers_size}
+        )
+        item = None  # answers to the device's requests come first; FPending tells it more waits
     included = _fit_commands(session, units, payload_size=len(item.payload) if item else None, limit=limit,
                              pipeline=pipeline, f_cnt=f_cnt, now=now)  # fmt: skip
     mac_bytes = encode_mac_commands([command for unit in included for command in unit.commands])
@@ -429,7 +435,7 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
             f_opts=b"" if on_port_0 else mac_bytes,
             item=item,
             app_s_key=app_s_key,
-            f_pending=len(head) > 1,
+            f_pending=len(head) > (1 if item is not None else 0),
             mac_frm_payload=mac_bytes if on_port_0 else b"",
         )
     downlink = built.phy_payload if built is not None else None

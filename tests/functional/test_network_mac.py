@@ -377,3 +377,14 @@ def test_an_abp_1_1_device_reset_is_confirmed_and_its_mac_state_starts_over(worl
     session = DeviceSession.get(dev_eui)
     assert session.pending_mac == {} and "max_duty_cycle" not in applied(session)
     assert session.f_cnt_up == 101  # 1.1 ABP devices keep their frame counters across a reset
+
+
+def test_answers_to_the_device_take_the_downlink_before_a_payload_that_leaves_no_room(world: World) -> None:
+    device = joined_device(world)
+    queue.enqueue(str(device.dev_eui), 6, b"p" * 10)
+    up = device.uplink(0, b"\x02" * 6)  # six LinkCheckReqs: 18 octets of answers, more than FOpts holds
+    handle_reception(reception(up.phy_payload, frequency=up.frequency, dr=up.data_rate), world.pipeline())
+    received = device.downlink(downlink_payload(world))
+    assert received.f_port == 0 and len(received.mac_commands) == 6 and received.f_pending
+    uplink(world, device)
+    assert device.downlink(downlink_payload(world)).payload == b"p" * 10
