@@ -133,8 +133,11 @@ def enabled_channels(session: DeviceSession, region: Region) -> list[int]:
 
 
 def uplink_channel_index(session: DeviceSession, region: Region, frequency: int) -> int:
-    """The channel index of an uplink frequency, counting channels added by NewChannelReq (1.1 TxCh)."""
-    for index, value in applied(session).get("channels", {}).items():
+    """The channel index of an uplink frequency, counting channels added by NewChannelReq (1.1 TxCh),
+    including one still pending: the device may use it in the very uplink that acknowledges it."""
+    pending = (session.pending_mac.get("NewChannelReq") or {}).get("apply") or {}
+    proposed = pending.get("state", {}).get("channels", {})
+    for index, value in {**applied(session).get("channels", {}), **proposed}.items():
         if value and int(value[0]) == frequency:
             return int(index)
     try:

@@ -388,3 +388,20 @@ def test_answers_to_the_device_take_the_downlink_before_a_payload_that_leaves_no
     assert received.f_port == 0 and len(received.mac_commands) == 6 and received.f_pending
     uplink(world, device)
     assert device.downlink(downlink_payload(world)).payload == b"p" * 10
+
+
+def test_a_1_1_device_may_use_a_new_channel_in_the_uplink_that_acknowledges_it(world: World) -> None:
+    device = joined_device(world, "1.1.0", "0004a30b001c05d1")
+    uplink(world, device)  # RekeyInd / RekeyConf first
+    downlink(world, device)
+    mac_requests.request(str(device.dev_eui), channels={3: (867_100_000, 0, 5)})
+    uplink(world, device)
+    downlink(world, device)
+    device.enabled_channels = frozenset(
+        {3}
+    )  # its next uplink goes out on the new channel (TxCh 3 in the MIC)
+    up = device.uplink(2, b"new channel")
+    assert up.frequency == 867_100_000
+    frame = reception(up.phy_payload, frequency=up.frequency, dr=up.data_rate)
+    assert handle_reception(frame, world.pipeline()) == "uplink"
+    assert applied(session_of(device))["channels"] == {"3": [867_100_000, 0, 5]}
