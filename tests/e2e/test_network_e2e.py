@@ -168,24 +168,12 @@ def test_adr_moves_a_strong_sf12_device_to_a_faster_data_rate(adr_run: ADRRun) -
     assert rates[:first_at] == [0] * first_at and set(rates[first_at:]) == {5}, rates
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="functions/network/uplink.py runs ADR from DeviceSession.dr, which is set at the join (the "
-    "JoinRequest's DR) and on LinkADRAns but never from the data uplink's DR (ChirpStack: "
-    "set_uplink_data_rate in uplink/data.rs tracks it and resets TX power and history on a change)",
-)
 def test_adr_counts_its_margin_from_the_data_rate_the_device_uses(adr_run: ADRRun) -> None:
     _, first = adr_run.requests[0]
     # at DR0: 9 - (-20) - 10 dB installation margin = 19 dB, six 3 dB steps: DR0 -> DR5, then TXPower 1
     assert (first.data_rate, first.tx_power) == (5, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="functions/network/mac.py keeps DeviceSession.uplink_history when a LinkADRReq is acknowledged "
-    "(ChirpStack resets it: maccommand/link_adr.rs), so ADR runs again on SNRs measured at the old settings "
-    "and lowers TX power again on every following uplink",
-)
 def test_after_an_acknowledged_link_adr_req_adr_waits_for_a_fresh_history(adr_run: ADRRun) -> None:
     first_at, first = adr_run.requests[0]
     later = [(at, c.data_rate, c.tx_power) for at, c in adr_run.requests[1:]]
