@@ -219,3 +219,21 @@ def test_lora_packet_accepts_the_devices_uplinks() -> None:
     for i, frame in enumerate(frames):
         assert results[i]["ok"] == frame[-4:].hex()
         assert results[20 + i]["ok"] == (bytes([i]) * (i + 1)).hex()
+
+
+def test_join_requests_use_every_join_channel_of_us915_and_au915_at_a_valid_data_rate() -> None:
+    """The 500 kHz join channels (US915 64-71: DR4; AU915: DR6) are above ADR's range yet valid for joins."""
+    from functions.lorawan.regions import get_region
+
+    for name, wide_dr in (("US915", 4), ("AU915", 6)):
+        region = get_region(name)
+        device = otaa(EUI64(bytes(8)), EUI64(bytes(8)), region, app_key=AES128Key(bytes(16)), seed=1)
+        seen = set()
+        for _ in range(2000):
+            uplink = device.join_request()
+            channel = region.join_channel_list[uplink.channel]
+            assert channel.min_dr <= uplink.data_rate <= channel.max_dr
+            if channel.min_dr == channel.max_dr:
+                assert uplink.data_rate == wide_dr
+            seen.add(uplink.channel)
+        assert len(seen) == len(region.join_channel_list)

@@ -141,7 +141,11 @@ class EndDevice:
         channels = self.region.join_channel_list
         index = self.rng.randrange(len(channels))
         channel = channels[index]
-        dr = self.rng.randint(channel.min_dr, min(channel.max_dr, self.region.max_adr_dr))
+        # ADR's range caps the 125 kHz channels; a channel whose only DR lies above it (US915/AU915's
+        # 500 kHz join channels, DR4/DR6) still joins at that DR.
+        dr = self.rng.randint(
+            channel.min_dr, max(channel.min_dr, min(channel.max_dr, self.region.max_adr_dr))
+        )
         return Uplink(phy.to_bytes(), channel.frequency, dr, index, 0)
 
     def accept_join(self, phy_payload: bytes) -> bool:
