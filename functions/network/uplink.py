@@ -372,6 +372,10 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         return "mic_failure"
     session, keys, f_cnt = match.session, match.keys, match.f_cnt
     logger.append_keys(dev_eui=session.dev_eui)
+    if session.disabled:
+        pipeline.count("DisabledDeviceFrames")
+        logger.info("device disabled: frame dropped")
+        return "disabled"
     try:
         check_f_cnt(f_cnt, int(session.f_cnt_up), max_gap=None)
     except FrameCounterReplay:

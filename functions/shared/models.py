@@ -136,6 +136,7 @@ class DeviceSession(Model):
     last_topic_prefix = UnicodeAttribute(null=True)
     battery = NumberAttribute(null=True)
     margin = NumberAttribute(null=True)
+    disabled = BooleanAttribute(default=False)  # the device is disabled: its frames are dropped unread
     version = VersionAttribute()
 
 

@@ -180,6 +180,8 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
             Device.supports_class_c.set(bool(profile.supports_class_c)),
         ]
     )
+    with contextlib.suppress(DeviceSession.DoesNotExist):  # the network server reads only the session
+        DeviceSession.get(item.dev_eui).update(actions=[DeviceSession.disabled.set(not body.enabled)])
     return device_out(item)
 
 
@@ -267,6 +269,7 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
         rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
         adr=bool(profile.adr_enabled),
         device_class="C" if profile.supports_class_c else "A",
+        disabled=not item.enabled,
     ).save(add_version_condition=False)
     sealed = envelope.seal({"app_s_key": AES128Key.parse(body.app_s_key).hex()}, context=item.dev_eui)
     item.update(actions=[Device.app_s_key.set(sealed)])
