@@ -75,12 +75,35 @@ class CertificateAuthority:
         if issued.cert_path.exists() and issued.key_path.exists():
             return issued
         key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        certificate = self._sign(subject, key.public_key(), server=server, hosts=hosts)
+        _write_key(issued.key_path, key)
+        issued.cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        return issued
+
+    def sign_request(self, csr_pem: bytes) -> tuple[str, bytes]:
+        """Sign a client CSR, keeping its subject (IoT CreateCertificateFromCsr): (certificate id, PEM)."""
+        request = x509.load_pem_x509_csr(csr_pem)
+        if not request.is_signature_valid:
+            raise ValueError("the CSR's signature does not verify")
+        certificate = self._sign(request.subject, request.public_key(), server=False, hosts=())  # type: ignore[arg-type]
+        pem = certificate.public_bytes(serialization.Encoding.PEM)
+        return certificate.fingerprint(hashes.SHA256()).hex(), pem
+
+    def _sign(
+        self,
+        subject: x509.Name,
+        public_key: ec.EllipticCurvePublicKey,
+        *,
+        server: bool,
+        hosts: tuple[str, ...],
+    ) -> x509.Certificate:
         now = dt.datetime.now(dt.UTC)
         builder = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .subject_name(subject)
             .issuer_name(self._certificate.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + VALIDITY)
@@ -100,29 +123,4 @@ class CertificateAuthority:
                 except ValueError:
                     names.append(x509.DNSName(host))
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        certificate = builder.sign(self._key, hashes.SHA256())  # type: ignore[arg-type]
-        _write_key(issued.key_path, key)
-        issued.cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        return issued
-
-    def sign_request(self, csr_pem: bytes) -> tuple[str, bytes]:
-        """Sign a client CSR, keeping its subject (IoT CreateCertificateFromCsr): (certificate id, PEM)."""
-        request = x509.load_pem_x509_csr(csr_pem)
-        if not request.is_signature_valid:
-            raise ValueError("the CSR's signature does not verify")
-        now = dt.datetime.now(dt.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(request.subject)
-            .issuer_name(self._certificate.subject)
-            .public_key(request.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(self._key, hashes.SHA256())  # type: ignore[arg-type]
-        )
-        return certificate.fingerprint(hashes.SHA256()).hex(), certificate.public_bytes(
-            serialization.Encoding.PEM
-        )
+        return builder.sign(self._key, hashes.SHA256())  # type: ignore[arg-type]

@@ -11,9 +11,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
 from functions.appserver import mqtt_credentials
-from functions.appserver.api.common import UUID_PATTERN, caller, new_id, page, search_condition
-from functions.appserver.api.organizations import organization
-from functions.appserver.auth import Resource, authorize
+from functions.appserver.api.common import UUID_PATTERN, new_id, owned
+from functions.appserver.api.organizations import list_in_organization, organization
+from functions.appserver.auth import Resource
 from functions.shared import envelope
 from functions.shared.models import Application, Device
 
@@ -46,31 +46,12 @@ def application(
 ) -> Application:
     """The application, once the caller may read (or write) `resource` in its organization. Another
     tenant's application is reported as not found."""
-    try:
-        item = Application.get(application_id)
-    except Application.DoesNotExist as exc:
-        raise NotFoundError(f"no application {application_id}") from exc
-    try:
-        authorize(caller(), item.org_id, resource, write=write)
-    except NotFoundError as exc:
-        raise NotFoundError(f"no application {application_id}") from exc
-    return item
+    return owned(Application, application_id, resource, write=write, what="application")
 
 
 @router.get("/applications")
 def list_applications() -> dict[str, Any]:
-    query = router.current_event.get_query_string_value
-    org_id = query("organization_id")
-    if not org_id:
-        raise BadRequestError("organization_id is required")
-    organization(org_id, Resource.APPLICATIONS, write=False)
-    search = search_condition(Application, query("search"))
-    return page(
-        lambda **kw: Application.by_org.query(org_id, filter_condition=search, **kw),
-        _out,
-        limit=query("limit"),
-        cursor=query("cursor"),
-    )
+    return list_in_organization(router, Application, Resource.APPLICATIONS, _out)
 
 
 @router.post("/applications")

@@ -15,7 +15,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from functions.appserver.auth import Principal
+from functions.appserver.auth import Principal, Resource, authorize
 
 CALLER: ContextVar[Principal] = ContextVar("caller")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
@@ -36,6 +36,24 @@ def get_or_404[M: Model](model: type[M], *key: Any, what: str) -> M:
         return model.get(*key)
     except model.DoesNotExist as exc:
         raise NotFoundError(f"no {what} {key[0]}") from exc
+
+
+def owned[M: Model](model: type[M], key: str, resource: Resource, *, write: bool, what: str) -> M:
+    """The item, once the caller may read (or write) `resource` in the organization that owns it. An
+    item of another organization, or of none, is reported as not found: ids of other tenants cannot be
+    probed."""
+    try:
+        item = model.get(key)
+    except model.DoesNotExist as exc:
+        raise NotFoundError(f"no {what} {key}") from exc
+    org_id = getattr(item, "org_id", None)
+    try:
+        if not org_id:
+            raise NotFoundError("no owner")
+        authorize(caller(), org_id, resource, write=write)
+    except NotFoundError as exc:
+        raise NotFoundError(f"no {what} {key}") from exc
+    return item
 
 
 def limit_of(raw: str | None) -> int:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field, field_validator
 
-from functions.appserver.api.common import UUID_PATTERN, caller, new_id, page, search_condition
-from functions.appserver.api.organizations import organization
-from functions.appserver.auth import Resource, authorize
+from functions.appserver.api.common import UUID_PATTERN, new_id, owned
+from functions.appserver.api.organizations import list_in_organization, organization
+from functions.appserver.auth import Resource
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.shared.models import Device, DeviceProfile
@@ -83,15 +83,7 @@ def profile_out(profile: DeviceProfile) -> dict[str, Any]:
 
 def device_profile(profile_id: str, *, write: bool) -> DeviceProfile:
     """The profile, once the caller may read (or write) profiles of its organization."""
-    try:
-        item = DeviceProfile.get(profile_id)
-    except DeviceProfile.DoesNotExist as exc:
-        raise NotFoundError(f"no device profile {profile_id}") from exc
-    try:
-        authorize(caller(), item.org_id, Resource.DEVICE_PROFILES, write=write)
-    except NotFoundError as exc:
-        raise NotFoundError(f"no device profile {profile_id}") from exc
-    return item
+    return owned(DeviceProfile, profile_id, Resource.DEVICE_PROFILES, write=write, what="device profile")
 
 
 def _apply(item: DeviceProfile, body: DeviceProfileFields) -> None:
@@ -108,18 +100,7 @@ def _apply(item: DeviceProfile, body: DeviceProfileFields) -> None:
 
 @router.get("/device-profiles")
 def list_device_profiles() -> dict[str, Any]:
-    query = router.current_event.get_query_string_value
-    org_id = query("organization_id")
-    if not org_id:
-        raise BadRequestError("organization_id is required")
-    organization(org_id, Resource.DEVICE_PROFILES, write=False)
-    search = search_condition(DeviceProfile, query("search"))
-    return page(
-        lambda **kw: DeviceProfile.by_org.query(org_id, filter_condition=search, **kw),
-        profile_out,
-        limit=query("limit"),
-        cursor=query("cursor"),
-    )
+    return list_in_organization(router, DeviceProfile, Resource.DEVICE_PROFILES, profile_out)
 
 
 @router.post("/device-profiles")

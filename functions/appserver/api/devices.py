@@ -15,9 +15,16 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
 from functions.appserver.api.applications import application
-from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, caller, limit_of, page, search_condition
+from functions.appserver.api.common import (
+    EUI_PATTERN,
+    UUID_PATTERN,
+    limit_of,
+    owned,
+    page,
+    search_condition,
+)
 from functions.appserver.api.device_profiles import device_profile
-from functions.appserver.auth import Resource, authorize
+from functions.appserver.auth import Resource
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr
@@ -75,14 +82,10 @@ def device_out(device: Device, session: DeviceSession | bool | None = True) -> d
 def device(dev_eui: str, *, write: bool) -> Device:
     """The device, once the caller may read (or write) devices of its organization."""
     try:
-        item = Device.get(str(EUI64.parse(dev_eui)))
-    except (Device.DoesNotExist, LoRaWANError) as exc:
+        key = str(EUI64.parse(dev_eui))
+    except LoRaWANError as exc:
         raise NotFoundError(f"no device {dev_eui}") from exc
-    try:
-        authorize(caller(), item.org_id, Resource.DEVICES, write=write)
-    except NotFoundError as exc:
-        raise NotFoundError(f"no device {dev_eui}") from exc
-    return item
+    return owned(Device, key, Resource.DEVICES, write=write, what="device")
 
 
 def _profile_for(profile_id: str, org_id: str) -> DeviceProfile:

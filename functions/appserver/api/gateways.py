@@ -7,15 +7,15 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, caller, limit_of, page, search_condition
-from functions.appserver.api.organizations import organization
-from functions.appserver.auth import Resource, authorize
+from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, limit_of, owned
+from functions.appserver.api.organizations import list_in_organization, organization
+from functions.appserver.auth import Resource
 from functions.shared import eventlog
 from functions.shared.models import Gateway, GatewayStatsBucket
 
@@ -59,33 +59,12 @@ def gateway_out(item: Gateway) -> dict[str, Any]:
 
 def gateway(gateway_id: str, *, write: bool) -> Gateway:
     """A gateway registered to an organization the caller may read (or write) gateways of."""
-    try:
-        item = Gateway.get(gateway_id.lower())
-    except Gateway.DoesNotExist as exc:
-        raise NotFoundError(f"no gateway {gateway_id}") from exc
-    if not item.org_id:
-        raise NotFoundError(f"no gateway {gateway_id}")
-    try:
-        authorize(caller(), item.org_id, Resource.GATEWAYS, write=write)
-    except NotFoundError as exc:
-        raise NotFoundError(f"no gateway {gateway_id}") from exc
-    return item
+    return owned(Gateway, gateway_id.lower(), Resource.GATEWAYS, write=write, what="gateway")
 
 
 @router.get("/gateways")
 def list_gateways() -> dict[str, Any]:
-    query = router.current_event.get_query_string_value
-    org_id = query("organization_id")
-    if not org_id:
-        raise BadRequestError("organization_id is required")
-    organization(org_id, Resource.GATEWAYS, write=False)
-    search = search_condition(Gateway, query("search"))
-    return page(
-        lambda **kw: Gateway.by_org.query(org_id, filter_condition=search, **kw),
-        gateway_out,
-        limit=query("limit"),
-        cursor=query("cursor"),
-    )
+    return list_in_organization(router, Gateway, Resource.GATEWAYS, gateway_out)
 
 
 def _location_actions(body: GatewayFields) -> list[Any]:

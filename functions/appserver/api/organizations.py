@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -48,6 +49,25 @@ def organization(org_id: str, resource: Resource = Resource.ORGANIZATION, *, wri
     """The organization, once the caller is allowed to read (or write) `resource` in it."""
     authorize(caller(), org_id, resource, write=write)
     return get_or_404(Organization, org_id, what="organization")
+
+
+def list_in_organization(
+    router_: APIGatewayRouter, model: type[Any], resource: Resource, render: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """A page of an organization's `model` items (`?organization_id=`, `search`, `limit`, `cursor`), once
+    the caller may read `resource` in it."""
+    query = router_.current_event.get_query_string_value
+    org_id = query("organization_id")
+    if not org_id:
+        raise BadRequestError("organization_id is required")
+    organization(org_id, resource, write=False)
+    search = search_condition(model, query("search"))
+    return page(
+        lambda **kw: model.by_org.query(org_id, filter_condition=search, **kw),
+        render,
+        limit=query("limit"),
+        cursor=query("cursor"),
+    )
 
 
 @router.get("/organizations")
