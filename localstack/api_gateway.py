@@ -110,6 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, "Not Found")
             return
         relative = unquote(urlsplit(self.path).path).lstrip("/") or "index.html"
+        if relative == "config.json":  # what CloudFront serves beside the bundle: where the API is
+            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            config = {"apiUrl": f"http://{host}/{STAGE}"}
+            self._send(200, {"Content-Type": ["application/json"]}, json.dumps(config).encode())
+            return
         target = (root / relative).resolve()
         if not target.is_relative_to(root.resolve()) or not target.is_file():
             target = (
@@ -175,6 +180,14 @@ class ApiGateway:
     def url(self) -> str:
         host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/{STAGE}"
+
+    @property
+    def web_url(self) -> str | None:
+        """The web interface at the root (None when no build is served)."""
+        if self._server.web_root is None:
+            return None
+        host, port = self._server.socket.getsockname()[:2]
+        return f"http://{host}:{port}/"
 
     def start(self) -> ApiGateway:
         self._thread.start()

@@ -183,7 +183,7 @@ class LocalCloud:
         ).start()
         if template.api_function is not None:
             self._bootstrap_admin(template.functions[template.api_function].environment | environment)
-            web_root = ROOT / "functions" / "appserver" / "web" / "dist"
+            web_root = ROOT / "web" / "dist"  # the web interface's build (make web)
             self.api = ApiGateway(
                 self.lambdas,
                 template.api_function,

@@ -97,6 +97,7 @@ def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> st
         f"                           client certificates: {broker.ca.directory} (common name = identity)",
         f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}"
         f"  (docs: /docs; key: Authorization: Bearer $(cat {args.data_dir / 'admin-api-key'}))",
+        f"  Web interface:           {(cloud.api.web_url if cloud.api else None) or '(not built: make web)'}",
         f"  Administrator:           {ADMIN_EMAIL}, password in {args.data_dir / 'admin-password'}",
         f"  DynamoDB:                {cloud.dynamodb.endpoint_url} ({len(cloud.template.tables)} tables)",
         f"  Functions:               {len(cloud.template.functions)} from the CDK template, logs below",

@@ -166,6 +166,9 @@ def test_the_web_interface_is_served_beside_the_api_with_client_side_routes(clou
     assert _request(f"{root}/app.js")[2] == b"console.log(1)"
     assert _request(f"{root}/devices/0102")[2] == b"<h1>Loraless</h1>"
     assert _request(f"{root}/../../etc/passwd")[2] == b"<h1>Loraless</h1>"
+    # config.json tells the bundle where the API is, as the one CloudFront serves beside it does
+    assert json.loads(_request(f"{root}/config.json")[2]) == {"apiUrl": api.url}
+    assert api.web_url == f"{root}/"
 
 
 def test_a_crashing_api_function_gives_502_not_a_hang(cloud: Any, tmp_path: Path) -> None:
