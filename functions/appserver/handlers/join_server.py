@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 
 from functions.appserver.join_server import handle_join
 from functions.shared.interface import JoinAns, JoinReq
@@ -12,7 +12,11 @@ from functions.shared.interface import JoinAns, JoinReq
 logger = Logger()
 
 
+tracer = Tracer()
+
+
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         request = JoinReq.from_dict(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 
 from functions.appserver.integration import handle_network_event
 from functions.shared import aws
@@ -13,7 +13,11 @@ from functions.shared.interface import NetworkEvent
 logger = Logger()
 
 
+tracer = Tracer()
+
+
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         network_event = NetworkEvent.from_dict(event)

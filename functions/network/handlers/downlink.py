@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.network.class_c import send_class_c
@@ -14,8 +14,12 @@ from functions.shared import aws
 metrics = Metrics()
 
 
+tracer = Tracer()
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dev_eui = str(event.get("dev_eui", ""))
     logger.append_keys(dev_eui=dev_eui)

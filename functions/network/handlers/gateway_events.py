@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools import Tracer
+
 from functions.network.gateways import bridge_state, gateway_event
 from functions.network.observability import logger
 
+tracer = Tracer()
+
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "bridgeId" in event:
         return bridge_state(event)

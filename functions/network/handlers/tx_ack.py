@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.network.observability import logger
@@ -21,8 +21,12 @@ def _send(event: NetworkEvent) -> None:
         aws.invoke(SETTINGS.network_events_function, event.to_dict(), wait=False)
 
 
+tracer = Tracer()
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(gateway_id=event.get("gatewayId"), downlink_id=event.get("downlinkId"))
     return handle_tx_ack(

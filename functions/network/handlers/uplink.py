@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.network.events import InvalidUplinkEvent, parse_uplink
@@ -23,8 +23,12 @@ def _count(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
+tracer = Tracer()
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     try:
         reception = parse_uplink(event)
