@@ -2,7 +2,7 @@
 engine, the Lambda workers and DynamoDB on moto, to the application's MQTT topic and back down to the
 gateways.
 
-    python -m bench.local_cloud [--devices 10 100 300] [--interval 10] [--seconds 30] [--confirmed-every 10]
+    python -m bench.local_cloud [--devices 10 100 300] [--interval 10 | --rate R] [--heard-by 1]
 
 Per fleet size, every device sends an uplink every `--interval` seconds (so the offered rate grows with
 the fleet), every `--confirmed-every`-th uplink confirmed. Printed: uplinks offered and delivered per
@@ -175,17 +175,16 @@ class Radio:
         device = self.devices[index]
         modulation = device.region.data_rate(frame.data_rate).modulation
         assert isinstance(modulation, LoRaModulation)
-        now = time.monotonic()
+        sent = Sent(index, kind, frame.f_cnt, time.monotonic())
+        if kind == "join":
+            self.latest_join[index] = sent
         for k in range(self.spec.heard_by):
             forwarder = self.forwarders[(index + k) % len(self.forwarders)]
             rxpk = forwarder.rxpk(
                 frame.phy_payload, frequency=frame.frequency, spreading_factor=modulation.spreading_factor,
                 bandwidth_khz=modulation.bandwidth // 1000, snr=9.5 - 3 * k, channel=frame.channel,
             )  # fmt: skip
-            sent = Sent(index, kind, frame.f_cnt, now)
             self.sent[(forwarder.gateway_id, rxpk["tmst"])] = sent
-            if kind == "join":
-                self.latest_join[index] = sent
             forwarder.push({"rxpk": [rxpk]})
 
     async def pump(self, forwarder: PacketForwarder) -> None:
@@ -297,6 +296,8 @@ class Radio:
         """Every joined device in turn, evenly spaced so each sends every `interval_s`."""
         spec = self.spec
         joined = [i for i, d in enumerate(self.devices) if d.session is not None]
+        if not joined:
+            return
         spacing = spec.interval_s / len(joined)
         started = time.monotonic()
         for n in range(int(seconds / spacing)):
@@ -481,11 +482,11 @@ def run_case(args: argparse.Namespace, devices: int) -> Case:
             here, there = context.Pipe()
             child = context.Process(target=fleet_process, args=(spec, there), daemon=True)
             child.start()
-            _, _joined = here.recv()
+            receive(here, child)  # joined and warmed up
             cpu_before, rules_before = meter.cpu(), meter.rules()
             meter.recording = True
             here.send("go")
-            _, fleet = here.recv()
+            fleet = receive(here, child)
             meter.recording = False
             cpu_after, rules_after = meter.cpu(), meter.rules()
             child.join(30)
@@ -506,6 +507,14 @@ def run_case(args: argparse.Namespace, devices: int) -> Case:
             cloud.stop()
             broker.stop()
             function_log.close()
+
+
+def receive(conn: Connection, child: Any) -> Any:
+    """The child's next message; fails instead of waiting forever when the child died."""
+    while not conn.poll(1.0):
+        if not child.is_alive():
+            raise RuntimeError(f"the fleet process exited ({child.exitcode}); its traceback is above")
+    return conn.recv()[1]
 
 
 def quiet_logs(cloud: LocalCloud, sink: Any) -> None:
@@ -595,6 +604,9 @@ def main() -> None:
     parser.add_argument("--gateways", type=int, default=0, help="default: one per 10 devices")
     parser.add_argument("--heard-by", type=int, default=1, help="gateways hearing each frame")
     parser.add_argument("--interval", type=float, default=10, help="seconds between a device's uplinks")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="uplinks/s offered in total (sets the interval per fleet size)"
+    )
     parser.add_argument("--seconds", type=float, default=30, help="length of the uplink phase")
     parser.add_argument("--warmup", type=float, default=10, help="unmeasured uplinks first (seconds)")
     parser.add_argument("--confirmed-every", type=int, default=10, help="every n-th uplink confirmed")
@@ -607,6 +619,8 @@ def main() -> None:
     args = parser.parse_args()
     cases = []
     for devices in args.devices:
+        if args.rate:
+            args.interval = devices / args.rate
         cases.append(run_case(args, devices))
         print(f"[{devices} devices done]", flush=True)
     report(cases)
