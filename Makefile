@@ -1,5 +1,5 @@
 # The two commands a user needs are `make run` and `make test`; both set themselves up.
-.PHONY: setup run test test-fast lint typecheck bench synth deploy clean
+.PHONY: setup run test test-fast lint typecheck bench synth deploy clean web
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,7 +18,11 @@ typecheck: setup
 	$(VENV)/bin/mypy functions/lorawan functions/bridge functions/simulator localstack infra
 
 test: setup lint typecheck
+	cd web && node --test test/
 	$(VENV)/bin/pytest -q
+
+web: setup
+	cd web && node build.mjs
 
 test-fast: setup
 	$(VENV)/bin/pytest -q -m "not slow"
@@ -44,4 +48,4 @@ deploy: setup infra/cli/node_modules
 	$(CDK) deploy $(ARGS)
 
 clean:
-	rm -rf $(VENV) tests/oracles/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/oracles/node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -150,7 +150,7 @@ class LoralessStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         api = Api(self, "Api", function=appserver.functions["Api"], allow_origins=settings.web_origins)
-        web = Web(self, "Web", logs_bucket=logs_bucket)
+        web = Web(self, "Web", logs_bucket=logs_bucket, api_url=api.rest_api.url)
         Monitoring(self, "Monitoring", key=key, functions=functions, dead_letters=dead_letters)
 
         CfnOutput(

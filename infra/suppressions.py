@@ -50,6 +50,21 @@ STACK_WIDE = {
     "set minimum_protocol_version (the README's deploy section shows how).",
 }
 
+# CDK's BucketDeployment (the web interface's files into its bucket): its handler's role, made by CDK.
+WEB_DEPLOYMENT = {
+    f"AwsSolutions-IAM5[{finding}]": "CDK's BucketDeployment copies the web build from the CDK assets bucket "
+    "into the web bucket; its role's wildcards are CDK's, scoped to those two buckets."
+    for finding in (
+        "Action::s3:GetObject*",
+        "Action::s3:GetBucket*",
+        "Action::s3:List*",
+        "Action::s3:DeleteObject*",
+        "Action::s3:Abort*",
+        "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+        "Resource::<WebBucketE51352C0.Arn>/*",
+    )
+}
+
 # Only when the bridge (Fargate + NLB) is part of the stack.
 BRIDGE = {
     "AwsSolutions-ECS2": "Environment variables hold endpoints and ports only; the MQTT certificate and key "
@@ -67,7 +82,7 @@ def suppress(
     indexed_tables: Iterable[CfnResource] = (),
 ) -> None:
     """Acknowledge the findings we accept on `stack`, with their reasons."""
-    rules = dict(STACK_WIDE) | (BRIDGE if bridge else {})
+    rules = dict(STACK_WIDE) | WEB_DEPLOYMENT | (BRIDGE if bridge else {})
     for prefix in region_prefixes:
         rules[f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/{prefix}/gateway/*/command/*]"] = (
             "The network server sends downlinks to whichever gateway heard the device (one region prefix)."

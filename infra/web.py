@@ -11,13 +11,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-WEB_DIST = Path(__file__).resolve().parent.parent / "functions" / "appserver" / "web" / "dist"
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"  # `make web` (setup builds it)
 
 
 class Web(Construct):
     """Static single-page app; every unknown path falls back to index.html for client-side routing."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, logs_bucket: s3.IBucket) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, logs_bucket: s3.IBucket, api_url: str) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -54,7 +54,11 @@ class Web(Construct):
             s3_deployment.BucketDeployment(
                 self,
                 "Deploy",
-                sources=[s3_deployment.Source.asset(str(WEB_DIST))],
+                # config.json tells the bundle where the API is (locally the local cloud serves it).
+                sources=[
+                    s3_deployment.Source.asset(str(WEB_DIST)),
+                    s3_deployment.Source.json_data("config.json", {"apiUrl": api_url}),
+                ],
                 destination_bucket=self.bucket,
                 distribution=self.distribution,
             )

@@ -48,3 +48,17 @@ if [ ! -x .oracles/mote-venv/bin/mote ]; then
   uv venv --quiet --python "$PYTHON" .oracles/mote-venv
   VIRTUAL_ENV=.oracles/mote-venv uv pip install --quiet "lora-mote-emulator==1.1.0"
 fi
+
+# The web interface (web/): npm packages from its lock file, rebuilt when a source is newer than the build.
+if [ ! -d web/node_modules/esbuild ]; then
+  npm ci --prefix web --no-audit --no-fund --silent
+fi
+if [ ! -f web/dist/index.html ] || [ -n "$(find web/src web/build.mjs web/package-lock.json -newer web/dist/index.html 2>/dev/null | head -n 1)" ]; then
+  (cd web && node build.mjs >/dev/null)
+fi
+
+# Headless Chromium for the browser tests (Playwright drives Debian's; it cannot download its own here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing Debian's chromium" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -25,6 +26,13 @@ EUI_PATTERN = r"^[0-9a-fA-F]{16}$"
 
 def caller() -> Principal:
     return CALLER.get()
+
+
+def iso_time(epoch: float | None) -> str | None:
+    """Times in the API are ISO 8601 UTC strings."""
+    if not epoch:
+        return None
+    return datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
 
 
 def new_id() -> str:

@@ -18,6 +18,7 @@ from functions.appserver.api.applications import application
 from functions.appserver.api.common import (
     EUI_PATTERN,
     UUID_PATTERN,
+    iso_time,
     limit_of,
     owned,
     page,
@@ -73,7 +74,7 @@ def device_out(device: Device, session: DeviceSession | bool | None = True) -> d
         "dev_addr": session.dev_addr if session else None,
         "f_cnt_up": int(session.f_cnt_up) if session else None,
         "dr": int(session.dr) if session else None,
-        "last_seen_at": device.last_seen_at,
+        "last_seen_at": iso_time(device.last_seen_at),
         "battery": session.battery if session else None,
         "margin": session.margin if session else None,
     }

@@ -4,7 +4,6 @@ statistics per hour and the recent event log."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
@@ -13,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, limit_of, owned
+from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, iso_time, limit_of, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
 from functions.shared import eventlog
@@ -36,12 +35,6 @@ class GatewayCreate(GatewayFields):
     organization_id: str = Field(pattern=UUID_PATTERN)
 
 
-def _iso(epoch: float | None) -> str | None:
-    if not epoch:
-        return None
-    return datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
-
-
 def gateway_out(item: Gateway) -> dict[str, Any]:
     return {
         "gateway_id": item.gateway_id,
@@ -52,7 +45,7 @@ def gateway_out(item: Gateway) -> dict[str, Any]:
         "longitude": item.longitude,
         "altitude": item.altitude,
         "online": bool(item.online),
-        "last_seen_at": _iso(item.last_seen_at),
+        "last_seen_at": iso_time(item.last_seen_at),
         "region": item.topic_prefix,
     }
 
@@ -126,7 +119,7 @@ def gateway_stats(gateway_id: GatewayId) -> dict[str, Any]:
     for hour in range(start, now_hour + 1, 3600):
         bucket = buckets.get(hour)
         items.append({
-            "time": _iso(hour),
+            "time": iso_time(hour),
             "rx_received": int(bucket.rx_received) if bucket else 0,
             "rx_ok": int(bucket.rx_ok) if bucket else 0,
             "tx_received": int(bucket.tx_received) if bucket else 0,

@@ -1,0 +1,196 @@
+"""The web interface in headless Chromium (Debian's, driven by Playwright) against the running local cloud:
+an administrator logs in, makes an organization, a viewer, an application, a device profile and a device;
+a simulated OTAA device's join and uplink appear live on the device page; a downlink is queued from the
+form; a viewer sees the same pages read-only. Screenshots of the main pages go to tests/browser/artifacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from functions.lorawan.types import AES128Key
+from functions.simulator.fleet import FleetSettings, make_device, run_fleet
+from localstack.broker import Mosquitto
+from localstack.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, local_admin_password
+from localstack.dynamodb import free_port
+from tests.functional.test_bridge import running
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+WEB = ROOT / "web"
+APP_KEY = AES128Key.parse("8899aabbccddeeff0011223344556677")
+VIEWER, VIEWER_PASSWORD = "viewer@acme.example", "a viewer's password"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed (scripts/setup.sh installs it)"),
+]
+
+
+def build_web() -> None:
+    """The bundle the local cloud serves (setup builds it; a test run from a fresh tree builds it here)."""
+    if not (WEB / "node_modules").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True, capture_output=True)
+    subprocess.run(["node", "build.mjs"], cwd=WEB, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def cloud(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    build_web()
+    data = tmp_path_factory.mktemp("cloud")
+    local = LocalCloud(broker, CloudSettings(data_dir=data, api_port=free_port(), concurrency=3)).start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def log_in(page: object, web: str, email: str, password: str) -> None:
+    page.goto(web)  # type: ignore[attr-defined]
+    page.get_by_label("E-mail", exact=True).fill(email)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    playwright.expect(page.get_by_role("button", name="Sign out")).to_be_visible()  # type: ignore[attr-defined]
+
+
+class Fleet:
+    """A simulated packet forwarder and OTAA device, on their own event loop, through a real bridge."""
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.broker = broker
+        self.settings = FleetSettings(otaa=True, app_key=APP_KEY, interval_s=2.0)
+        self.device = make_device(self.settings, 0)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> Fleet:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        return self
+
+    async def _start(self) -> None:
+        self.bridge = await running(self.broker)
+        assert self.bridge.udp_address is not None
+        self.settings.bridge = self.bridge.udp_address
+        self.stop_event = asyncio.Event()
+        self.task = asyncio.create_task(run_fleet(self.settings, self.stop_event))
+
+    async def _stop(self) -> None:
+        self.stop_event.set()
+        await self.task
+        await self.bridge.stop()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def test_manage_and_watch_a_device_in_the_browser(
+    cloud: LocalCloud, browser: object, broker: Mosquitto
+) -> None:
+    assert cloud.api is not None and cloud.api.web_url is not None
+    web = cloud.api.web_url
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    expect = playwright.expect
+    expect.set_options(timeout=20_000)
+
+    log_in(page, web, ADMIN_EMAIL, local_admin_password(cloud.settings.data_dir))
+    expect(page.get_by_text("You are not a member of any organization yet")).to_be_visible()
+    shot(page, "01-no-organization")
+    page.goto(f"{web}organizations")
+    page.get_by_label("Name", exact=True).fill("Acme")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_role("cell", name="Acme", exact=True)).to_be_visible()
+
+    page.goto(f"{web}users/new")
+    page.get_by_label("E-mail", exact=True).fill(VIEWER)
+    page.get_by_label("Password", exact=True).fill(VIEWER_PASSWORD)
+    page.get_by_role("button", name="Create user").click()
+    page.goto(f"{web}members")
+    page.get_by_label("E-mail", exact=True).fill(VIEWER)
+    page.get_by_label("Role").select_option("viewer")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.get_by_role("cell", name=VIEWER)).to_be_visible()
+    shot(page, "02-members")
+
+    # A bad value is shown beside its field, and the form keeps what was typed.
+    page.goto(f"{web}device-profiles/new")
+    page.get_by_label("Name", exact=True).fill("EU868 sensors")
+    page.get_by_label("RX1 delay (s)").fill("99")
+    page.get_by_role("button", name="Create device profile").click()
+    expect(page.locator(".field-error")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("EU868 sensors")
+    page.get_by_label("RX1 delay (s)").fill("")
+    page.get_by_label("Codec", exact=True).select_option("cayenne_lpp")
+    page.get_by_role("button", name="Create device profile").click()
+    expect(page.get_by_role("heading", name="EU868 sensors")).to_be_visible()
+    shot(page, "03-device-profile")
+
+    page.goto(f"{web}applications/new")
+    page.get_by_label("Name", exact=True).fill("Weather")
+    page.get_by_role("button", name="Create application").click()
+    expect(page.get_by_role("heading", name="Weather")).to_be_visible()
+    page.get_by_role("link", name="Add device").click()
+    fleet = Fleet(broker)
+    dev_eui = str(fleet.device.dev_eui)
+    page.get_by_label("DevEUI").fill(dev_eui)
+    page.get_by_label("JoinEUI (AppEUI)").fill(str(fleet.device.join_eui))
+    page.get_by_label("Name", exact=True).fill("Roof")
+    page.get_by_label("AppKey").fill(APP_KEY.hex())
+    page.get_by_role("button", name="Create device").click()
+    expect(page.get_by_role("heading", name="Roof")).to_be_visible()
+
+    fleet.start()
+    try:
+        events = page.get_by_role("table", name="Events")
+        expect(events.get_by_text("join", exact=True).first).to_be_visible(timeout=60_000)
+        expect(events.get_by_text("up", exact=True).first).to_be_visible(timeout=60_000)
+        shot(page, "04-device-live")
+        page.get_by_label("FPort").fill("10")
+        page.get_by_label("Payload", exact=True).fill("01ff")
+        page.get_by_role("button", name="Enqueue").click()
+        expect(page.get_by_role("status")).to_contain_text("queued")
+        for _ in range(60):  # the device gets it after one of its uplinks
+            if fleet.settings.received:
+                break
+            page.wait_for_timeout(500)
+        assert (dev_eui, 10, b"\x01\xff") in fleet.settings.received
+        page.goto(f"{web}applications")
+        shot(page, "05-applications")
+    finally:
+        fleet.stop()
+
+    page.get_by_role("button", name="Sign out").click()
+    log_in(page, web, VIEWER, VIEWER_PASSWORD)
+    page.goto(f"{web}devices/{dev_eui}")
+    expect(page.get_by_role("heading", name="Roof")).to_be_visible()
+    expect(page.get_by_role("table", name="Events").get_by_text("up", exact=True).first).to_be_visible()
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)  # the page is there, its edit parts not
+    expect(page.get_by_role("button", name="Enqueue")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save keys")).to_have_count(0)
+    shot(page, "06-viewer-device")
+    page.goto(f"{web}applications")
+    expect(page.get_by_role("link", name="Weather")).to_be_visible()
+    expect(page.get_by_role("link", name="Add application")).to_have_count(0)
+    shot(page, "07-viewer-applications")
+    page.close()

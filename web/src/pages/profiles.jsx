@@ -1,0 +1,185 @@
+// Device profiles: what a kind of device is (region, LoRaWAN version, classes, RX windows, ADR) and how
+// its payloads are decoded (codec kind and script).
+import {
+  ActionButton, Badge, Field, ListFooter, Loading, Page, ReadOnlyNote, SearchBox, Submit, useApp, useForm, useList,
+  useLoad,
+} from "../components.jsx";
+import { CODEC_KINDS, MAC_VERSIONS, REGIONS, REG_PARAMS_REVISIONS } from "../model.js";
+import { navigate } from "../router.js";
+
+export function ProfileList() {
+  const { organization, can } = useApp();
+  const list = useList("/device-profiles", { organization_id: organization.id });
+  return (
+    <Page
+      title="Device profiles"
+      subtitle={`In ${organization.name}`}
+      actions={can("devices") && <a class="button primary" href="/device-profiles/new">Add device profile</a>}
+    >
+      <SearchBox list={list} />
+      <table class="list">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Region</th>
+            <th>LoRaWAN</th>
+            <th>Activation</th>
+            <th>Classes</th>
+            <th>Codec</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.items.map((p) => (
+            <tr key={p.id}>
+              <td>
+                <a href={`/device-profiles/${p.id}`}>{p.name}</a>
+              </td>
+              <td>{p.region}</td>
+              <td>{p.mac_version}</td>
+              <td>{p.supports_otaa ? "OTAA" : "ABP"}</td>
+              <td>{["A", p.supports_class_b && "B", p.supports_class_c && "C"].filter(Boolean).join(", ")}</td>
+              <td>
+                <Badge>{p.codec?.kind || "none"}</Badge>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <ListFooter list={list} noun="device profiles" />
+    </Page>
+  );
+}
+
+const NUMBERS = ["rx1_delay", "rx2_dr", "rx2_frequency", "uplink_interval_s"];
+const CODEC_EXAMPLE = `// decodeUplink({bytes, fPort}) -> {data: {...}}; encodeDownlink({data}) -> {bytes: [...], fPort}
+function decodeUplink(input) {
+  return { data: { temperature: ((input.bytes[0] << 8) | input.bytes[1]) / 10 } };
+}`;
+
+function toForm(profile) {
+  const values = {
+    name: profile?.name ?? "",
+    region: profile?.region ?? "EU868",
+    mac_version: profile?.mac_version ?? "1.0.3",
+    reg_params_revision: profile?.reg_params_revision ?? "RP002-1.0.3",
+    supports_otaa: profile?.supports_otaa ?? true,
+    supports_class_b: profile?.supports_class_b ?? false,
+    supports_class_c: profile?.supports_class_c ?? false,
+    adr_enabled: profile?.adr_enabled ?? true,
+    rx1_delay: "",
+    rx2_dr: "",
+    rx2_frequency: "",
+    uplink_interval_s: "3600",
+    codec: { kind: profile?.codec?.kind ?? "none", script: profile?.codec?.script ?? "" },
+  };
+  for (const name of NUMBERS) if (profile && profile[name] !== null && profile[name] !== undefined) values[name] = String(profile[name]);
+  return values;
+}
+
+function toBody(values) {
+  const body = { ...values, codec: { ...values.codec } };
+  for (const name of NUMBERS) body[name] = values[name] === "" ? null : Number(values[name]);
+  if (body.codec.kind !== "javascript") body.codec.script = "";
+  return body;
+}
+
+function ProfileForm({ profile, writable, onSave, label }) {
+  const form = useForm(toForm(profile));
+  const disabled = !writable;
+  return (
+    <form class="card form" onSubmit={form.submit((values) => onSave(toBody(values)))}>
+      <Field form={form} name="name" label="Name" disabled={disabled} />
+      <div class="row">
+        <Field form={form} name="region" label="Region" type="select" options={REGIONS} disabled={disabled} />
+        <Field form={form} name="mac_version" label="LoRaWAN version" type="select" options={MAC_VERSIONS} disabled={disabled} />
+        <Field form={form} name="reg_params_revision" label="Regional parameters" type="select" options={REG_PARAMS_REVISIONS} disabled={disabled} />
+      </div>
+      <div class="row">
+        <Field form={form} name="supports_otaa" label="OTAA (join)" type="checkbox" disabled={disabled} />
+        <Field form={form} name="supports_class_b" label="Class B" type="checkbox" disabled={disabled} />
+        <Field form={form} name="supports_class_c" label="Class C" type="checkbox" disabled={disabled} />
+        <Field form={form} name="adr_enabled" label="ADR" type="checkbox" disabled={disabled} />
+      </div>
+      <div class="row">
+        <Field form={form} name="rx1_delay" label="RX1 delay (s)" type="number" placeholder="region default" disabled={disabled} />
+        <Field form={form} name="rx2_dr" label="RX2 data rate" type="number" placeholder="region default" disabled={disabled} />
+        <Field form={form} name="rx2_frequency" label="RX2 frequency (Hz)" type="number" placeholder="region default" disabled={disabled} />
+        <Field form={form} name="uplink_interval_s" label="Uplink interval (s)" type="number" disabled={disabled} />
+      </div>
+      <Field
+        form={form}
+        name="codec.kind"
+        label="Codec"
+        type="select"
+        options={CODEC_KINDS.map((k) => [k, { none: "none (raw bytes)", cayenne_lpp: "Cayenne LPP", javascript: "JavaScript" }[k]])}
+        disabled={disabled}
+      />
+      {form.values.codec.kind === "javascript" && (
+        <Field form={form} name="codec.script" label="Codec script" type="textarea" rows={10} placeholder={CODEC_EXAMPLE} disabled={disabled} />
+      )}
+      {writable && (
+        <div class="row">
+          <Submit form={form}>{label}</Submit>
+          {form.done === "saved" && <span class="ok">Saved.</span>}
+        </div>
+      )}
+    </form>
+  );
+}
+
+export function ProfileNew() {
+  const { api, organization } = useApp();
+  return (
+    <Page title="New device profile" subtitle={`In ${organization.name}`}>
+      <ProfileForm
+        writable
+        label="Create device profile"
+        onSave={async (body) => {
+          const created = await api.post("/device-profiles", { ...body, organization_id: organization.id });
+          navigate(`/device-profiles/${created.id}`);
+        }}
+      />
+    </Page>
+  );
+}
+
+export function ProfileView({ id }) {
+  const { api, can } = useApp();
+  const state = useLoad(() => api.get(`/device-profiles/${id}`), [id]);
+  const writable = can("devices");
+  return (
+    <Loading state={state}>
+      {(profile) => (
+        <Page
+          title={profile.name}
+          subtitle="Device profile"
+          actions={
+            writable && (
+              <ActionButton
+                class="danger"
+                confirm={`Delete the device profile ${profile.name}?`}
+                action={async () => {
+                  await api.del(`/device-profiles/${id}`);
+                  navigate("/device-profiles");
+                }}
+              >
+                Delete
+              </ActionButton>
+            )
+          }
+        >
+          <ReadOnlyNote show={!writable} />
+          <ProfileForm
+            profile={profile}
+            writable={writable}
+            label="Save"
+            onSave={async (body) => {
+              await api.put(`/device-profiles/${id}`, { ...body, organization_id: profile.organization_id });
+              return "saved";
+            }}
+          />
+        </Page>
+      )}
+    </Loading>
+  );
+}
