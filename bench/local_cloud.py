@@ -610,7 +610,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="length of the uplink phase")
     parser.add_argument("--warmup", type=float, default=10, help="unmeasured uplinks first (seconds)")
     parser.add_argument("--confirmed-every", type=int, default=10, help="every n-th uplink confirmed")
-    parser.add_argument("--join-rate", type=float, default=10, help="JoinRequests/s while joining")
+    parser.add_argument("--join-rate", type=float, default=4, help="JoinRequests/s while joining")
     parser.add_argument("--prewarm", type=int, default=4, help="warm environments per function at start")
     parser.add_argument("--function-log", default=os.devnull, help="where the functions' log lines go")
     parser.add_argument(
