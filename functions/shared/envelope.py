@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +18,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from functions.shared.settings import SETTINGS
 
 VERSION = 1
+# KMS Decrypt results kept in the function's memory for a while (as the AWS Encryption SDK's caching
+# materials manager does): a warm Lambda then opens a device's keys without a KMS call per frame, which
+# was the largest item of the cost per uplink (bench/README.md). Bounded in entries and age.
+CACHE_ENTRIES, CACHE_SECONDS = 4096, 300.0
+_UNWRAPPED: dict[tuple[bytes, str], tuple[float, bytes]] = {}
 
 
 class EnvelopeError(ValueError):
@@ -55,8 +61,16 @@ def _unwrap_data_key(wrapped: bytes, backend: str, context: str) -> bytes:
             )
         except Exception as exc:
             raise EnvelopeError("data key does not unwrap") from exc
+    cached = _UNWRAPPED.get((wrapped, context))
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
     response = _kms().decrypt(CiphertextBlob=wrapped, EncryptionContext={"loraless": context})
-    return bytes(response["Plaintext"])
+    data_key = bytes(response["Plaintext"])
+    if len(_UNWRAPPED) >= CACHE_ENTRIES:
+        _UNWRAPPED.pop(next(iter(_UNWRAPPED)))  # the oldest
+    _UNWRAPPED[(wrapped, context)] = (now + CACHE_SECONDS, data_key)
+    return data_key
 
 
 def seal(values: dict[str, str], *, context: str) -> bytes:
