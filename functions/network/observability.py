@@ -20,6 +20,7 @@ METRICS = {
     "Uplinks": "data uplinks accepted",
     "Joins": "JoinRequests accepted (JoinAccept sent)",
     "JoinsRejected": "JoinRequests the join server refused (MIC, DevNonce reuse, unknown device)",
+    "StaleJoins": "JoinRequests older than the one that made the current session (a backlog reordered them)",
     "Rejoins": "RejoinRequests answered with a JoinAccept",
     "RejoinsRejected": "RejoinRequests refused (MIC, RJcount replay, no 1.1 session, join server)",
     "DedupDrops": "receptions folded into another invocation's frame (duplicates and late copies)",

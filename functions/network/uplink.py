@@ -164,8 +164,10 @@ def store_session(
     rx: RxParameters,
     mac_state: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    newer_only: bool = False,
 ) -> DeviceSession:
-    """A new session from the join server's keys (sealed); it replaces the device's previous one."""
+    """A new session from the join server's keys (sealed); it replaces the device's previous one. With
+    `newer_only`, only a session made from an earlier (or no) JoinRequest: see `StaleJoin`."""
     keys = answer.network_keys
     nwk = keys.get("NwkSKey")
     sealed = envelope.seal(
@@ -189,10 +191,26 @@ def store_session(
         "last_gateway_id": reception.gateway_id,
         "last_topic_prefix": reception.topic_prefix,
         "mac_state": mac_state,
+        "joined_at_ms": reception.received_at_ms,
     }
     session = DeviceSession(dev_eui, **(fields | (extra or {})))
-    session.save(add_version_condition=False)  # a new join replaces the old session
+    condition = None
+    if newer_only:
+        joined = DeviceSession.joined_at_ms
+        condition = joined.does_not_exist() | (joined <= reception.received_at_ms)
+    try:
+        session.save(condition=condition, add_version_condition=False)  # a join replaces the session
+    except PutError as exc:
+        if newer_only and "ConditionalCheckFailed" in str(getattr(exc, "cause_response_code", "")):
+            raise StaleJoin(dev_eui) from exc
+        raise
     return session
+
+
+class StaleJoin(Exception):
+    """A JoinRequest older than the one that made the device's current session: under a backlog the
+    platform can run an older join after a newer one whose JoinAccept the device already took, and
+    letting it replace the session would cut the device off (it found by the local-cloud load bench)."""
 
 
 def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Pipeline) -> str:
@@ -210,6 +228,8 @@ def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         old: DeviceSession | None = DeviceSession.get(dev_eui)
     except DeviceSession.DoesNotExist:
         old = None
+    if old is not None and old.joined_at_ms is not None and best.received_at_ms < int(old.joined_at_ms):
+        return _stale_join(pipeline)  # before the join server: it would store this join's AppSKey
     dev_addr = DevAddr.random(NetID.parse(SETTINGS.net_id))
     rx = RxParameters(SETTINGS.rx1_delay_s, 0, region.rx2.dr, region.rx2.frequency)
     state, cf_list = initial_mac_state(region, best.topic_prefix, old)
@@ -236,8 +256,11 @@ def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
                        extra={"result": answer.result_code, "reason": answer.description})  # fmt: skip
         return "join_rejected"
     logger.append_keys(dev_addr=str(dev_addr))
-    store_session(answer, dev_eui=dev_eui, dev_addr=dev_addr, mac_version=mac_version, region=region,
-                  reception=best, rx=rx, mac_state=state)  # fmt: skip
+    try:
+        store_session(answer, dev_eui=dev_eui, dev_addr=dev_addr, mac_version=mac_version, region=region,
+                      reception=best, rx=rx, mac_state=state, newer_only=True)  # fmt: skip
+    except StaleJoin:
+        return _stale_join(pipeline)  # a newer join won the race meanwhile; its JoinAccept stands
     join_rx = RxParameters(region.timing.join_accept_delay1, 0, region.rx2.dr, region.rx2.frequency)
     frame = class_a_downlink(region, best, bytes.fromhex(answer.phy_payload), join_rx)
     pipeline.publish(command_topic(best), frame)
@@ -255,6 +278,12 @@ def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
     )
     logger.info("device joined", extra={"cf_list": cf_list is not None})
     return "joined"
+
+
+def _stale_join(pipeline: Pipeline) -> str:
+    pipeline.count("StaleJoins")
+    logger.warning("JoinRequest older than the device's current session dropped")
+    return "stale_join"
 
 
 # -- data uplinks -----------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ class DeviceSession(Model):
     battery = NumberAttribute(null=True)
     margin = NumberAttribute(null=True)
     disabled = BooleanAttribute(default=False)  # the device is disabled: its frames are dropped unread
+    joined_at_ms = NumberAttribute(null=True)  # when the JoinRequest that made it reached IoT Core
     version = VersionAttribute()
 
 
