@@ -26,6 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 WEB = ROOT / "web"
 APP_KEY = AES128Key.parse("8899aabbccddeeff0011223344556677")
+GATEWAY = "00800000a0000000"  # the simulated packet forwarder's (functions/simulator/fleet.py)
 VIEWER, VIEWER_PASSWORD = "viewer@acme.example", "a viewer's password"
 
 pytestmark = [
@@ -160,6 +161,16 @@ def test_manage_and_watch_a_device_in_the_browser(
     page.get_by_role("button", name="Create device").click()
     expect(page.get_by_role("heading", name="Roof")).to_be_visible()
 
+    page.goto(f"{web}gateways/new")
+    page.get_by_label("Gateway id (EUI-64)").fill(GATEWAY)
+    page.get_by_label("Name", exact=True).fill("Roof gateway")
+    page.get_by_label("Latitude").fill("52.37")
+    page.get_by_label("Longitude").fill("4.89")
+    page.get_by_role("button", name="Create gateway").click()
+    expect(page.get_by_role("heading", name="Roof gateway")).to_be_visible()
+    page.goto(f"{web}devices/{dev_eui}")
+    expect(page.get_by_role("heading", name="Roof")).to_be_visible()
+
     fleet.start()
     try:
         events = page.get_by_role("table", name="Events")
@@ -175,7 +186,13 @@ def test_manage_and_watch_a_device_in_the_browser(
                 break
             page.wait_for_timeout(500)
         assert (dev_eui, 10, b"\x01\xff") in fleet.settings.received
+        page.goto(f"{web}gateways/{GATEWAY}")
+        expect(page.get_by_role("table", name="Events").get_by_text("conn", exact=True).first).to_be_visible()
+        expect(page.get_by_role("img", name="Packets per hour")).to_be_visible()
+        expect(page.get_by_role("img", name="Gateway positions")).to_be_visible()
+        shot(page, "05-gateway")
         page.goto(f"{web}applications")
+        expect(page.get_by_role("link", name="Weather")).to_be_visible()
         shot(page, "05-applications")
     finally:
         fleet.stop()

@@ -21,7 +21,7 @@ export function StatsChart({ items, width = 720, height = 240 }) {
           <g key={t.value}>
             <line x1={g.left} x2={g.right} y1={t.y} y2={t.y} class="grid" />
             <text x={g.left - 6} y={t.y + 4} text-anchor="end" class="axis">
-              {Math.round(t.value)}
+              {Number.isInteger(t.value) ? t.value : t.value.toFixed(1)}
             </text>
           </g>
         ))}
