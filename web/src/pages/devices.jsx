@@ -363,6 +363,7 @@ export function LiveEvents({ path, onNew, title = "Live events" }) {
   const [paused, setPaused] = useState(false);
   const [open, setOpen] = useState(null);
   const newest = useRef(null);
+  const polled = useRef(false); // the first answer is the history; later ones are news
   const notify = useRef(onNew);
   notify.current = onNew;
   useEffect(() => {
@@ -374,8 +375,9 @@ export function LiveEvents({ path, onNew, title = "Live events" }) {
         const page = await api.get(path, { since: newest.current ?? undefined, limit: 50 });
         if (stopped) return;
         const items = page?.items || [];
+        const first = !polled.current;
+        polled.current = true;
         if (items.length) {
-          const first = newest.current === null;
           newest.current = newestId(items, newest.current);
           setEvents((known) => mergeEvents(known, items));
           if (!first && notify.current) notify.current(items);
