@@ -6,12 +6,15 @@ kept, decode it with the device profile's codec, and publish ChirpStack v4 integ
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from pynamodb.exceptions import UpdateError
 
 from functions.appserver.codecs import Codec, decode_uplink
 from functions.lorawan import crypto
@@ -125,7 +128,10 @@ def handle_network_event(
     for kind, body in extra_events:
         publish(f"{base}/{kind}", body)
     if event.type in ("up", "join"):
-        device.update(actions=[Device.last_seen_at.set(int(time.time()))])
+        with contextlib.suppress(UpdateError):  # deleted meanwhile: UpdateItem must not recreate it
+            device.update(
+                actions=[Device.last_seen_at.set(int(time.time()))], condition=Device.dev_eui.exists()
+            )
     subject = eventlog.device_subject(device.dev_eui)
     for kind, body in [(event.type, message), *extra_events]:
         eventlog.record(subject, kind, body)

@@ -98,3 +98,21 @@ def test_an_event_for_an_unknown_device_is_dropped(dynamodb: str) -> None:
     sink = Sink()
     assert handle_network_event(uplink(b"\x01"), sink.publish, sink.dispatch) is None
     assert sink.published == [] and sink.webhooks == []
+
+
+def test_an_event_for_a_device_deleted_meanwhile_does_not_bring_it_back(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provision("none")
+    real_get = Device.get
+
+    def get_then_delete(key: str, *args: Any, **kwargs: Any) -> Device:
+        item = real_get(key, *args, **kwargs)
+        item.delete()  # the API deletes the device while its event is in flight
+        return item
+
+    monkeypatch.setattr(Device, "get", staticmethod(get_then_delete))
+    sink = Sink()
+    handle_network_event(uplink(b"\x01"), sink.publish, sink.dispatch)
+    assert len(sink.published) == 1  # the event still goes out once
+    assert Device.count() == 0  # and last-seen did not recreate a stub device
