@@ -191,6 +191,16 @@ export function Submit({ form, children, disabled }) {
   );
 }
 
+/** The submit button and, once the form's action reported `done`, its confirmation beside it. */
+export function SubmitRow({ form, done, message, children }) {
+  return (
+    <div class="row">
+      <Submit form={form}>{children}</Submit>
+      {form.done === done && <span class="ok">{message}</span>}
+    </div>
+  );
+}
+
 /** A button that runs an API call; if it fails, the message shows right next to it. */
 export function ActionButton({ action, children, confirm, class: className = "", title }) {
   const [busy, setBusy] = useState(false);

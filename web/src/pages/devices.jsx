@@ -5,8 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.js";
 import {
   ActionButton, Badge, ErrorText, Field, Loading, Page, ReadOnlyNote, Submit, fieldError, useApp, useForm, useList,
-  useLoad,
-} from "../components.jsx";
+  useLoad, SubmitRow } from "../components.jsx";
 import {
   ago, base64ToBytes, batteryText, bytesToHex, downlinkData, eventSummary, isLoRaWAN11, mergeEvents, newestId,
   randomHex, shortTime,
@@ -475,10 +474,7 @@ function KeysForm({ keys, dev_eui, profile }) {
     >
       <HexField form={form} name="app_key" label="AppKey" bytes={16} />
       {(isLoRaWAN11(profile?.mac_version) || keys.nwk_key) && <HexField form={form} name="nwk_key" label="NwkKey" bytes={16} />}
-      <div class="row">
-        <Submit form={form}>Save keys</Submit>
-        {form.done === "saved" && <span class="ok">Saved.</span>}
-      </div>
+      <SubmitRow form={form} done="saved" message="Saved.">Save keys</SubmitRow>
     </form>
   );
 }
@@ -512,10 +508,7 @@ function Activation({ dev_eui, profile }) {
         {names.map((name) => (
           <HexField key={name} form={form} name={name} label={labels[name]} bytes={16} />
         ))}
-        <div class="row">
-          <Submit form={form}>Activate</Submit>
-          {form.done === "activated" && <span class="ok">Activated.</span>}
-        </div>
+        <SubmitRow form={form} done="activated" message="Activated.">Activate</SubmitRow>
       </form>
     </section>
   );

@@ -3,8 +3,7 @@
 import { useState } from "preact/hooks";
 import {
   ActionButton, ErrorText, Field, ListFooter, Loading, Page, ReadOnlyNote, SearchBox, Submit, useApp, useForm,
-  useList, useLoad,
-} from "../components.jsx";
+  useList, useLoad, SubmitRow } from "../components.jsx";
 import { ROLES, shortTime } from "../model.js";
 import { navigate } from "../router.js";
 
@@ -97,10 +96,7 @@ function AddMember({ path, onAdded }) {
         <Field form={form} name="email" label="E-mail" type="email" />
         <Field form={form} name="role" label="Role" type="select" options={roleOptions} />
       </div>
-      <div class="row">
-        <Submit form={form}>Add member</Submit>
-        {form.done === "added" && <span class="ok">Added.</span>}
-      </div>
+      <SubmitRow form={form} done="added" message="Added.">Add member</SubmitRow>
     </form>
   );
 }
@@ -188,10 +184,7 @@ function OrganizationForm({ org, writable, onSave, label = "Save" }) {
       <Field form={form} name="name" label="Name" disabled={!writable} />
       <Field form={form} name="description" label="Description" type="textarea" rows={3} disabled={!writable} />
       {writable && (
-        <div class="row">
-          <Submit form={form}>{label}</Submit>
-          {form.done === "saved" && <span class="ok">Saved.</span>}
-        </div>
+        <SubmitRow form={form} done="saved" message="Saved.">{label}</SubmitRow>
       )}
     </form>
   );
@@ -329,10 +322,7 @@ function UserForm({ user }) {
     <form class="card form" onSubmit={form.submit(async (values) => (await api.put(`/users/${user.id}`, values), "saved"))}>
       <Field form={form} name="email" label="E-mail" type="email" />
       <Field form={form} name="is_admin" label="Global administrator" type="checkbox" />
-      <div class="row">
-        <Submit form={form}>Save</Submit>
-        {form.done === "saved" && <span class="ok">Saved.</span>}
-      </div>
+      <SubmitRow form={form} done="saved" message="Saved.">Save</SubmitRow>
     </form>
   );
 }
@@ -357,10 +347,7 @@ function PasswordForm({ userId }) {
       <h2>Password</h2>
       <Field form={form} name="password" label="New password" type="password" />
       <Field form={form} name="repeat" label="New password again" type="password" />
-      <div class="row">
-        <Submit form={form}>Change password</Submit>
-        {form.done === "changed" && <span class="ok">Changed.</span>}
-      </div>
+      <SubmitRow form={form} done="changed" message="Changed.">Change password</SubmitRow>
     </form>
   );
 }

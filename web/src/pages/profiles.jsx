@@ -2,8 +2,7 @@
 // its payloads are decoded (codec kind and script).
 import {
   ActionButton, Badge, Field, ListFooter, Loading, Page, ReadOnlyNote, SearchBox, Submit, useApp, useForm, useList,
-  useLoad,
-} from "../components.jsx";
+  useLoad, SubmitRow } from "../components.jsx";
 import { CODEC_KINDS, MAC_VERSIONS, REGIONS, REG_PARAMS_REVISIONS } from "../model.js";
 import { navigate } from "../router.js";
 
@@ -118,10 +117,7 @@ function ProfileForm({ profile, writable, onSave, label }) {
         <Field form={form} name="codec.script" label="Codec script" type="textarea" rows={10} placeholder={CODEC_EXAMPLE} disabled={disabled} />
       )}
       {writable && (
-        <div class="row">
-          <Submit form={form}>{label}</Submit>
-          {form.done === "saved" && <span class="ok">Saved.</span>}
-        </div>
+        <SubmitRow form={form} done="saved" message="Saved.">{label}</SubmitRow>
       )}
     </form>
   );
