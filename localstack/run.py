@@ -132,6 +132,8 @@ def simulate(args: argparse.Namespace, count: int, stop: threading.Event) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for chatty in ("werkzeug", "pynamodb"):  # moto's request lines and PynamoDB's settings notes
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port).start()

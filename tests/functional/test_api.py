@@ -306,3 +306,28 @@ def test_tenant_isolation_walk(tenants: tuple[Tenant, Tenant]) -> None:
             assert acme.org_id not in json.dumps(answer or {}) or status >= 400
     assert walked >= 150
     assert _snapshot(acme) == before
+
+
+def test_content_types(dynamodb: str, admin_key: str) -> None:
+    """JSON is taken whatever the Content-Type says (`curl -d` sends a form type); what is not JSON gets
+    a 4xx, never a 500 from the validation layer."""
+    from functions.appserver.handlers.api import handler
+    from localstack.api_gateway import proxy_event
+    from tests.support.api import Context
+
+    def send(content_type: str | None, body: bytes) -> tuple[int, Any]:
+        headers = {"authorization": [f"Bearer {admin_key}"]}
+        if content_type is not None:
+            headers["content-type"] = [content_type]
+        response = handler(proxy_event("POST", "/v1/organizations", headers, body, "127.0.0.1"), Context())
+        return response["statusCode"], json.loads(response.get("body") or "null")
+
+    organization = json.dumps({"name": "Curl Co"}).encode()
+    assert send("application/x-www-form-urlencoded", organization)[0] == 201
+    assert send(None, organization)[0] == 201
+    assert send("text/plain; charset=utf-8", organization)[0] == 201
+    assert send("application/x-www-form-urlencoded", b"name=Curl+Co")[0] == 415
+    assert send("multipart/form-data", b"")[0] == 415
+    assert send("multipart/form-data; boundary=x", b"--x\r\n\r\n--x--")[0] == 415
+    assert send("application/json", b"{not json")[0] == 400
+    assert send(None, b"\xff\xfe")[0] == 400

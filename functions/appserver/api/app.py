@@ -36,7 +36,7 @@ def invalid_request(error: RequestValidationError) -> Response[dict[str, object]
     return Response(422, content_types.APPLICATION_JSON, {"message": "invalid request", "errors": details})
 
 
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+JSON_ONLY = "the API takes JSON bodies (Content-Type: application/json)"
 
 
 def _refusal(status: int, message: str) -> dict[str, Any]:
@@ -56,13 +56,26 @@ def _is_json(body: str, *, encoded: bool) -> bool:
     return True
 
 
-def _unreadable(request: APIGatewayProxyEvent, headers: dict[str, str]) -> dict[str, Any] | None:
-    """A refusal for a body the API does not take (Powertools' validation would fail on it with a 500)."""
+def _unreadable(
+    event: dict[str, Any], request: APIGatewayProxyEvent, headers: dict[str, str]
+) -> dict[str, Any] | None:
+    """A refusal for a body the API does not take (Powertools' validation would fail on it with a 500).
+    A JSON body sent with another Content-Type (`curl -d` sends a form type) is taken as JSON."""
     media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media_type in FORM_TYPES or (request.body and media_type not in ("", "application/json")):
-        return _refusal(415, "the API takes JSON bodies (Content-Type: application/json)")
-    if request.body and not _is_json(request.body, encoded=bool(request.is_base64_encoded)):
+    if not request.body:
+        return _refusal(415, JSON_ONLY) if media_type == "multipart/form-data" else None
+    if not _is_json(request.body, encoded=bool(request.is_base64_encoded)):
+        if media_type not in ("", "application/json"):
+            return _refusal(415, JSON_ONLY)
         return _refusal(400, "the body is not valid JSON")
+    if media_type != "application/json":
+        for name in [k for k in event.get("headers") or {} if k.lower() == "content-type"]:
+            del event["headers"][name]
+        for name in [k for k in event.get("multiValueHeaders") or {} if k.lower() == "content-type"]:
+            del event["multiValueHeaders"][name]
+        event["headers"] = (event.get("headers") or {}) | {"Content-Type": "application/json"}
+        if event.get("multiValueHeaders"):
+            event["multiValueHeaders"]["Content-Type"] = ["application/json"]
     return None
 
 
@@ -74,11 +87,11 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     if request.path.startswith(OPEN_PATHS):
-        return _unreadable(request, headers) or app.resolve(event, context)
+        return _unreadable(event, request, headers) or app.resolve(event, context)
     principal = principal_for(headers.get("authorization"))
     if principal is None:
         return _refusal(401, "valid credentials are required (Authorization: Bearer <token or API key>)")
-    refused = _unreadable(request, headers)
+    refused = _unreadable(event, request, headers)
     if refused is not None:
         return refused
     token = CALLER.set(principal)
