@@ -177,6 +177,7 @@ def test_manage_and_watch_a_device_in_the_browser(
         expect(events.get_by_text("join", exact=True).first).to_be_visible(timeout=60_000)
         expect(events.get_by_text("up", exact=True).first).to_be_visible(timeout=60_000)
         expect(page.locator(".facts").get_by_text("active", exact=True)).to_be_visible()  # state follows
+        expect(page.locator(".facts").get_by_role("link", name="Weather")).to_be_visible()
         shot(page, "04-device-live")
         page.get_by_label("FPort").fill("10")
         page.get_by_label("Payload", exact=True).fill("01ff")

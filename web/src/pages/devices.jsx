@@ -241,9 +241,14 @@ export function DeviceView({ dev_eui }) {
 }
 
 function DeviceFacts({ device, profile }) {
+  const { api } = useApp();
+  const application = useLoad(
+    async () => (device.application_id ? api.get(`/applications/${device.application_id}`) : null),
+    [device.application_id],
+  );
   const rows = [
     ["State", <DeviceState device={device} />],
-    ["Application", device.application_id ? <a href={`/applications/${device.application_id}`}>{device.application_id}</a> : "—"],
+    ["Application", device.application_id ? <a href={`/applications/${device.application_id}`}>{application.data?.name || device.application_id}</a> : "—"],
     ["Device profile", profile ? <a href={`/device-profiles/${profile.id}`}>{profile.name}</a> : device.device_profile_id || "—"],
     ["JoinEUI", <code>{device.join_eui}</code>],
     ["DevAddr", device.dev_addr ? <code>{device.dev_addr}</code> : "—"],
