@@ -8,14 +8,14 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	@$(PY) -m localstack.run $(ARGS)
+	@$(PY) -m localcloud.run $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy functions/lorawan functions/bridge functions/simulator localstack infra
+	$(VENV)/bin/mypy functions/lorawan functions/bridge functions/simulator localcloud infra
 
 test: setup lint typecheck
 	cd web && node --test test/

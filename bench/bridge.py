@@ -27,9 +27,9 @@ import urllib.request
 from pathlib import Path
 
 from functions.bridge.forwarder_sim import PacketForwarder
-from localstack.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
-from localstack.dynamodb import free_port
-from localstack.mqtt import ServiceSession
+from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
+from localcloud.dynamodb import free_port
+from localcloud.mqtt import ServiceSession
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -47,11 +47,11 @@ from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.regions.base import LoRaModulation
 from functions.lorawan.types import EUI64, AES128Key
-from localstack import lambda_runtime
-from localstack.broker import CLOUD_IDENTITY, Mosquitto
-from localstack.cloud import CloudSettings, LocalCloud
-from localstack.dynamodb import free_port
-from localstack.mqtt import BrokerAccess, ServiceSession
+from localcloud import lambda_runtime
+from localcloud.broker import CLOUD_IDENTITY, Mosquitto
+from localcloud.cloud import CloudSettings, LocalCloud
+from localcloud.dynamodb import free_port
+from localcloud.mqtt import BrokerAccess, ServiceSession
 from tests.support import provisioning
 
 JOIN_EUI = EUI64.parse("70b3d57ed0000001")

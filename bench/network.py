@@ -38,7 +38,7 @@ from functions.network.uplink import Pipeline, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq
 from functions.shared.models import ALL_MODELS, Device
-from localstack.dynamodb import free_port
+from localcloud.dynamodb import free_port
 from tests.functional.test_network_pipeline import reception
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")

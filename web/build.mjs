@@ -1,6 +1,6 @@
 // Bundles src/main.jsx (Preact) and its CSS into dist/ with content-hashed names and writes
 // dist/index.html pointing at them. /config.json is not built: the server next to index.html
-// provides it (CloudFront: a BucketDeployment source; locally: localstack/web.py).
+// provides it (CloudFront: a BucketDeployment source; locally: localcloud/web.py).
 import { build, context } from "esbuild";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";

@@ -16,9 +16,9 @@ import pytest
 
 from functions.lorawan.types import AES128Key
 from functions.simulator.fleet import FleetSettings, make_device, run_fleet
-from localstack.broker import Mosquitto
-from localstack.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, local_admin_password
-from localstack.dynamodb import free_port
+from localcloud.broker import Mosquitto
+from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, local_admin_password
+from localcloud.dynamodb import free_port
 from tests.functional.test_bridge import running
 
 playwright = pytest.importorskip("playwright.sync_api")

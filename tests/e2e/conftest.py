@@ -19,9 +19,9 @@ import pytest
 from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from localstack.broker import BRIDGE_IDENTITY, Mosquitto
-from localstack.cloud import CloudSettings, LocalCloud
-from localstack.dynamodb import free_port
+from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
+from localcloud.cloud import CloudSettings, LocalCloud
+from localcloud.dynamodb import free_port
 from tests.support import provisioning
 from tests.support.mosquitto import Inbox
 

@@ -18,8 +18,8 @@ import pytest
 
 from functions.lorawan.types import AES128Key
 from functions.simulator.fleet import CAYENNE_TEMPERATURE, FleetSettings, make_device, run_fleet
-from localstack.broker import Mosquitto
-from localstack.mqtt import ServiceSession
+from localcloud.broker import Mosquitto
+from localcloud.mqtt import ServiceSession
 from tests.e2e.conftest import Api, NewDevice
 from tests.e2e.radio import Air, join
 from tests.support.mosquitto import Inbox

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack.dynamodb import free_port
+from localcloud.dynamodb import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_make_run_serves_a_simulated_gateway_and_stops_cleanly(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("udp", "mqtt", "api", "health")}
     command = [
-        sys.executable, "-m", "localstack.run", "--data-dir", str(tmp_path), "--udp-host", "127.0.0.1",
+        sys.executable, "-m", "localcloud.run", "--data-dir", str(tmp_path), "--udp-host", "127.0.0.1",
         "--udp-port", str(ports["udp"]), "--mqtt-port", str(ports["mqtt"]), "--api-port", str(ports["api"]),
         "--health-port", str(ports["health"]), "--simulate", "2",
     ]  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack.dynamodb import free_port
+from localcloud.dynamodb import free_port
 from tests.e2e.conftest import Api
 from tests.support.mosquitto import Inbox
 from tests.support.provisioning import application_topic, provision_device

@@ -23,7 +23,7 @@ from functions.lorawan.device import EndDevice
 from functions.lorawan.mac_commands import LinkADRReq
 from functions.lorawan.regions.base import LoRaModulation
 from functions.simulator.fleet import CAYENNE_TEMPERATURE
-from localstack.broker import Mosquitto
+from localcloud.broker import Mosquitto
 from tests.e2e.conftest import Api, NewDevice
 from tests.e2e.radio import Air, Heard, Transmission, join
 from tests.support.mosquitto import Inbox

@@ -312,7 +312,7 @@ def test_content_types(dynamodb: str, admin_key: str) -> None:
     """JSON is taken whatever the Content-Type says (`curl -d` sends a form type); what is not JSON gets
     a 4xx, never a 500 from the validation layer."""
     from functions.appserver.handlers.api import handler
-    from localstack.api_gateway import proxy_event
+    from localcloud.api_gateway import proxy_event
     from tests.support.api import Context
 
     def send(content_type: str | None, body: bytes) -> tuple[int, Any]:

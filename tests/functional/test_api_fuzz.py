@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from functions.appserver.api.app import app
 from functions.appserver.handlers.api import handler
-from localstack.api_gateway import ApiGateway
+from localcloud.api_gateway import ApiGateway
 from tests.support.api import Context, make_tenant
 
 schema = schemathesis.openapi.from_dict(json.loads(app.get_openapi_json_schema()))

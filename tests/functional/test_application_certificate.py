@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from localstack.aws_api import AwsApi
-from localstack.broker import Mosquitto
-from localstack.mqtt import BrokerAccess, ServiceSession
+from localcloud.aws_api import AwsApi
+from localcloud.broker import Mosquitto
+from localcloud.mqtt import BrokerAccess, ServiceSession
 from tests.support.api import call, make_tenant, ok
 from tests.support.mosquitto import Inbox
 

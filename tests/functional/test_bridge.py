@@ -20,8 +20,8 @@ from google.protobuf import json_format
 from functions.bridge.app import BridgeApp
 from functions.bridge.config import BridgeConfig
 from functions.bridge.forwarder_sim import PacketForwarder
-from localstack.broker import BRIDGE_IDENTITY, Mosquitto
-from localstack.dynamodb import free_port
+from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
+from localcloud.dynamodb import free_port
 from tests.support.mosquitto import Inbox, start_broker
 
 GW_A = "0016c001ff10a235"

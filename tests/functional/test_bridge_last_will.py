@@ -17,8 +17,8 @@ import pytest
 from functions.bridge.forwarder_sim import PacketForwarder
 from functions.network.gateways import bridge_state, gateway_event
 from functions.shared.models import Gateway
-from localstack.broker import BRIDGE_IDENTITY, Mosquitto
-from localstack.dynamodb import free_port
+from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
+from localcloud.dynamodb import free_port
 from tests.support.mosquitto import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]

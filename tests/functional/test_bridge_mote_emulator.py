@@ -15,8 +15,8 @@ import pytest
 from functions.lorawan import security
 from functions.lorawan.phypayload import PHYPayload
 from functions.lorawan.types import AES128Key
-from localstack.broker import Mosquitto
-from localstack.dynamodb import free_port
+from localcloud.broker import Mosquitto
+from localcloud.dynamodb import free_port
 from tests.functional.test_bridge import running
 from tests.support.mosquitto import Inbox
 

@@ -15,10 +15,10 @@ from typing import Any
 import boto3
 import pytest
 
-from localstack.api_gateway import ApiGateway
-from localstack.aws_api import AwsApi
-from localstack.lambda_runtime import LambdaService
-from localstack.template import FunctionDef
+from localcloud.api_gateway import ApiGateway
+from localcloud.aws_api import AwsApi
+from localcloud.lambda_runtime import LambdaService
+from localcloud.template import FunctionDef
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = {

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from localstack.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
-from localstack.dynamodb import free_port
-from localstack.mqtt import BrokerAccess, ServiceSession
+from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
+from localcloud.dynamodb import free_port
+from localcloud.mqtt import BrokerAccess, ServiceSession
 
 GATEWAY = "0102030405060708"
 OTHER_GATEWAY = "1112131415161718"
@@ -93,7 +93,7 @@ def test_the_bridge_may_publish_for_any_gateway_but_not_application_topics(broke
 def test_a_client_without_a_certificate_from_our_authority_is_refused(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
-    from localstack.certificates import CertificateAuthority
+    from localcloud.certificates import CertificateAuthority
 
     stranger = CertificateAuthority(tmp_path / "other-ca").issue("stranger")
     access = broker.access_for(GATEWAY)

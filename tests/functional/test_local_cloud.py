@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from localstack.broker import Mosquitto
-from localstack.cloud import CloudSettings, LocalCloud
-from localstack.dynamodb import free_port
-from localstack.mqtt import ServiceSession
+from localcloud.broker import Mosquitto
+from localcloud.cloud import CloudSettings, LocalCloud
+from localcloud.dynamodb import free_port
+from localcloud.mqtt import ServiceSession
 from tests.functional.test_local_broker import Inbox
 
 HANDLERS = "tests.support.local_handlers"

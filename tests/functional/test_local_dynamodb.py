@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from localstack.dynamodb import LocalDynamoDB, from_item, to_item
-from localstack.template import TableDef
+from localcloud.dynamodb import LocalDynamoDB, from_item, to_item
+from localcloud.template import TableDef
 
 SESSIONS = TableDef(
     name="Sessions",

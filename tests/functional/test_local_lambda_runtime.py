@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from localstack.lambda_runtime import FunctionPool, LambdaService
-from localstack.template import FunctionDef
+from localcloud.lambda_runtime import FunctionPool, LambdaService
+from localcloud.template import FunctionDef
 
 BASE_ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 if sys.prefix != sys.base_prefix:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from localstack.rules_engine import RulesEngine
-from localstack.template import LocalTemplate, RuleDef, load, synthesize
+from localcloud.rules_engine import RulesEngine
+from localcloud.template import LocalTemplate, RuleDef, load, synthesize
 
 
 @pytest.fixture(scope="module")

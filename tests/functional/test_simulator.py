@@ -16,7 +16,7 @@ from functions.lorawan.join import DLSettings, JoinAccept, JoinRequest
 from functions.lorawan.phypayload import PHYPayload
 from functions.lorawan.types import AES128Key, DevAddr, NetID
 from functions.simulator.fleet import FleetSettings, make_device, run_fleet
-from localstack.broker import Mosquitto
+from localcloud.broker import Mosquitto
 from tests.functional.test_bridge import running
 from tests.support.mosquitto import Inbox
 

@@ -19,8 +19,8 @@ import pytest
 from functions.appserver import webhooks
 from functions.shared.models import Application
 from functions.shared.settings import SETTINGS
-from localstack.lambda_runtime import LambdaService
-from localstack.template import FunctionDef
+from localcloud.lambda_runtime import LambdaService
+from localcloud.template import FunctionDef
 
 SECRET = "whsec-6f1d2c0a9b8e4f3d"  # looked for in the logs below
 EVENT = {

@@ -12,7 +12,7 @@ import pytest
 from functions.appserver.accounts import create_user
 from functions.appserver.auth import new_admin_key
 from functions.appserver.handlers.api import handler
-from localstack.api_gateway import proxy_event
+from localcloud.api_gateway import proxy_event
 
 PASSWORD = "correct horse battery"
 

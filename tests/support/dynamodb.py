@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("LORALESS_LOCAL_MASTER_KEY", "11" * 32)
 
 from functions.shared.models import ALL_MODELS
-from localstack.dynamodb import free_port
+from localcloud.dynamodb import free_port
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

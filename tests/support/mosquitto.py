@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from localstack.broker import CLOUD_IDENTITY, Mosquitto
-from localstack.dynamodb import free_port
-from localstack.iot_sql import topic_matches
-from localstack.mqtt import ServiceSession
+from localcloud.broker import CLOUD_IDENTITY, Mosquitto
+from localcloud.dynamodb import free_port
+from localcloud.iot_sql import topic_matches
+from localcloud.mqtt import ServiceSession
 
 
 def start_broker(directory: Path, *, persistence: bool = False) -> Mosquitto:

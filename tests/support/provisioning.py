@@ -37,7 +37,7 @@ class ProvisioningError(AssertionError):
 
 def admin_token(data_dir: Path) -> str:
     """A bearer token with global-admin rights on a local cloud started with `data_dir`."""
-    from localstack.cloud import local_admin_api_key
+    from localcloud.cloud import local_admin_api_key
 
     return local_admin_api_key(data_dir)
 

@@ -60,7 +60,7 @@ def test_a_flood_from_one_address_is_cut_and_counted_while_others_pass() -> None
 
 
 def test_the_mqtt_buffer_is_bounded_and_overflow_is_counted(tmp_path: Path) -> None:
-    from localstack.certificates import CertificateAuthority
+    from localcloud.certificates import CertificateAuthority
 
     issued = CertificateAuthority(tmp_path / "ca").issue("loraless-bridge")
     config = BridgeConfig(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localstack.iot_sql import IotSqlError, Message, parse_rule, topic_matches
+from localcloud.iot_sql import IotSqlError, Message, parse_rule, topic_matches
 
 UPLINK = (
     "SELECT *, topic(1) AS topic_prefix, topic(3) AS topic_gateway_id, timestamp() AS received_at "

@@ -1,5 +1,5 @@
 // A tiny client-side router on the History API: routes are patterns like "/devices/:dev_eui";
-// the servers (CloudFront's error rule, localstack/web.py) answer unknown paths with index.html.
+// the servers (CloudFront's error rule, localcloud/web.py) answer unknown paths with index.html.
 
 export function compile(pattern) {
   const names = [];

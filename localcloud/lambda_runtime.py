@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from localstack.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionDef
+from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionDef
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("loraless.local.lambda")
@@ -53,7 +53,7 @@ class _Worker:
             [
                 sys.executable,
                 "-m",
-                "localstack.lambda_worker",
+                "localcloud.lambda_worker",
                 function.handler,
                 str(to_worker_r),
                 str(from_worker_w),

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from localstack.iot_sql import Message, Rule, parse_rule, topic_matches
-from localstack.template import RuleDef
+from localcloud.iot_sql import Message, Rule, parse_rule, topic_matches
+from localcloud.template import RuleDef
 
 log = logging.getLogger("loraless.local.rules")
 

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from localstack.api_gateway import ApiGateway
-from localstack.aws_api import AwsApi
-from localstack.certificates import CertificateAuthority
-from localstack.dynamodb import LocalDynamoDB, free_port
-from localstack.lambda_runtime import LambdaService
-from localstack.mqtt import BrokerAccess, ServiceSession
-from localstack.rules_engine import RulesEngine
-from localstack.template import LOCAL_REGION, LocalTemplate, load, synthesize
+from localcloud.api_gateway import ApiGateway
+from localcloud.aws_api import AwsApi
+from localcloud.certificates import CertificateAuthority
+from localcloud.dynamodb import LocalDynamoDB, free_port
+from localcloud.lambda_runtime import LambdaService
+from localcloud.mqtt import BrokerAccess, ServiceSession
+from localcloud.rules_engine import RulesEngine
+from localcloud.template import LOCAL_REGION, LocalTemplate, load, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("loraless.local")

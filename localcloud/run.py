@@ -21,9 +21,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from localstack.broker import BRIDGE_IDENTITY, Mosquitto
-from localstack.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud
-from localstack.template import LocalTemplate
+from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
+from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud
+from localcloud.template import LocalTemplate
 
 log = logging.getLogger("loraless.local")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from localstack.lambda_runtime import LambdaService
+from localcloud.lambda_runtime import LambdaService
 
 log = logging.getLogger("loraless.local.api")
 STAGE = "v1"

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from localstack.template import LOCAL_REGION, TableDef
+from localcloud.template import LOCAL_REGION, TableDef
 
 log = logging.getLogger("loraless.local.dynamodb")
 _SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()

@@ -12,8 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from localstack.certificates import CertificateAuthority
-from localstack.mqtt import BrokerAccess
+from localcloud.certificates import CertificateAuthority
+from localcloud.mqtt import BrokerAccess
 
 CLOUD_IDENTITY = "loraless-cloud"
 BRIDGE_IDENTITY = "loraless-bridge"
