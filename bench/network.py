@@ -34,7 +34,7 @@ from functions.lorawan.device import otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
 from functions.network import uplink as pipeline_module
-from functions.network.uplink import Pipeline, handle_reception
+from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq
 from functions.shared.models import ALL_MODELS, Device
@@ -89,7 +89,7 @@ def main() -> None:
     def invoke(function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
         return handle_join(JoinReq.from_dict(payload)).to_dict()
 
-    pipeline = Pipeline(
+    pipeline = Ports(
         count=lambda _name: None, publish=lambda _t, _m: published.append(time.perf_counter()), invoke=invoke
     )
     region = get_region("EU868")

@@ -11,9 +11,9 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from functions.lorawan.types import AES128Key
-from functions.network.events import region_for_prefix
 from functions.network.frames import build_downlink
 from functions.network.observability import logger
+from functions.network.receptions import region_for_prefix
 from functions.network.scheduling import RxParameters, class_c_downlink
 from functions.network.uplink import app_s_key_of
 from functions.shared import envelope, queue

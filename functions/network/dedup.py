@@ -26,7 +26,7 @@ from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from functions.network.events import Reception
+from functions.network.receptions import Reception
 from functions.shared.models import UplinkCollection
 
 TTL_S = 60

@@ -25,29 +25,27 @@ from functions.lorawan import security
 from functions.lorawan.join import DLSettings, RejoinRequest
 from functions.lorawan.phypayload import PHYPayload
 from functions.lorawan.types import DevAddr, NetID
-from functions.network.events import Reception, region_for_prefix
 from functions.network.mac import applied, mac_state
 from functions.network.observability import logger
+from functions.network.receptions import Reception, region_for_prefix
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent
 from functions.shared.models import DeviceSession
 from functions.shared.settings import SETTINGS
 
 if TYPE_CHECKING:
-    from functions.network.uplink import Pipeline
+    from functions.network.uplink import Ports
 
 
 def _reject(
-    pipeline: Pipeline, reason: str, status: str = "rejoin_rejected", metric: str = "RejoinsRejected"
+    pipeline: Ports, reason: str, status: str = "rejoin_rejected", metric: str = "RejoinsRejected"
 ) -> str:
     pipeline.count(metric)
     logger.warning("RejoinRequest refused", extra={"reason": reason})
     return status
 
 
-def handle_rejoin(
-    phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Pipeline
-) -> str:
+def handle_rejoin(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Ports) -> str:
     from functions.network.uplink import _event, _now_iso, initial_mac_state, session_keys, store_session
 
     request = phy.payload

@@ -19,8 +19,8 @@ from typing import Any
 
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
-from functions.network.events import Reception
 from functions.network.observability import Count, logger
+from functions.network.receptions import Reception
 from functions.shared.models import Gateway
 
 TOO_LATE_MEMORY_S = 600

@@ -26,7 +26,6 @@ from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
 from functions.lorawan.types import AES128Key, DevAddr, NetID
 from functions.network.dedup import collect
-from functions.network.events import Reception, gps_time_s, region_for_prefix, sub_band_channels
 from functions.network.frames import MAX_F_OPTS, BuiltDownlink, build_downlink
 from functions.network.mac import (
     Unit,
@@ -42,6 +41,7 @@ from functions.network.mac import (
 )
 from functions.network.mac_requests import due_requests
 from functions.network.observability import Count, logger
+from functions.network.receptions import Reception, gps_time_s, region_for_prefix, sub_band_channels
 from functions.network.scheduling import (
     RxParameters,
     best_reception,
@@ -57,8 +57,9 @@ from functions.shared.settings import SETTINGS
 
 
 @dataclass
-class Pipeline:
-    """The outside world of the pipeline, replaceable in tests: counting, publishing, invoking."""
+class Ports:
+    """The ports of the pipeline to the outside, replaceable in tests: counting, publishing, invoking,
+    and the de-duplication window."""
 
     count: Count
     publish: Callable[[str, dict[str, object]], None] = aws.publish
@@ -70,7 +71,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def handle_reception(reception: Reception, pipeline: Pipeline) -> str:
+def handle_reception(reception: Reception, pipeline: Ports) -> str:
     """Returns what happened, for the handler's log line and the tests. Bad input is counted, logged and
     answered with a status: nothing raises for it (an exception would make the platform retry)."""
     outcome = collect(reception, window_s=pipeline.window_s)
@@ -125,7 +126,7 @@ def app_s_key_of(dev_eui: str) -> AES128Key | None:
     return AES128Key.parse(envelope.open_sealed(device.app_s_key, context=dev_eui)["app_s_key"])
 
 
-def _event(pipeline: Pipeline, event: NetworkEvent) -> None:
+def _event(pipeline: Ports, event: NetworkEvent) -> None:
     if SETTINGS.network_events_function:
         pipeline.invoke(SETTINGS.network_events_function, event.to_dict(), wait=False)
 
@@ -213,7 +214,7 @@ class StaleJoin(Exception):
     letting it replace the session would cut the device off (it found by the local-cloud load bench)."""
 
 
-def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Pipeline) -> str:
+def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Ports) -> str:
     request = phy.payload
     assert isinstance(request, JoinRequest)
     best = downlink_reception(receptions, pipeline.count)
@@ -280,7 +281,7 @@ def _join(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
     return "joined"
 
 
-def _stale_join(pipeline: Pipeline) -> str:
+def _stale_join(pipeline: Ports) -> str:
     pipeline.count("StaleJoins")
     logger.warning("JoinRequest older than the device's current session dropped")
     return "stale_join"
@@ -385,7 +386,7 @@ def _adr(session: DeviceSession, region: Region, max_snr: float, f_cnt: int, gat
     return Unit("LinkADRReq", commands, apply)
 
 
-def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Pipeline) -> str:
+def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pipeline: Ports) -> str:
     best = best_reception(receptions)
     region = region_for_prefix(best.topic_prefix)
     mac = phy.mac_payload
@@ -535,7 +536,7 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
 
 
 def _uplink_commands(
-    phy: PHYPayload, session: DeviceSession, keys: dict[str, AES128Key], f_cnt: int, pipeline: Pipeline
+    phy: PHYPayload, session: DeviceSession, keys: dict[str, AES128Key], f_cnt: int, pipeline: Ports
 ) -> list[MACCommand]:
     """The MAC commands of an uplink: FOpts (encrypted in 1.1) and an FPort 0 FRMPayload. A sequence that
     does not decode is counted and ignored; the rest of the uplink still counts."""
@@ -556,7 +557,7 @@ def _uplink_commands(
 
 
 def _queue_head(
-    session: DeviceSession, *, ack: bool, pipeline: Pipeline
+    session: DeviceSession, *, ack: bool, pipeline: Ports
 ) -> tuple[list[QueuedDownlink], QueuedDownlink | None]:
     """The queue head to send, and the confirmed downlink this uplink acknowledges (if any)."""
     head = queue.pending(session.dev_eui)
@@ -573,7 +574,7 @@ def _fit_commands(
     *,
     payload_size: int | None,
     limit: int,
-    pipeline: Pipeline,
+    pipeline: Ports,
     f_cnt: int,
     now: float,
 ) -> list[Unit]:
@@ -607,7 +608,7 @@ def _send_class_a(
     gateway: Reception,
     phy_payload: bytes,
     built: BuiltDownlink | None,
-    pipeline: Pipeline,
+    pipeline: Ports,
     *,
     kind: str,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from functions.appserver.downlinks import handle_mqtt_command
-from functions.network.txack import handle_tx_ack
+from functions.network.transmissions import handle_tx_ack
 from functions.shared import envelope, queue
 from functions.shared.interface import NetworkEvent
 from functions.shared.models import Device, PendingDownlink

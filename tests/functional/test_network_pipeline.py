@@ -19,8 +19,8 @@ from functions.lorawan.mac_commands import LinkCheckAns, RekeyConf
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
 from functions.network import uplink as pipeline_module
-from functions.network.events import Reception
-from functions.network.uplink import Pipeline, handle_reception
+from functions.network.receptions import Reception
+from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq, NetworkEvent
 from functions.shared.models import Device, DeviceSession, UplinkCollection
@@ -58,8 +58,8 @@ class World:
         with self.lock:
             self.commands.append((topic, message))
 
-    def pipeline(self) -> Pipeline:
-        return Pipeline(count=self.count, publish=self.publish, invoke=self.invoke, window_s=self.window_s)
+    def pipeline(self) -> Ports:
+        return Ports(count=self.count, publish=self.publish, invoke=self.invoke, window_s=self.window_s)
 
     def count(self, name: str) -> None:
         with self.lock:

@@ -14,8 +14,8 @@ from functions.lorawan.mac_commands import (
     TxParamSetupReq,
 )
 from functions.lorawan.regions import get_region
-from functions.network.events import InvalidUplinkEvent, gps_time_s, sub_band_channels
 from functions.network.mac import Unit, command_from_dict, fit
+from functions.network.receptions import InvalidUplinkEvent, gps_time_s, sub_band_channels
 from functions.network.scheduling import TOO_LATE_KEY, gateway_usable
 from functions.shared.models import Gateway
 

@@ -1,6 +1,6 @@
-"""What a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2 after an RX1
-error, so anything but OK on the last item tried is a lost downlink. The application hears of it as a
-`txack` event for the device the downlink was for.
+"""Transmissions: what a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2
+after an RX1 error, so anything but OK on the last item tried is a lost downlink. The application hears
+of it as a `txack` event for the device the downlink was for.
 
 A lost confirmed downlink goes back to the queue as not sent (its FCntDown forgotten), so the next uplink
 sends it again as a first transmission rather than a retry. A gateway that answered TOO_LATE is
