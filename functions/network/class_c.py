@@ -15,7 +15,7 @@ from functions.network.frames import build_downlink
 from functions.network.observability import logger
 from functions.network.receptions import region_for_prefix
 from functions.network.scheduling import RxParameters, class_c_downlink
-from functions.network.uplink import app_s_key_of
+from functions.network.store import app_s_key_of
 from functions.shared import envelope, queue
 from functions.shared.models import Device, DeviceSession, PendingDownlink
 

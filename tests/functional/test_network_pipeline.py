@@ -18,12 +18,12 @@ from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.mac_commands import LinkCheckAns, RekeyConf
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from functions.network import uplink as pipeline_module
 from functions.network.receptions import Reception
 from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq, NetworkEvent
 from functions.shared.models import Device, DeviceSession, UplinkCollection
+from functions.shared.settings import SETTINGS
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 NWK_KEY = AES128Key.parse("000102030405060708090a0b0c0d0e0f")
@@ -42,8 +42,8 @@ class World:
         self.lock = threading.Lock()
         self.window_s = 0.3  # the de-duplication window; tests of one gateway may set 0
         self.last_downlink: tuple[str, dict[str, Any]] | None = None
-        monkeypatch.setattr(pipeline_module.SETTINGS, "join_server_function", "join-server")
-        monkeypatch.setattr(pipeline_module.SETTINGS, "network_events_function", "network-events")
+        monkeypatch.setattr(SETTINGS, "join_server_function", "join-server")
+        monkeypatch.setattr(SETTINGS, "network_events_function", "network-events")
 
     def invoke(self, function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
         if function == "join-server":
@@ -140,7 +140,7 @@ def test_otaa_1_0_3_join_then_uplinks_reach_the_application_decrypted(
 ) -> None:
     world = World(monkeypatch)
     device = joined_device(world)
-    assert device.session is not None and device.rx1_delay == pipeline_module.SETTINGS.rx1_delay_s
+    assert device.session is not None and device.rx1_delay == SETTINGS.rx1_delay_s
     session = DeviceSession.get(str(device.dev_eui))
     assert session.dev_addr == str(device.session.dev_addr)
     assert b"AppKey" not in session.net_keys and APP_KEY.value not in session.net_keys
