@@ -37,7 +37,9 @@ from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.settings import SETTINGS
 from functions.shared.interface import JoinReq
-from functions.shared.models import ALL_MODELS, Device
+from functions.appserver.models import APPLICATION_TABLES
+from functions.network.models import NETWORK_TABLES
+from functions.appserver.models import Device
 from localcloud.dynamodb import free_port
 from tests.functional.test_network_pipeline import reception
 
@@ -77,7 +79,7 @@ def main() -> None:
     parser.add_argument("--uplinks", type=int, default=200)
     args = parser.parse_args()
     server, url = start_moto()
-    for model in ALL_MODELS:
+    for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
         model.create_table(wait=True)

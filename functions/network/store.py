@@ -1,8 +1,9 @@
-"""The network server's data access: its sessions (keys sealed), pending downlinks, and the one read of
-the application side's tables it still makes (the AppSKey, see `app_s_key_of`).
+"""The network server's data access: its sessions (keys sealed) and the downlinks handed to gateways.
+What it needs of the application server's tables (a device's LoRaWAN version, an old session's AppSKey)
+it asks through `functions.shared.interface.application_server()`.
 
 Every write to a network table goes through a function here or through the model's conditional save in
-the pipeline; the application server reaches these tables only through `functions/shared/interface.py`.
+the pipeline; the application server reaches these tables only through `functions/network/service.py`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from functions.lorawan.types import AES128Key, DevAddr
+from functions.network.models import DeviceSession, PendingDownlink
 from functions.shared import envelope
-from functions.shared.interface import JoinAns
-from functions.shared.models import Device, DeviceSession, PendingDownlink
+from functions.shared.interface import JoinAns, application_server
 
 PENDING_DOWNLINK_TTL = timedelta(minutes=10)
 
@@ -54,18 +55,19 @@ def store_session(
     joined_at_ms: int,
     newer_only: bool = False,
 ) -> DeviceSession:
-    """A new session from the join server's keys (sealed) and `fields`; it replaces the device's previous
-    one. With `newer_only`, only a session made from an earlier (or no) JoinRequest: see `StaleJoin`."""
+    """A new session from the join server's keys (sealed, the AppSKey with them when the JoinAns carries
+    it) and `fields`; it replaces the device's previous one. With `newer_only`, only a session made from
+    an earlier (or no) JoinRequest: see `StaleJoin`."""
     keys = answer.network_keys
     nwk = keys.get("NwkSKey")
-    sealed = envelope.seal(
-        {
-            "f_nwk_s_int_key": keys.get("FNwkSIntKey", nwk or ""),
-            "s_nwk_s_int_key": keys.get("SNwkSIntKey", nwk or ""),
-            "nwk_s_enc_key": keys.get("NwkSEncKey", nwk or ""),
-        },
-        context=dev_eui,
-    )
+    values = {
+        "f_nwk_s_int_key": keys.get("FNwkSIntKey", nwk or ""),
+        "s_nwk_s_int_key": keys.get("SNwkSIntKey", nwk or ""),
+        "nwk_s_enc_key": keys.get("NwkSEncKey", nwk or ""),
+    }
+    if answer.app_s_key is not None:
+        values["app_s_key"] = answer.app_s_key
+    sealed = envelope.seal(values, context=dev_eui)
     session = DeviceSession(dev_eui, net_keys=sealed, joined_at_ms=joined_at_ms, **fields)
     condition = None
     if newer_only:
@@ -92,22 +94,8 @@ def record_downlink(downlink_id: int, *, dev_eui: str, gateway_id: str, kind: st
     ).save()
 
 
-def mac_version_of(dev_eui: str) -> str | None:
-    """The LoRaWAN version the device was provisioned with (the join server's Device table: a read of the
-    application side's data, kept here alone), None for a device the join server does not know."""
-    try:
-        return str(Device.get(dev_eui).mac_version)
-    except Device.DoesNotExist:
-        return None
-
-
-def app_s_key_of(dev_eui: str) -> AES128Key | None:
-    """The AppSKey the join server kept, to encrypt a queued payload at send time (one deployment shares
-    device keys, as ChirpStack v4 does). The one read of the join server's table by the network server."""
-    try:
-        device = Device.get(dev_eui)
-    except Device.DoesNotExist:
-        return None
-    if device.app_s_key is None:
-        return None
-    return AES128Key.parse(envelope.open_sealed(device.app_s_key, context=dev_eui)["app_s_key"])
+def app_s_key_of(session: DeviceSession, keys: dict[str, AES128Key]) -> AES128Key | None:
+    """The AppSKey to encrypt a queued payload with at send time (one deployment shares device keys, as
+    ChirpStack v4 does): sealed in the session since the JoinAns (or the ABP activation) carried it; for
+    sessions stored before, the application server's copy."""
+    return keys.get("app_s_key") or application_server().app_s_key(session.dev_eui)

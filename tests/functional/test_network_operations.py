@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import queue
 from functions.lorawan.device import EndDevice
 from functions.lorawan.keys import join_server_keys
 from functions.network import gateways
 from functions.network.handlers import tx_ack as tx_ack_handler
 from functions.network.handlers import uplink as uplink_handler
+from functions.network.models import DeviceSession, Gateway, UplinkCollection
 from functions.network.observability import logger
 from functions.network.receptions import parse_uplink
 from functions.network.scheduling import TOO_LATE_KEY
 from functions.network.uplink import Ports, handle_reception
-from functions.shared import queue
-from functions.shared.models import DeviceSession, Gateway, UplinkCollection
 from tests.functional.test_network_pipeline import APP_KEY, NWK_KEY, World, joined_device
 
 GATEWAY = "0016c001ff10a235"

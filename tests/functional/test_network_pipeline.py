@@ -14,15 +14,16 @@ import pytest
 
 from functions.appserver.integration import handle_network_event
 from functions.appserver.join_server import handle_join
+from functions.appserver.models import Device
 from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.mac_commands import LinkCheckAns, RekeyConf
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
+from functions.network.models import DeviceSession, UplinkCollection
 from functions.network.receptions import Reception
 from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq, NetworkEvent
-from functions.shared.models import Device, DeviceSession, UplinkCollection
 from functions.shared.settings import SETTINGS
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
@@ -247,7 +248,7 @@ def test_replays_and_forged_frames_change_nothing(dynamodb: str, monkeypatch: py
 def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_acknowledged(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared import queue
+    from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
@@ -281,7 +282,7 @@ def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_
 def test_an_unacknowledged_confirmed_downlink_is_sent_again_with_a_new_counter(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared import queue
+    from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
@@ -297,7 +298,7 @@ def test_an_unacknowledged_confirmed_downlink_is_sent_again_with_a_new_counter(
 def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared import queue
+    from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
@@ -314,8 +315,8 @@ def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
 def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from functions.appserver import queue
     from functions.network.class_c import send_class_c
-    from functions.shared import queue
 
     world = World(monkeypatch)
     device = joined_device(world)

@@ -11,6 +11,7 @@ import base64
 
 import pytest
 
+from functions.appserver.models import Device
 from functions.lorawan import security
 from functions.lorawan.device import EndDevice
 from functions.lorawan.device.session import DeviceSession as DeviceSessionState
@@ -19,8 +20,8 @@ from functions.lorawan.keys import join_server_keys, session_keys_1_1
 from functions.lorawan.mac_commands import RekeyConf
 from functions.lorawan.phypayload import MHDR, MType, PHYPayload
 from functions.lorawan.types import AES128Key, NetID
+from functions.network.models import DeviceSession, UplinkCollection
 from functions.network.uplink import handle_reception
-from functions.shared.models import Device, DeviceSession, UplinkCollection
 from functions.shared.settings import SETTINGS
 from tests.functional.test_network_pipeline import (
     APP_KEY,

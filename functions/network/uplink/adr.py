@@ -8,8 +8,8 @@ from functions.lorawan.mac_commands import LinkADRReq, MACCommand
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
 from functions.network.mac import Unit, adr_paused, enabled_channels
+from functions.network.models import DeviceSession, UplinkRecordMap
 from functions.network.uplink.context import DataUplink
-from functions.shared.models import DeviceSession, UplinkRecordMap
 
 
 def run_adr(up: DataUplink) -> None:

@@ -21,12 +21,11 @@ from functions.lorawan.regions import Region
 from functions.lorawan.types import AES128Key
 from functions.network.frames import BuiltDownlink
 from functions.network.mac import Unit, UplinkMAC
+from functions.network.models import DeviceSession
 from functions.network.observability import Count
 from functions.network.receptions import Reception
 from functions.shared import aws
-from functions.shared.interface import NetworkEvent
-from functions.shared.models import DeviceSession
-from functions.shared.queue import QueuedDownlink
+from functions.shared.interface import NetworkEvent, QueuedDownlink
 from functions.shared.settings import SETTINGS
 
 

@@ -10,8 +10,7 @@ from functions.network.mac import applied, fit, keep_pending, record_sent, uplin
 from functions.network.observability import logger
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
 from functions.network.uplink.context import DataUplink, now_iso
-from functions.shared import queue
-from functions.shared.interface import NetworkEvent
+from functions.shared.interface import NetworkEvent, application_server
 
 
 def take_queue_head(up: DataUplink) -> None:
@@ -19,7 +18,7 @@ def take_queue_head(up: DataUplink) -> None:
     device's ACK is acknowledged or sent again; a payload beyond the RX1 data rate's N stays queued; a
     payload that would leave the answers to the device's requests no room waits (FPending is set)."""
     session, region = up.session, up.region
-    head = queue.pending(session.dev_eui)
+    head = application_server().queue_head(session.dev_eui)
     if head and head[0].f_cnt is not None:  # a confirmed downlink waits for this device's ACK
         if up.mac_payload.fhdr.f_ctrl.ack:
             head, up.acked = head[1:], head[0]
@@ -91,7 +90,7 @@ def build_frame(up: DataUplink) -> None:
         uplink_f_cnt=up.f_cnt,
         f_opts=b"" if on_port_0 else mac_bytes,
         item=item,
-        app_s_key=store.app_s_key_of(up.session.dev_eui) if item is not None else None,
+        app_s_key=store.app_s_key_of(up.session, up.keys) if item is not None else None,
         f_pending=len(up.head) > (1 if item is not None else 0),
         mac_frm_payload=mac_bytes if on_port_0 else b"",
     )
@@ -107,9 +106,9 @@ def choose_gateway(up: DataUplink) -> None:
 def settle_queue(up: DataUplink) -> None:
     """The acknowledged confirmed downlink leaves the queue (`ack` event); the one sent now is marked sent
     (confirmed: it waits for the ACK) or removed (unconfirmed)."""
-    dev_eui = up.session.dev_eui
+    dev_eui, queue = up.session.dev_eui, application_server()
     if up.acked is not None:
-        queue.remove(dev_eui, up.acked.item_id)
+        queue.remove_from_queue(dev_eui, up.acked.item_id)
         details = {"acknowledged": True, "fCntDown": up.acked.f_cnt}
         up.ports.send_event(NetworkEvent("ack", dev_eui, now_iso(), details=details))
     built = up.built
@@ -117,7 +116,7 @@ def settle_queue(up: DataUplink) -> None:
         if built.item.confirmed:
             queue.mark_sent(dev_eui, built.item.item_id, built.f_cnt)
         else:
-            queue.remove(dev_eui, built.item.item_id)
+            queue.remove_from_queue(dev_eui, built.item.item_id)
 
 
 def send_downlink(up: DataUplink) -> None:

@@ -12,12 +12,12 @@ from functions.lorawan.join import DLSettings, JoinRequest
 from functions.lorawan.regions import Region
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import store
+from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception, sub_band_channels
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
 from functions.network.uplink.context import Frame, Ports, now_iso, run
-from functions.shared.interface import JoinAns, JoinReq, NetworkEvent
-from functions.shared.models import DeviceSession
+from functions.shared.interface import JoinAns, JoinReq, NetworkEvent, application_server
 from functions.shared.settings import SETTINGS
 
 
@@ -51,7 +51,7 @@ def choose_gateway(join: Join) -> None:
 def read_device(join: Join) -> None:
     """The device's LoRaWAN version (unknown devices: 1.0.3, the join server answers UnknownDevEUI) and
     the session this join replaces."""
-    join.mac_version = store.mac_version_of(join.dev_eui) or "1.0.3"
+    join.mac_version = application_server().mac_version(join.dev_eui) or "1.0.3"
     join.old = store.session_of(join.dev_eui)
 
 

@@ -27,13 +27,13 @@ from functions.lorawan.join import DLSettings, RejoinRequest
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import store
 from functions.network.mac import applied, mac_state
+from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
 from functions.network.uplink.context import Frame, now_iso, run
 from functions.network.uplink.join import call_join_server, initial_mac_state, session_fields
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent
-from functions.shared.models import DeviceSession
 from functions.shared.settings import SETTINGS
 
 
