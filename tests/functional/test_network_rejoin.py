@@ -115,7 +115,7 @@ def test_rejoin_type_1_is_checked_by_the_join_server_and_rj_count1_never_goes_ba
     assert send(world, forged) == "mic_failure" and world.counts["MICFailures"] == 1
     assert send(world, rejoin_frame(device, 1, 0)) == "rejoined"
     accept_rejoin(world, device, 1, 0)
-    assert DeviceSession.get(DEV_EUI).mac_state["rj_count1_next"] == 1
+    assert DeviceSession.get(DEV_EUI).mac_state.rj_count1_next == 1
     uplink_in_new_context(world, device)
     before = DeviceSession.get(DEV_EUI).serialize()
     assert send(world, rejoin_frame(device, 1, 0)) == "replay"  # RJcount1 0 again
