@@ -94,18 +94,14 @@ class BridgeCredential(Construct):
         handler.add_to_role_policy(
             iam.PolicyStatement(actions=["iot:CreateKeysAndCertificate"], resources=["*"])
         )
+        # Authorized against the certificate (not the policy): the service authorization reference.
         handler.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["iot:AttachPolicy", "iot:DetachPolicy"],
-                resources=[f"{arn}:policy/{policy.ref}", f"{arn}:cert/*"],
-            )
-        )
-        handler.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iot:DescribeCertificate", "iot:UpdateCertificate", "iot:DeleteCertificate"],
+                actions=["iot:AttachPolicy", "iot:DetachPolicy", "iot:DescribeCertificate",
+                         "iot:UpdateCertificate", "iot:DeleteCertificate"],
                 resources=[f"{arn}:cert/*"],
             )
-        )
+        )  # fmt: skip
         secret.grant_write(handler)
         provider = custom_resources.Provider(self, "Provider", on_event_handler=handler)
         self.resource = CustomResource(

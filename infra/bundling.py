@@ -44,7 +44,11 @@ def compile_bytecode(directory: Path) -> None:
 
 @jsii.implements(ILocalBundling)
 class LockedDependencies:
-    """Installs the locked runtime dependencies into `<out>/python` for a Lambda layer."""
+    """Installs the locked runtime dependencies into `<out>/python` for a Lambda layer. `platform` is
+    Lambda's (arm64); the deploy rehearsal builds a twin for the host to import the handlers with."""
+
+    def __init__(self, platform: str = LAMBDA_PLATFORM) -> None:
+        self.platform = platform
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
         with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +64,7 @@ class LockedDependencies:
                 [
                     "uv", "pip", "install", "--quiet", "--requirement", str(requirements),
                     "--target", str(Path(output_dir) / "python"),
-                    "--python-platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON,
+                    "--python-platform", self.platform, "--python-version", LAMBDA_PYTHON,
                     "--only-binary", ":all:", "--no-compile",
                 ],
                 cwd=ROOT, check=True, capture_output=True,

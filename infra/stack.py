@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_iot as iot
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -82,7 +81,7 @@ class LoralessStack(Stack):
             api_function.add_environment("LORALESS_WEB_ORIGIN", settings.web_origins[0])
         application_policy = ApplicationPolicy(self, "ApplicationPolicy").policy
         api_function.add_environment("APPLICATION_POLICY_NAME", application_policy.ref)
-        self._grant_application_certificates(api_function, application_policy)
+        self._grant_application_certificates(api_function)
         if settings.admin_api_key_sha256:
             appserver.functions["Api"].add_environment(
                 "LORALESS_ADMIN_API_KEY_SHA256", settings.admin_api_key_sha256
@@ -212,30 +211,24 @@ class LoralessStack(Stack):
                 iam.PolicyStatement(actions=["iot:Publish"], resources=[f"{arn}:topic/{t}" for t in topics])
             )
 
-    def _grant_application_certificates(self, function: lambda_.Function, policy: iot.CfnPolicy) -> None:
+    def _grant_application_certificates(self, function: lambda_.Function) -> None:
         """`POST /applications/{id}/integrations/mqtt/certificate` (functions/appserver/mqtt_credentials.py):
-        IoT authorizes AttachPolicy against the policy and the certificate both; a certificate whose
-        attachment fails is detached, deactivated and deleted, so none is left behind."""
+        IoT authorizes AttachPolicy against the certificate; a certificate whose attachment fails is
+        detached, deactivated and deleted, so none is left behind."""
         arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"
         certificates = f"{arn}:cert/*"
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["iot:CreateCertificateFromCsr"], resources=["*"])
         )
+        # AttachPolicy, AttachThingPrincipal and their Detach* are authorized against the certificate (the
+        # service authorization reference lists cert and thinggroup only, not the policy or the thing).
         function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iot:CreateThing", "iot:AttachThingPrincipal", "iot:DetachThingPrincipal"],
-                resources=[f"{arn}:thing/*"],
-            )
+            iam.PolicyStatement(actions=["iot:CreateThing"], resources=[f"{arn}:thing/*"])
         )
         function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["iot:AttachPolicy"], resources=[f"{arn}:policy/{policy.ref}", certificates]
-            )
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iot:AttachThingPrincipal", "iot:DetachThingPrincipal", "iot:UpdateCertificate",
-                         "iot:DeleteCertificate"],
+                actions=["iot:AttachPolicy", "iot:AttachThingPrincipal", "iot:DetachThingPrincipal",
+                         "iot:UpdateCertificate", "iot:DeleteCertificate"],
                 resources=[certificates],
             )
         )  # fmt: skip
