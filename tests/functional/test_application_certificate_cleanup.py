@@ -46,7 +46,7 @@ def test_the_certificate_is_attached_to_its_thing_and_policy(
 
 def test_a_failed_attachment_leaves_no_certificate(iot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APPLICATION_POLICY_NAME", "NoSuchPolicy")
-    with pytest.raises(Exception, match="ResourceNotFound|not found|does not exist"):
+    with pytest.raises(Exception, match=r"ResourceNotFound|not found|does not exist"):
         mqtt_credentials.issue(APPLICATION)
     assert iot.list_certificates()["certificates"] == []
     assert iot.list_thing_principals(thingName=APPLICATION)["principals"] == []

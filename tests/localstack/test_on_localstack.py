@@ -16,8 +16,12 @@ import pytest
 ENDPOINT = os.environ.get("LORALESS_LOCALSTACK_ENDPOINT")
 ROOT = Path(__file__).resolve().parents[2]
 # Functional tests whose AWS side is DynamoDB (the local cloud's own tests stay on moto).
-ON_DYNAMODB = ["tests/functional/test_api.py", "tests/functional/test_network_pipeline.py",
-               "tests/functional/test_network_joins.py", "tests/functional/test_downlink_paths.py"]  # fmt: skip
+ON_DYNAMODB = [
+    "tests/functional/test_api.py",
+    "tests/functional/test_network_pipeline.py",
+    "tests/functional/test_network_joins.py",
+    "tests/functional/test_downlink_paths.py",
+]
 
 pytestmark = pytest.mark.skipif(not ENDPOINT, reason="no LocalStack endpoint (LORALESS_LOCALSTACK_ENDPOINT)")
 
