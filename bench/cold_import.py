@@ -4,8 +4,9 @@
 infra/bundling.py does (the layer for this machine's platform, from the same lock: the arm64 one cannot
 load here), once as before (sources only) and once as now (unchecked-hash .pyc), then times
 `python3.13 -S -c "import <handler module>"` in a fresh process per run with PYTHONDONTWRITEBYTECODE=1
-(Lambda's /var/task and /opt are read-only, so nothing is cached between cold starts). Median of the
-runs, wall time of the whole process, measured with Python's perf_counter around it.
+(Lambda's /var/task and /opt are read-only, so nothing is cached between cold starts). Before and after
+alternate run by run (the machine is shared); each figure is the median of the runs: the process's CPU
+time (user + system, from wait4) and its wall time (perf_counter around it).
 """
 
 from __future__ import annotations
@@ -35,42 +36,58 @@ def _size(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
 
 
-def _time_import(module: str, paths: list[Path], runs: int) -> float:
-    script = f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}; import {module}"
+def _run(script: str) -> tuple[float, float]:
+    """(cpu seconds, wall seconds) of one fresh interpreter running `script`."""
     environment = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1", "AWS_REGION": "us-east-1"}
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-S", "-c", script], env=environment, check=True, cwd="/")
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-S", "-c", script], env=environment, cwd="/")
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, script
+    return usage.ru_utime + usage.ru_stime, wall
+
+
+def _script(module: str, paths: list[Path]) -> str:
+    return f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}; import {module}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        code, layer = root / "code", root / "layer"
+        code, layer = root / "after" / "code", root / "after" / "layer"
         FunctionSources().try_bundle(str(code), image=None)  # type: ignore[arg-type]
         LockedDependencies(platform=PLATFORM).try_bundle(str(layer), image=None)  # type: ignore[arg-type]
-        after = (_size(code), _size(layer))
+        shutil.copytree(root / "after", root / "before")
+        _strip_bytecode(root / "before")
+        sizes = {k: (_size(root / k / "code"), _size(root / k / "layer")) for k in ("before", "after")}
         handlers = sorted(spec.handler.rsplit(".", 1)[0] for spec in network.SPECS + appserver.SPECS)
-        with_bytecode = {m: _time_import(m, [code, layer / "python"], args.runs) for m in handlers}
-        _strip_bytecode(code)
-        _strip_bytecode(layer)
-        before = (_size(code), _size(layer))
-        without = {m: _time_import(m, [code, layer / "python"], args.runs) for m in handlers}
-        baseline = _time_import("sys", [], args.runs)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.runs} runs; "
-          f"interpreter start alone {baseline * 1000:.0f} ms")  # fmt: skip
+        samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for _ in range(args.runs):
+            for module in handlers:
+                for kind in ("before", "after"):
+                    paths = [root / kind / "code", root / kind / "layer" / "python"]
+                    samples.setdefault((module, kind), []).append(_run(_script(module, paths)))
+        baseline = [_run("import sys") for _ in range(args.runs)]
+
+    def median(values: list[tuple[float, float]], index: int) -> float:
+        return statistics.median(v[index] for v in values)
+
+    before, after = sizes["before"], sizes["after"]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.runs} runs")
     print(f"code bundle {before[0] / 1e6:.1f} MB -> {after[0] / 1e6:.1f} MB; layer {before[1] / 1e6:.1f} MB "
           f"-> {after[1] / 1e6:.1f} MB (unzipped)")  # fmt: skip
-    print("| handler | sources only | with .pyc | ratio |\n|---|---:|---:|---:|")
+    start_cpu, start_wall = median(baseline, 0) * 1000, median(baseline, 1) * 1000
+    print(f"interpreter start alone: {start_cpu:.0f} ms CPU, {start_wall:.0f} ms wall")
+    print("| handler | CPU, sources only | CPU, with .pyc | wall, sources only | wall, with .pyc |")
+    print("|---|---:|---:|---:|---:|")
     for module in handlers:
-        print(f"| `{module}` | {without[module]:.2f} s | {with_bytecode[module]:.2f} s | "
-              f"{without[module] / with_bytecode[module]:.1f}x |")  # fmt: skip
+        b, a = samples[(module, "before")], samples[(module, "after")]
+        print(f"| `{module}` | {median(b, 0):.2f} s | {median(a, 0):.2f} s | {median(b, 1):.2f} s | "
+              f"{median(a, 1):.2f} s |")  # fmt: skip
 
 
 if __name__ == "__main__":
