@@ -55,11 +55,16 @@ def settings_from(app: cdk.App) -> StackSettings:
     )
 
 
-def build_app(context: dict[str, object] | None = None, *, nag: bool = True) -> tuple[cdk.App, LoralessStack]:
-    """The app `cdk synth` runs; tests build it with their own context."""
+def build_app(
+    context: dict[str, object] | None = None, *, nag: bool = True, env: cdk.Environment | None = None
+) -> tuple[cdk.App, LoralessStack]:
+    """The app `cdk synth` runs; tests and the local cloud build it with their own context (and `env`
+    where no CDK CLI sets one)."""
     app = cdk.App(context=context or {})
     tables = table_specs()
-    stack = LoralessStack(app, "Loraless", settings=settings_from(app), tables=tables, env=environment())
+    stack = LoralessStack(
+        app, "Loraless", settings=settings_from(app), tables=tables, env=env or environment()
+    )
     settings = stack.settings
     indexed = [
         table.node.default_child
