@@ -41,6 +41,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 infra/cli/node_modules: infra/cli/package-lock.json
 	npm ci --prefix infra/cli --no-audit --no-fund --silent
 
+# The CLI takes account and region from the AWS profile (or AWS_REGION); the bridge needs a region.
 synth: setup infra/cli/node_modules
 	$(CDK) synth --quiet
 

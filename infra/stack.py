@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -109,6 +109,11 @@ class LoralessStack(Stack):
         web = Web(self, "Web", logs_bucket=logs_bucket, api_url=api.rest_api.url)
         bridge = None
         if settings.bridge:
+            if Token.is_unresolved(self.region):
+                raise ValueError(
+                    "the bridge's load balancer logs need a concrete region: run cdk with one "
+                    "(AWS_REGION, or a profile that has a region), or deploy with -c bridge=false"
+                )
             bridge_policy = BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
             bridge = Bridge(
                 self,

@@ -179,3 +179,14 @@ def test_lambda_bundles_are_arm64_and_carry_bytecode(shipped: Synthesized) -> No
         assert len(compiled) >= 0.95 * len(sources), (root, len(compiled), len(sources))
         flags = {struct.unpack("<I", p.read_bytes()[4:8])[0] for p in compiled[:200]}
         assert flags == {0b01}, flags  # PEP 552: hash-based, unchecked (zip times never match)
+
+
+def test_without_a_region_the_shipped_app_says_what_to_set(monkeypatch: Any) -> None:
+    """`cdk synth` with no region anywhere (no AWS_REGION, no profile region): a message, not an NLB error."""
+    import pytest
+
+    from infra.app import build_app, shipped_context
+
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    with pytest.raises(ValueError, match="AWS_REGION"):
+        build_app({**shipped_context(), "aws:cdk:bundling-stacks": []}, nag=False)
