@@ -25,6 +25,7 @@ os.environ.setdefault("LORALESS_JWT_SECRET", "bench-" + "s" * 40)
 from bench.network import calls, count_dynamodb_calls, start_moto
 from functions.appserver.auth import new_admin_key
 from functions.shared.models import ALL_MODELS, Device
+from functions.shared.settings import SETTINGS
 from tests.support.api import PASSWORD, call, make_tenant, ok
 
 
@@ -57,7 +58,7 @@ def main() -> None:
         model._connection = None
         model.create_table(wait=True)
     key, digest = new_admin_key()
-    os.environ["LORALESS_ADMIN_API_KEY_SHA256"] = digest
+    SETTINGS.admin_api_key_sha256 = digest
     tenant = make_tenant(key, "Bench")
     ids, token = tenant.ids, tenant.admin
     count_dynamodb_calls()

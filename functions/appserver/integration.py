@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from functions.lorawan.types import AES128Key, DevAddr
 from functions.shared import aws, envelope, eventlog
 from functions.shared.interface import NetworkEvent
 from functions.shared.models import Application, Device, DeviceProfile
+from functions.shared.settings import SETTINGS
 
 log = logging.getLogger("loraless.appserver")
 Publish = Callable[[str, dict[str, Any]], None]
@@ -58,10 +58,11 @@ def _get[M: (Application, DeviceProfile)](model: type[M], key: str) -> M | None:
 
 def webhook_dispatch(application_id: str, event_type: str, body: dict[str, Any]) -> None:
     """Hand the event to the Webhook function (asynchronous: Lambda retries it, then dead-letters it)."""
-    function = os.environ.get("WEBHOOK_FUNCTION")
-    if function:
+    if SETTINGS.webhook_function:
         aws.invoke(
-            function, {"application_id": application_id, "event_type": event_type, "body": body}, wait=False
+            SETTINGS.webhook_function,
+            {"application_id": application_id, "event_type": event_type, "body": body},
+            wait=False,
         )
 
 

@@ -11,7 +11,6 @@ binds the topics to the certificate's common name.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -37,15 +36,14 @@ def _iot() -> Any:
 
 
 def _endpoint() -> str:
-    configured = os.environ.get("LORALESS_MQTT_ENDPOINT")
-    if configured:
-        return configured
+    if SETTINGS.mqtt_endpoint:
+        return SETTINGS.mqtt_endpoint
     host = (SETTINGS.iot_data_endpoint or "").removeprefix("https://").removeprefix("http://").rstrip("/")
     return f"{host}:8883"
 
 
 def issue(application_id: str) -> dict[str, Any]:
-    policy = os.environ.get("APPLICATION_POLICY_NAME")
+    policy = SETTINGS.application_policy_name
     if not policy:
         raise CredentialsUnavailable("this deployment has no application MQTT policy")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -69,7 +67,7 @@ def issue(application_id: str) -> dict[str, Any]:
         "subscribe": f"application/{application_id}/#",
         "publish": f"application/{application_id}/device/+/command/down",
     }
-    ca_file = os.environ.get("LORALESS_MQTT_CA_FILE")
+    ca_file = SETTINGS.mqtt_ca_file
     if ca_file:
         with open(ca_file) as ca:
             answer["ca_pem"] = ca.read()

@@ -14,7 +14,6 @@ once at the next uplink with `dev_status_now=True`.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -36,9 +35,10 @@ from functions.lorawan.regions import Region, get_region
 from functions.network.mac import Unit, applied, mac_state
 from functions.network.observability import logger
 from functions.shared.models import DeviceSession
+from functions.shared.settings import SETTINGS
 
-DEV_STATUS_EVERY_S = int(os.environ.get("DEV_STATUS_INTERVAL_S", "86400"))
-DEV_STATUS_EVERY_UPLINKS = int(os.environ.get("DEV_STATUS_EVERY_UPLINKS", "0"))
+DEV_STATUS_EVERY_S = SETTINGS.dev_status_interval_s
+DEV_STATUS_EVERY_UPLINKS = SETTINGS.dev_status_every_uplinks
 SAVE_ATTEMPTS = 5
 
 # Desired field -> the request that sets it.

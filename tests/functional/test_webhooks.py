@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from functions.appserver import webhooks
+from functions.shared import settings
 from functions.shared.models import Application
 from functions.shared.settings import SETTINGS
 from localcloud.lambda_runtime import LambdaService
@@ -160,11 +161,20 @@ def test_private_addresses_are_refused_unless_allowed(
         with pytest.raises(webhooks.DeliveryError, match="non-public address; refused"):
             webhooks.deliver(url, {}, SECRET, "up", b"{}", allow_private=False)
     assert receiver.requests == []
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # on Lambda the default is to refuse
+    on_lambda = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}  # on Lambda the default is to refuse
+    monkeypatch.setattr(
+        SETTINGS,
+        "webhook_private_networks_allowed",
+        settings.load(on_lambda).webhook_private_networks_allowed,
+    )
     with pytest.raises(webhooks.DeliveryError, match="refused"):
         webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}")
-    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")  # unless the deployment says otherwise
+    allowed = on_lambda | {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}  # unless the deployment says otherwise
+    monkeypatch.setattr(
+        SETTINGS, "webhook_private_networks_allowed", settings.load(allowed).webhook_private_networks_allowed
+    )
     assert webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}") == 200
+    assert settings.load({}).webhook_private_networks_allowed  # off Lambda: receivers on localhost
 
 
 def test_dispatch_reads_the_integration_and_opens_the_sealed_secret(
