@@ -22,6 +22,7 @@ from functions.shared.models import Application
 from functions.shared.settings import SETTINGS
 from localcloud.lambda_runtime import LambdaService
 from localcloud.template import FunctionDef
+from tests.support.api import make_tenant, ok
 
 SECRET = "whsec-6f1d2c0a9b8e4f3d"  # looked for in the logs below
 EVENT = {
@@ -175,6 +176,22 @@ def test_private_addresses_are_refused_unless_allowed(
     )
     assert webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}") == 200
     assert settings.load({}).webhook_private_networks_allowed  # off Lambda: receivers on localhost
+
+
+def test_an_integration_set_through_the_api_stores_its_secret_sealed_and_signs_with_it(
+    receiver: Receiver, dynamodb: str, admin_key: str
+) -> None:
+    tenant = make_tenant(admin_key, "Acme")
+    application_id = tenant.ids["application_id"]
+    path = f"/applications/{application_id}/integrations/http"
+    answer = ok("PUT", path, {"url": receiver.url, "secret": SECRET}, tenant.admin)
+    assert answer == {"url": receiver.url, "headers": {}, "has_secret": True}  # write-only
+    stored = Application.get(application_id).http_integration
+    assert SECRET not in json.dumps(stored)
+    ok("PUT", path, {"url": receiver.url}, tenant.admin)  # the secret stays when not given again
+    assert webhooks.dispatch(application_id, "up", EVENT) == 200
+    (request,) = receiver.requests
+    assert webhooks.verify(SECRET, request["headers"], request["body"])
 
 
 def test_dispatch_reads_the_integration_and_opens_the_sealed_secret(
