@@ -103,9 +103,10 @@ def handle_network_event(
         plain = _decrypt(device, event)
         if plain is not None:
             message["data"] = base64.b64encode(plain).decode()
-            if profile is not None and profile.codec_kind != "none" and event.f_port:
+            codec = Codec.of_profile(profile.codec_kind, profile.codec_script) if profile else None
+            if codec is not None and event.f_port:
                 decoded = decode_uplink(
-                    Codec(profile.codec_kind, profile.codec_script),  # type: ignore[arg-type]
+                    codec,
                     f_port=event.f_port,
                     data=plain,
                     recv_time=event.time,

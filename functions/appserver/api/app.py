@@ -30,10 +30,14 @@ for module in (account, organizations, applications, device_profiles, devices, g
 OPEN_PATHS = ("/docs", "/login")
 
 
-@app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response[dict[str, object]]:
     details = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}" for e in error.errors()]
     return Response(422, content_types.APPLICATION_JSON, {"message": "invalid request", "errors": details})
+
+
+app.exception_handler(RequestValidationError)(
+    invalid_request
+)  # registered as a call: the decorator is untyped
 
 
 JSON_ONLY = "the API takes JSON bodies (Content-Type: application/json)"

@@ -296,13 +296,14 @@ def encode_with_profile(item: Device, f_port: int | None, obj: dict[str, Any]) -
     from functions.appserver.codecs import Codec, CodecError, encode_downlink
 
     profile = _profile_for(item.device_profile_id, item.org_id)
-    if profile.codec_kind == "none":
+    codec = Codec.of_profile(profile.codec_kind, profile.codec_script)
+    if codec is None:
         raise BadRequestError("the device profile has no codec to encode an object; send data instead")
     try:
         port, payload = encode_downlink(
-            Codec(profile.codec_kind, profile.codec_script),
+            codec,
             f_port=f_port,
-            obj=obj,  # type: ignore[arg-type]
+            obj=obj,
         )
     except CodecError as exc:
         raise BadRequestError(f"the codec could not encode the object: {exc}") from exc
