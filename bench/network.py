@@ -39,7 +39,7 @@ from functions.shared import envelope
 from functions.shared.interface import JoinReq
 from functions.shared.models import ALL_MODELS, Device
 from localcloud.dynamodb import free_port
-from tests.functional.test_network_pipeline import reception
+from bench.receptions import reception
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 RX1_DEADLINE_S = pipeline_module.SETTINGS.rx1_delay_s

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from functions.lorawan.types import AES128Key
 from functions.simulator.fleet import FleetSettings, make_device, run_fleet
@@ -25,6 +26,12 @@ def main() -> None:
     parser.add_argument("--lorawan", default="1.0.3", help="1.0.3 or 1.1.0")
     parser.add_argument("--app-key", default="00" * 16, help="AppKey (OTAA) and the seed of ABP session keys")
     parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path(".loraless-simulator.json"),
+        help="file keeping each OTAA device's next DevNonce between runs",
+    )
+    parser.add_argument(
         "--print-devices", action="store_true", help="print the devices' identities and keys, then exit"
     )
     args = parser.parse_args()
@@ -32,7 +39,7 @@ def main() -> None:
     settings = FleetSettings(
         bridge=(host or "127.0.0.1", int(port)), gateways=args.gateways, devices_per_gateway=args.devices,
         interval_s=args.interval, region=args.region, otaa=args.otaa, app_key=AES128Key.parse(args.app_key),
-        lorawan_version=args.lorawan,
+        lorawan_version=args.lorawan, state_file=args.state,
     )  # fmt: skip
     if args.print_devices:
         for index in range(args.gateways * args.devices):
