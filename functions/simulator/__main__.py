@@ -10,7 +10,7 @@ import signal
 from pathlib import Path
 
 from functions.lorawan.types import AES128Key
-from functions.simulator.fleet import FleetSettings, make_device, run_fleet
+from functions.simulator.fleet import JOIN_RETRY_S, FleetSettings, make_device, run_fleet
 
 
 def main() -> None:
@@ -32,6 +32,12 @@ def main() -> None:
         help="file keeping each OTAA device's next DevNonce between runs",
     )
     parser.add_argument(
+        "--join-retry",
+        type=float,
+        default=JOIN_RETRY_S,
+        help="seconds a device waits for its JoinAccept before it sends another JoinRequest",
+    )
+    parser.add_argument(
         "--print-devices", action="store_true", help="print the devices' identities and keys, then exit"
     )
     args = parser.parse_args()
@@ -39,7 +45,7 @@ def main() -> None:
     settings = FleetSettings(
         bridge=(host or "127.0.0.1", int(port)), gateways=args.gateways, devices_per_gateway=args.devices,
         interval_s=args.interval, region=args.region, otaa=args.otaa, app_key=AES128Key.parse(args.app_key),
-        lorawan_version=args.lorawan, state_file=args.state,
+        lorawan_version=args.lorawan, state_file=args.state, join_retry_s=args.join_retry,
     )  # fmt: skip
     if args.print_devices:
         for index in range(args.gateways * args.devices):

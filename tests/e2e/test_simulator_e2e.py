@@ -37,8 +37,9 @@ async def _run_until_every_device_sends_on_its_new_session(
     stop = asyncio.Event()
     task = asyncio.create_task(run_fleet(settings, stop))
     deadline = time.monotonic() + 150
+    done = 0
     try:
-        while True:
+        while time.monotonic() < deadline and not task.done():
             done = 0
             for created in fleet:
                 joins = _events(inbox, created, "join")
@@ -50,12 +51,11 @@ async def _run_until_every_device_sends_on_its_new_session(
                     done += 1
             if done == len(fleet):
                 break
-            assert not task.done(), task
-            assert time.monotonic() < deadline, f"run {run}: {done} of {len(fleet)} devices on their session"
             await asyncio.sleep(0.5)
     finally:
         stop.set()
         counts = await task
+    assert done == len(fleet), f"run {run}: {done} of {len(fleet)} devices on their session; {counts}"
     return counts
 
 

@@ -125,7 +125,7 @@ def test_two_devices_sharing_an_app_key_each_take_only_their_own_join_accept(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
     """With one AppKey, either device could open the other's JoinAccept; only the one whose JoinRequest
-    it answers takes it. Neither sends a second JoinRequest while its join-accept windows are open, and
+    it answers takes it. Neither sends a second JoinRequest while it waits for the answer, and
     the DevNonces go on from the state file."""
     inbox = Inbox(broker, "eu868/gateway/+/event/up", "eu868/gateway/+/event/ack")
     state = tmp_path / "state.json"
