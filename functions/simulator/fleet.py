@@ -92,16 +92,7 @@ class Fleet:
     by_gateway: dict[str, list[EndDevice]]
     nonces: DevNonces
     pending_join: dict[str, Transmission] = field(default_factory=dict)
-    counts: dict[str, int] = field(
-        default_factory=lambda: {
-            "uplinks": 0,
-            "joins": 0,
-            "joined": 0,
-            "late_join_accepts": 0,
-            "downlinks": 0,
-        }
-    )
-
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     by_eui: dict[str, EndDevice] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -192,6 +183,8 @@ async def run_fleet(settings: FleetSettings, stop: asyncio.Event) -> dict[str, i
         listener = asyncio.create_task(listen())
         try:
             while not stop.is_set():
+                if listener.done():
+                    listener.result()  # a failure of the downlink side ends the run with its error
                 fleet.send(air)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.interval_s)
