@@ -8,7 +8,7 @@ import base64
 import random
 from typing import Any
 
-from functions.network.events import Reception, parse_uplink
+from functions.network.receptions import Reception, parse_uplink
 
 
 def uplink_event(

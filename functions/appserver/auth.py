@@ -24,7 +24,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler.exceptions import ForbiddenError, NotFoundError
 
 from functions.appserver import login_tokens
-from functions.shared.models import ApiKey, Membership, User
+from functions.appserver.models import ApiKey, Membership, User
 from functions.shared.settings import SETTINGS
 
 API_KEY_PREFIX = "ll_"

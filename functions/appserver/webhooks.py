@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from functions.appserver.models import Application
 from functions.shared import envelope
-from functions.shared.models import Application
 from functions.shared.settings import SETTINGS
 
 SIGNATURE_HEADER = "X-Loraless-Signature"

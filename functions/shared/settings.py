@@ -2,7 +2,7 @@
 
 The CDK stack (infra/) and the local cloud (localcloud/cloud.py) set the variables named here; the
 defaults are what tests use when a variable is absent. No other module reads `os.environ` for a setting
-(table names excepted: each model names its own variable, see functions/shared/models.py).
+(table names excepted: each model names its own variable, see functions/shared/tables.py).
 """
 
 from __future__ import annotations

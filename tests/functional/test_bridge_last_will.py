@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from functions.network.gateways import bridge_state, gateway_event
-from functions.shared.models import Gateway
+from functions.network.models import Gateway
 from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
