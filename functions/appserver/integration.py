@@ -104,7 +104,7 @@ def handle_network_event(
             message["data"] = base64.b64encode(plain).decode()
             if profile is not None and profile.codec_kind != "none" and event.f_port:
                 decoded = decode_uplink(
-                    Codec(profile.codec_kind, profile.codec_script),  # type: ignore[arg-type]
+                    Codec(profile.codec_kind, profile.codec_script, profile.profile_id),  # type: ignore[arg-type]
                     f_port=event.f_port,
                     data=plain,
                     recv_time=event.time,
