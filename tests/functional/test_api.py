@@ -172,9 +172,10 @@ def test_users_are_managed_by_global_admins(dynamodb: str, admin_key: str) -> No
     assert call("POST", "/users", {"email": "short@example.com", "password": "x"}, admin_key)[0] == 422
     token = login("eve@example.com")
     assert ok("GET", f"/users/{user['id']}", token=token)["email"] == "eve@example.com"
-    ok("PUT", f"/users/{user['id']}/password", {"password": "a new long password"}, token, 204)
+    change = {"password": "a new long password", "current_password": PASSWORD}
+    ok("PUT", f"/users/{user['id']}/password", change, token, 204)
     assert call("POST", "/login", {"email": "eve@example.com", "password": PASSWORD})[0] == 401
-    assert login("eve@example.com", "a new long password")
+    token = login("eve@example.com", "a new long password")  # the change ended the old session
     other = ok("POST", "/users", {"email": "mallory@example.com", "password": PASSWORD}, admin_key, 201)
     assert call("GET", f"/users/{other['id']}", token=token)[0] == 403
     assert call("PUT", f"/users/{other['id']}/password", {"password": "taken over!!"}, token)[0] == 403
