@@ -54,6 +54,8 @@ class CloudSettings:
     reset: bool = False
     concurrency: int = 4
     context: dict[str, Any] = field(default_factory=dict)
+    # Webhooks to loopback and private addresses are refused as on Lambda, unless the operator allows it.
+    allow_private_webhooks: bool = False
 
 
 def local_master_key(data_dir: Path) -> str:
@@ -141,6 +143,7 @@ class LocalCloud:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_FUNCTION_NAME": "local",
             "PYTHONUNBUFFERED": "1",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true" if self.settings.allow_private_webhooks else "false",
             **({"VIRTUAL_ENV": sys.prefix} if sys.prefix != sys.base_prefix else {}),
         }
 

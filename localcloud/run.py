@@ -40,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB (e.g. LocalStack) instead of moto")
     parser.add_argument("--region-prefix", default="eu868")
     parser.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="let HTTP integrations reach loopback and private addresses (refused by default, as on AWS)",
+    )
+    parser.add_argument(
         "--simulate", type=int, default=0, metavar="N", help="N simulated gateways and devices"
     )
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
@@ -143,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         dynamodb_endpoint=args.dynamodb_endpoint,
         reset=args.reset,
         context={"region_prefixes": args.region_prefix},
+        allow_private_webhooks=args.allow_private_webhooks,
     )
     cloud = LocalCloud(broker, settings)
     bridge: subprocess.Popen[bytes] | None = None

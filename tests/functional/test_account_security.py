@@ -87,9 +87,10 @@ def test_guessing_one_account_locks_it_until_an_administrator_lifts_the_lock(
     assert user["locked"] is True
     ok("DELETE", f"/users/{user['id']}/lock", token=admin_key, status=204)
     assert _login_from("10.9.9.9", "bob@example.com", PASSWORD)[0] == 200
-    assert next(u for u in ok("GET", "/users", token=admin_key)["items"] if u["id"] == user["id"])[
-        "locked"
-    ] is False
+    assert (
+        next(u for u in ok("GET", "/users", token=admin_key)["items"] if u["id"] == user["id"])["locked"]
+        is False
+    )
 
 
 def test_an_unknown_account_is_throttled_exactly_like_a_known_one(dynamodb: str, admin_key: str) -> None:
@@ -208,7 +209,9 @@ def test_a_taken_id_answers_the_same_whoever_holds_it(tenants: tuple[Tenant, Ten
     assert mine_status == their_status == 409
     assert mine["message"].replace(own["dev_eui"], "X") == their["message"].replace(theirs["dev_eui"], "X")
     gateway = {"organization_id": acme.org_id, "name": "again"}
-    mine_status, mine = call("POST", "/gateways", gateway | {"gateway_id": acme.ids["gateway_id"]}, acme.admin)
+    mine_status, mine = call(
+        "POST", "/gateways", gateway | {"gateway_id": acme.ids["gateway_id"]}, acme.admin
+    )
     their_status, their = call(
         "POST", "/gateways", gateway | {"gateway_id": globex.ids["gateway_id"]}, acme.admin
     )

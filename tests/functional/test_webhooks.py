@@ -75,6 +75,12 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def receivers_on_loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These receivers listen on 127.0.0.1: the operator setting a development machine turns on."""
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+
+
 def _application(url: str, *, secret: str = SECRET, headers: dict[str, str] | None = None) -> None:
     integration = {"url": url, "headers": headers or {}, "secret": webhooks.seal_secret("app-1", secret)}
     Application(application_id="app-1", org_id="org-1", name="Soil", http_integration=integration).save()
@@ -160,11 +166,41 @@ def test_private_addresses_are_refused_unless_allowed(
         with pytest.raises(webhooks.DeliveryError, match="non-public address; refused"):
             webhooks.deliver(url, {}, SECRET, "up", b"{}", allow_private=False)
     assert receiver.requests == []
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # on Lambda the default is to refuse
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS")  # the default, on Lambda and locally alike
     with pytest.raises(webhooks.DeliveryError, match="refused"):
         webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}")
-    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")  # unless the deployment says otherwise
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")  # unless the operator says otherwise
     assert webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}") == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1 (RFC 6052)
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 of the instance metadata service
+        "[::7f00:1]",  # IPv4-compatible ::127.0.0.1
+        "[::a9fe:a9fe]",  # IPv4-compatible ::169.254.169.254
+        "[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
+        "[::1]",
+        "[::ffff:10.0.0.1]",
+        "169.254.169.254",
+        "127.0.0.1",
+    ],
+)
+def test_ipv4_inside_ipv6_is_judged_by_the_ipv4_address(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+    with pytest.raises(webhooks.DeliveryError, match="non-public address; refused"):
+        webhooks.deliver(f"http://{host}:8080/", {}, SECRET, "up", b"{}")
+
+
+def test_an_nat64_address_of_a_public_host_stays_allowed() -> None:
+    assert webhooks._public("64:ff9b::808:808") and webhooks._public("2001:4860:4860::8888")
+
+
+def test_a_host_header_of_the_application_is_never_sent(receiver: Receiver) -> None:
+    webhooks.deliver(receiver.url, {"Host": "metadata.internal", "X-Ok": "1"}, SECRET, "up", b"{}")
+    (request,) = receiver.requests
+    assert request["headers"]["Host"].startswith("127.0.0.1:") and request["headers"]["X-Ok"] == "1"
 
 
 def test_dispatch_reads_the_integration_and_opens_the_sealed_secret(
@@ -204,6 +240,7 @@ def lambdas(dynamodb: str, tmp_path: Path) -> Iterator[tuple[LambdaService, list
         "POWERTOOLS_METRICS_NAMESPACE": "Loraless",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",  # the most talkative level still must not show the secret
         "APPLICATIONS_TABLE": Application.Meta.table_name,  # type: ignore[attr-defined]
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",  # the receiver is on loopback
     }
     if sys.prefix != sys.base_prefix:
         environment["VIRTUAL_ENV"] = sys.prefix

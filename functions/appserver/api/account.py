@@ -183,9 +183,7 @@ def change_password(
             )
         if not verify_password(body.current_password, user.password_hash):
             raise ForbiddenError("the current password is not right")
-    user.update(
-        actions=[User.password_hash.set(hash_password(body.password)), User.session_version.add(1)]
-    )
+    user.update(actions=[User.password_hash.set(hash_password(body.password)), User.session_version.add(1)])
     return {}, 204
 
 
