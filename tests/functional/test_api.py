@@ -243,7 +243,11 @@ def test_other_bad_input(tenants: tuple[Tenant, Tenant]) -> None:
 
 
 def _fill(path: str, ids: dict[str, str], user_id: str) -> str:
-    names = dict(ids) | {"user_id": user_id, "key_id": ids.get("key_id", "0" * 32)}
+    names = dict(ids) | {
+        "user_id": user_id,
+        "key_id": ids.get("key_id", "0" * 32),
+        "email": "viewer@acme.example",
+    }
     return re.sub(r"\{([^}]+)\}", lambda m: names[m.group(1)], path)
 
 
@@ -286,7 +290,7 @@ def test_tenant_isolation_walk(tenants: tuple[Tenant, Tenant]) -> None:
     intruders = [globex.admin, globex.device_admin, globex.gateway_admin, globex.viewer, globex_key]
     walked = 0
     for method, path in routes():
-        if path in ("/login", "/me", "/me/api-keys", "/me/api-keys/{key_id}", "/docs"):
+        if path in ("/login", "/me", "/me/api-keys", "/me/api-keys/{key_id}", "/me/invitations", "/docs"):
             continue  # the caller's own scope
         target = _fill(path, acme.ids, acme_user)
         if method in ("GET", "DELETE") and path in (

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
-from functions.appserver import login_throttle, sessions
+from functions.appserver import invitations, login_throttle, sessions
 from functions.appserver.accounts import EmailTaken, create_user, delete_user, find_by_email
 from functions.appserver.api.common import UUID_PATTERN, caller, get_or_404, listing, page
 from functions.appserver.auth import new_api_key, require_global_admin
@@ -86,6 +86,35 @@ def me() -> dict[str, Any]:
             continue
         organizations.append({"id": org_id, "name": organization.name, "role": role})
     return {"user": user, "organizations": organizations, "read_only": principal.read_only}
+
+
+def _own_user() -> User:
+    principal = caller()
+    if not principal.user_id:
+        raise BadRequestError("invitations are for users; log in as one")
+    return get_or_404(User, principal.user_id, what="user")
+
+
+@router.get("/me/invitations")
+def my_invitations() -> dict[str, Any]:
+    return listing(invitations.for_user(_own_user()))
+
+
+@router.post("/me/invitations/<org_id>")
+def accept_invitation(org_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> dict[str, Any]:
+    """Join the organization with the role it invited this user's address with."""
+    if caller().read_only:
+        raise ForbiddenError("this API key is read-only")
+    membership = invitations.accept(org_id, _own_user())
+    return {"organization_id": org_id, "role": membership.role}
+
+
+@router.delete("/me/invitations/<org_id>")
+def decline_invitation(org_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> tuple[dict[str, Any], int]:
+    if caller().read_only:
+        raise ForbiddenError("this API key is read-only")
+    invitations.decline(org_id, _own_user())
+    return {}, 204
 
 
 class UserCreate(BaseModel):
