@@ -97,6 +97,15 @@ def _local_secret(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
+def private_directory(path: Path) -> None:
+    """The data directory holds password hashes, sealed keys, a master key and decrypted payloads in
+    dead letters: created 0700, and everything made in it from now on 0600 (umask 077 for this process
+    and its children: functions, Mosquitto, the bridge)."""
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
 class LocalCloud:
     """Starts every part in dependency order and stops them in reverse; `with LocalCloud(...)` works."""
 
@@ -149,7 +158,7 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         aws_port = settings.aws_port or free_port()
         aws_url = f"http://127.0.0.1:{aws_port}"
         raw = self._raw_template if self._raw_template is not None else synthesize(settings.context)

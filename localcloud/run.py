@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
-from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud
+from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, private_directory
 from localcloud.template import LocalTemplate
 
 log = logging.getLogger("loraless.local")
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("werkzeug", "pynamodb"):  # moto's request lines and PynamoDB's settings notes
         logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(args.data_dir)
     broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port).start()
     settings = CloudSettings(
         data_dir=args.data_dir,

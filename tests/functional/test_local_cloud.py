@@ -118,3 +118,17 @@ def test_api_route_reaches_its_function_and_data_survives_a_restart(
     with LocalCloud(broker, reset, template=_template()) as cloud:
         assert cloud.api is not None
         assert _get(f"{cloud.api.url}/devices-a") == {"hits": 1}
+
+
+def test_the_data_directory_is_private_to_its_user(broker: Mosquitto, tmp_path: Path) -> None:
+    """Issue 15: `.local/` (hashes, sealed keys, decrypted payloads in dead letters) was world-readable."""
+    data_dir = tmp_path / "state"
+    with LocalCloud(broker, _settings(data_dir), template=_template()) as cloud:
+        assert cloud.api is not None
+        _get(f"{cloud.api.url}/devices-a")
+        (data_dir / "bridge.log").open("a").close()  # as run.py opens its logs, after start
+    found = [data_dir, *data_dir.rglob("*")]
+    assert len(found) > 3
+    for path in found:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
