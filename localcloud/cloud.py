@@ -26,6 +26,7 @@ from localcloud.dynamodb import LocalDynamoDB, free_port
 from localcloud.lambda_runtime import LambdaService
 from localcloud.mqtt import BrokerAccess, ServiceSession
 from localcloud.rules_engine import RulesEngine
+from localcloud.sigv4 import LocalCredentials
 from localcloud.template import LOCAL_REGION, LocalTemplate, load, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,13 @@ def local_admin_password(data_dir: Path) -> str:
     return _local_secret(data_dir / "admin-password", lambda: secrets.token_urlsafe(12))
 
 
+def local_aws_credentials(data_dir: Path) -> LocalCredentials:
+    """The credentials the local AWS endpoints accept (and the functions sign with): made once."""
+    key_id = _local_secret(data_dir / "aws-access-key-id", lambda: "LLOCAL" + secrets.token_hex(7).upper())
+    secret = _local_secret(data_dir / "aws-secret-access-key", lambda: secrets.token_urlsafe(30))
+    return LocalCredentials(key_id, secret)
+
+
 def local_jwt_secret(data_dir: Path) -> str:
     """The local stand-in for the Secrets Manager secret that signs login sessions."""
     return _local_secret(data_dir / "jwt.secret", lambda: secrets.token_hex(32))
@@ -130,12 +138,13 @@ class LocalCloud:
     def function_environment(self, dynamodb_url: str, aws_url: str) -> dict[str, str]:
         """What every function process sees besides the template's own variables."""
         access = self.broker.access_for("loraless-cloud")
+        credentials = local_aws_credentials(self.settings.data_dir)
         return {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(ROOT),
             "HOME": os.environ.get("HOME", str(ROOT)),
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
             "AWS_DEFAULT_REGION": LOCAL_REGION,
             "AWS_REGION": LOCAL_REGION,
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
@@ -191,7 +200,11 @@ class LocalCloud:
         ).start()
         self.session.subscribe(self.rules.topic_filters)
         self.aws_api = AwsApi(
-            self.lambdas, self.session.publish, port=aws_port, sign_csr=self.broker.ca.sign_request
+            self.lambdas,
+            self.session.publish,
+            port=aws_port,
+            sign_csr=self.broker.ca.sign_request,
+            credentials=local_aws_credentials(settings.data_dir),
         ).start()
         if template.api_function is not None:
             self._bootstrap_admin(template.functions[template.api_function].environment | environment)
