@@ -17,8 +17,8 @@ import pytest
 
 from localcloud.api_gateway import ApiGateway
 from localcloud.aws_api import AwsApi
-from localcloud.lambda_runtime import LambdaService
 from localcloud.certificates import CertificateAuthority
+from localcloud.lambda_runtime import LambdaService
 from localcloud.sigv4 import LocalCredentials
 from localcloud.template import FunctionDef
 
