@@ -164,8 +164,16 @@ class LoralessStack(Stack):
             value=gateway_policy.policy.ref,
             description="Attach to each gateway's certificate; the gateway's thing name is its gateway id",
         )
+        # Also without the Fargate bridge: a bridge run elsewhere (on site, or the local cloud's, whose
+        # broker enforces the policies of this template) holds a certificate with this policy.
+        bridge_policy = BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes).policy
+        CfnOutput(
+            self,
+            "BridgePolicyName",
+            value=bridge_policy.ref,
+            description="Attach to the bridge's certificate; its client ids start with loraless-bridge-",
+        )
         if settings.bridge:
-            BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
             bridge = Bridge(
                 self,
                 "Bridge",

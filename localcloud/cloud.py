@@ -25,6 +25,7 @@ from localcloud.certificates import CertificateAuthority
 from localcloud.dynamodb import LocalDynamoDB, free_port
 from localcloud.lambda_runtime import LambdaService
 from localcloud.mqtt import BrokerAccess, ServiceSession
+from localcloud.policies import CLOUD_RULES, rules_from_template
 from localcloud.rules_engine import RulesEngine
 from localcloud.sigv4 import LocalCredentials
 from localcloud.template import LOCAL_REGION, LocalTemplate, load, synthesize
@@ -40,6 +41,10 @@ class Broker(Protocol):
 
     def access_for(self, identity: str) -> BrokerAccess:
         """Broker address and a client certificate whose common name is `identity`."""
+        ...
+
+    def use_rules(self, rules: list[str]) -> None:
+        """Enforce these publish/receive rules (policies.rules_from_template) from now on."""
         ...
 
 
@@ -173,6 +178,9 @@ class LocalCloud:
         raw = self._raw_template if self._raw_template is not None else synthesize(settings.context)
         template = load(raw, iot_data_endpoint=f"127.0.0.1:{aws_port}")
         self.template = template
+        rules = rules_from_template(raw)
+        if rules != list(CLOUD_RULES):  # a template with IoT policies: the broker enforces exactly those
+            self.broker.use_rules(rules)
 
         self.dynamodb = LocalDynamoDB(template.tables.values(), endpoint_url=settings.dynamodb_endpoint)
         if settings.dynamodb_endpoint is None:

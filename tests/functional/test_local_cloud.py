@@ -83,8 +83,12 @@ def _settings(data_dir: Path) -> CloudSettings:
 def test_a_message_runs_its_rule_and_the_function_publishes_back(broker: Mosquitto, tmp_path: Path) -> None:
     inbox = Inbox()
     with LocalCloud(broker, _settings(tmp_path), template=_template()):
-        client = ServiceSession(broker.access_for("0102030405060708"), "probe", on_message=None).start()
-        watcher = ServiceSession(broker.access_for("loraless-cloud"), "watcher", on_message=inbox).start()
+        client = ServiceSession(
+            broker.access_for("0102030405060708"), "0102030405060708", on_message=None
+        ).start()
+        watcher = ServiceSession(
+            broker.access_for("loraless-cloud"), "loraless-cloud-watcher", on_message=inbox
+        ).start()
         try:
             watcher.subscribe(["out/#"])
             client.publish("eu868/gateway/0102030405060708/event/up", b'{"n": 0}')  # WHERE drops it
