@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pynamodb.exceptions import PutError
 
 from functions.appserver.accounts import normalize_email
-from functions.shared.models import Membership, Organization, User
+from functions.appserver.models import Membership, Organization, User
 
 INVITATION_PREFIX = "invite#"
 

@@ -18,7 +18,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from functions.appserver.accounts import normalize_email
-from functions.shared.models import Unique
+from functions.appserver.models import Unique
 
 ACCOUNT_FAILURES = 5
 SOURCE_FAILURES = 20

@@ -12,7 +12,7 @@ import pytest
 
 from functions.appserver.accounts import create_user
 from functions.appserver.handlers.api import handler
-from functions.shared.models import Application, Membership
+from functions.appserver.models import Application, Membership
 from localcloud.api_gateway import proxy_event
 from tests.support.api import PASSWORD, Context, Tenant, call, login, make_tenant, ok
 
