@@ -132,7 +132,7 @@ class Mosquitto:
     def use_rules(self, rules: Iterable[str], timeout_s: float = 10.0) -> None:
         """Replace the policy rules (the cloud passes its template's) and wait until Mosquitto has them."""
         rules = list(rules)
-        if rules == self.rules or not self.running():
+        if sorted(rules) == sorted(self.rules) or not self.running():
             self.rules = rules
             return
         self.rules = rules

@@ -12,7 +12,8 @@
  * the thing and `%c` for the client id. Subscriptions are granted and filtered on delivery, as the
  * default ACL does; IoT Core would refuse them, but nothing is delivered either way.
  *
- * Options: plugin_opt_rules <file>, plugin_opt_prefixes <kind>=<client id prefix>,...
+ * Options: plugin_opt_rules <file> (read again on SIGHUP), plugin_opt_cloud_client_prefix,
+ * plugin_opt_bridge_client_prefix.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ struct rule {
 static mosquitto_plugin_id_t *plugin_id;
 static struct rule rules[MAX_RULES];
 static int rule_count;
+static char rules_path[1024];
 static char cloud_prefix[64] = "loraless-cloud";
 static char bridge_prefix[64] = "loraless-bridge-";
 
@@ -159,6 +161,14 @@ static int load_rules(const char *path)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* SIGHUP: read the rules again (the local cloud rewrites them from its template). */
+static int on_reload(int event, void *event_data, void *userdata)
+{
+	(void)event; (void)event_data; (void)userdata;
+	load_rules(rules_path);
+	return MOSQ_ERR_PLUGIN_DEFER;  /* let Mosquitto's own reload go on */
+}
+
 int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
 {
 	for(int i = 0; i < supported_version_count; i++){
@@ -170,17 +180,17 @@ int mosquitto_plugin_version(int supported_version_count, const int *supported_v
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **user_data,
 		struct mosquitto_opt *options, int option_count)
 {
-	const char *rules_path = NULL;
 	(void)user_data;
 	plugin_id = identifier;
 	for(int i = 0; i < option_count; i++){
-		if(!strcmp(options[i].key, "rules")) rules_path = options[i].value;
+		if(!strcmp(options[i].key, "rules")) snprintf(rules_path, sizeof(rules_path), "%s", options[i].value);
 		if(!strcmp(options[i].key, "cloud_client_prefix")) snprintf(cloud_prefix, sizeof(cloud_prefix), "%s", options[i].value);
 		if(!strcmp(options[i].key, "bridge_client_prefix")) snprintf(bridge_prefix, sizeof(bridge_prefix), "%s", options[i].value);
 	}
-	if(rules_path == NULL || load_rules(rules_path) != MOSQ_ERR_SUCCESS) return MOSQ_ERR_UNKNOWN;
+	if(rules_path[0] == '\0' || load_rules(rules_path) != MOSQ_ERR_SUCCESS) return MOSQ_ERR_UNKNOWN;
 	mosquitto_callback_register(plugin_id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, NULL);
 	mosquitto_callback_register(plugin_id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, NULL);
+	mosquitto_callback_register(plugin_id, MOSQ_EVT_RELOAD, on_reload, NULL, NULL);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -189,5 +199,6 @@ int mosquitto_plugin_cleanup(void *user_data, struct mosquitto_opt *options, int
 	(void)user_data; (void)options; (void)option_count;
 	mosquitto_callback_unregister(plugin_id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
 	mosquitto_callback_unregister(plugin_id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+	mosquitto_callback_unregister(plugin_id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	return MOSQ_ERR_SUCCESS;
 }

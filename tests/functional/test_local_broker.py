@@ -182,3 +182,21 @@ def test_the_bridge_publishes_only_under_the_stacks_region_prefixes_and_its_own_
                 bridge.publish(topic, b"{}")
     finally:
         bridge.stop()
+
+
+def test_new_rules_from_a_template_are_enforced_without_a_restart(tmp_path: Path) -> None:
+    """The local cloud hands the broker its template's rules (another region prefix here)."""
+    from localcloud.policies import default_rules
+
+    mosquitto = Mosquitto(tmp_path / "broker", port=free_port()).start()
+    try:
+        gateway = _session(mosquitto, GATEWAY)
+        with pytest.raises(PermissionError):
+            gateway.publish(f"us915/gateway/{GATEWAY}/event/up", b"{}")
+        mosquitto.use_rules(default_rules(["us915"]))
+        gateway.publish(f"us915/gateway/{GATEWAY}/event/up", b"{}")
+        with pytest.raises(PermissionError):
+            gateway.publish(f"eu868/gateway/{GATEWAY}/event/up", b"{}")
+        gateway.stop()
+    finally:
+        mosquitto.stop()
