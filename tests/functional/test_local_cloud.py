@@ -136,3 +136,13 @@ def test_the_data_directory_is_private_to_its_user(broker: Mosquitto, tmp_path: 
     for path in found:
         mode = path.stat().st_mode & 0o777
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+def test_every_local_endpoint_listens_on_loopback_only(broker: Mosquitto, tmp_path: Path) -> None:
+    """Issue 15: the API, the local AWS endpoints and DynamoDB are for this machine; only the bridge's UDP
+    port is for the LAN (tests/functional/test_bridge.py checks the bridge's health endpoint)."""
+    with LocalCloud(broker, _settings(tmp_path), template=_template()) as cloud:
+        assert cloud.api is not None and cloud.aws_api is not None and cloud.dynamodb is not None
+        for url in (cloud.api.url, cloud.aws_api.url, str(cloud.dynamodb.endpoint_url)):
+            assert url.startswith("http://127.0.0.1:"), url
+    assert broker.host == "127.0.0.1"
