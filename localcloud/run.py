@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
+from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
 from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, private_directory
 from localcloud.supervisor import Supervised, Supervisor
 from localcloud.template import LocalTemplate
@@ -94,13 +94,14 @@ def missing_handlers(template: LocalTemplate) -> list[str]:
 
 
 def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> str:
-    access = broker.access_for("application-client")
+    access = broker.access_for(CLOUD_IDENTITY)
     assert cloud.template is not None and cloud.dynamodb is not None
     lines = [
         "Loraless is running on this machine.",
         f"  Gateways (Semtech UDP):  point packet forwarders at <this host>:{args.udp_port} (up and down)",
         f"  MQTT (IoT Core):         mqtts://127.0.0.1:{args.mqtt_port}  CA {access.ca_path}",
-        f"                           client certificates: {broker.ca.directory} (common name = identity)",
+        f"                           client certificates: {broker.ca.directory}",
+        "                           (common name = thing = client id: a gateway id, or an application id)",
         f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}"
         f"  (docs: /docs; key: Authorization: Bearer $(cat {args.data_dir / 'admin-api-key'}))",
         f"  Web interface:           {(cloud.api.web_url if cloud.api else None) or '(not built: make web)'}",
