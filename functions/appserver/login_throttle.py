@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
 from functions.appserver.accounts import normalize_email
@@ -80,11 +81,17 @@ def refusal(email: str, source: str, *, now: float | None = None) -> Refusal | N
 
 
 def _count(key: str, now: float) -> LoginCounter:
-    counter = _get(key) or LoginCounter(key)
-    if now >= float(counter.window_start or 0) + WINDOW_S:
-        counter.failures, counter.window_start = 0, int(now)
-    counter.failures = int(counter.failures or 0) + 1
-    counter.save()
+    """One more failure in the current window (an atomic ADD, so parallel guesses all count); a window
+    that is over, or none yet, starts afresh at one."""
+    counter = LoginCounter(key)
+    try:
+        counter.update(
+            actions=[LoginCounter.failures.add(1)],
+            condition=LoginCounter.window_start > int(now - WINDOW_S),
+        )
+    except UpdateError:
+        counter = LoginCounter(key, failures=1, window_start=int(now))
+        counter.save()
     return counter
 
 

@@ -231,3 +231,15 @@ def test_a_body_nested_too_deep_is_a_400_not_a_502(dynamodb: str, admin_key: str
         response = handler(proxy_event("POST", path, headers, deep, "127.0.0.1"), Context())
         assert response["statusCode"] == 400, path
         assert "nested" in json.loads(response["body"])["message"]
+
+
+def test_parallel_guesses_all_count(dynamodb: str, admin_key: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from functions.appserver import login_throttle
+
+    login_throttle.failed("zed@example.com", "203.0.113.9")  # the window exists: the rest are ADDs
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: login_throttle.failed("zed@example.com", "203.0.113.9"), range(16)))
+    counter = login_throttle.LoginCounter.get(login_throttle.source_key("203.0.113.9"))
+    assert counter.failures == 17
