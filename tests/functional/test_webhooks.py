@@ -191,7 +191,7 @@ def test_an_integration_set_through_the_api_stores_its_secret_sealed_and_signs_w
     application_id = tenant.ids["application_id"]
     path = f"/applications/{application_id}/integrations/http"
     answer = ok("PUT", path, {"url": receiver.url, "secret": SECRET}, tenant.admin)
-    assert answer == {"url": receiver.url, "headers": {}, "has_secret": True}  # write-only
+    assert answer == {"url": receiver.url, "headers": [], "has_secret": True}  # write-only
     stored = Application.get(application_id).http_integration
     assert SECRET not in json.dumps(stored)
     ok("PUT", path, {"url": receiver.url}, tenant.admin)  # the secret stays when not given again
