@@ -35,12 +35,38 @@ def _tree(module: str) -> ast.Module:
     return ast.parse(path.read_text())
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node that runs: not the `if TYPE_CHECKING:` blocks, not annotations (they name types only)."""
+    found: list[ast.AST] = []
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if _is_type_checking(node):
+            continue
+        found.append(node)
+        for field_name, value in ast.iter_fields(node):
+            if field_name in ("annotation", "returns"):
+                continue
+            if isinstance(node, ast.AnnAssign) and field_name == "target":
+                continue
+            children = value if isinstance(value, list) else [value]
+            todo.extend(child for child in children if isinstance(child, ast.AST))
+    return found
+
+
 def _imports(module: str) -> set[str]:
     path = _path(module)
     assert path is not None
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found: set[str] = set()
-    for node in ast.walk(_tree(module)):
+    for node in _runtime_nodes(_tree(module)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -53,7 +79,7 @@ def _imports(module: str) -> set[str]:
 
 def _names(module: str) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(_tree(module)):
+    for node in _runtime_nodes(_tree(module)):
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.Attribute):
@@ -78,13 +104,17 @@ def closure(module: str) -> frozenset[str]:
     return frozenset(seen)
 
 
-def usage(
-    handler: str, model_names: set[str], *, models_module: str = "functions.shared.models"
-) -> CodeUsage:
+# Where the table models are defined (by owner) and what they share; naming a model there is no use of it.
+MODEL_MODULES = frozenset(
+    {"functions.network.models", "functions.appserver.models", "functions.shared.tables"}
+)
+
+
+def usage(handler: str, model_names: set[str], *, model_modules: frozenset[str] = MODEL_MODULES) -> CodeUsage:
     """What the handler (`package.module.function`) can reach. A model counts when any reached module
-    other than the one defining the models names it."""
+    other than those defining the models names it."""
     modules = closure(handler.rsplit(".", 1)[0])
-    names = set().union(*(_names(m) for m in modules if m != models_module))
+    names = set().union(*(_names(m) for m in modules if m not in model_modules))
     return CodeUsage(
         modules=modules,
         models=frozenset(names & model_names),
