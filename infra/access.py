@@ -34,40 +34,51 @@ class Access:
     publish: tuple[str, ...] = ()
 
 
-# What each handler's imports reach (tests/infra/test_permissions.py derives it and compares). Module
-# granular: a function that calls the other server through functions/shared/interface.py reaches that
-# server's whole `service` module, e.g. TxAck enqueues through the application server's queue and so
-# also reaches Device and EventLogItem. Narrower service modules would narrow these lists.
-NETWORK_SIDE = ("DeviceSession", "Gateway", "GatewayStatsBucket")
-APPLICATION_SIDE = ("Device", "DeviceQueueItem", "EventLogItem")
-
 FUNCTION_ACCESS: dict[str, Access] = {
     # network server
+    # What a network function needs of the application server's tables it reaches through the offers of
+    # functions/shared/interface.py (queue and device facts; requeue; the gateway event log).
     "Uplink": Access(
-        tables=(*NETWORK_SIDE, *APPLICATION_SIDE, "PendingDownlink", "UplinkCollection"),
+        tables=(
+            "Device",
+            "DeviceQueueItem",
+            "DeviceSession",
+            "Gateway",
+            "PendingDownlink",
+            "UplinkCollection",
+        ),
         envelope=True,
         publish=(GATEWAY_COMMANDS,),
     ),
-    "TxAck": Access(tables=(*NETWORK_SIDE, *APPLICATION_SIDE, "PendingDownlink"), envelope=True),
+    "TxAck": Access(tables=("DeviceQueueItem", "Gateway", "PendingDownlink")),
     "GatewayEvents": Access(
         # a bridge's last will marks its gateways offline with a retained state/conn message
-        tables=(*NETWORK_SIDE, *APPLICATION_SIDE),
-        envelope=True,
+        tables=("EventLogItem", "Gateway", "GatewayStatsBucket"),
         publish=(GATEWAY_STATE,),
     ),
     "Downlink": Access(
-        tables=(*NETWORK_SIDE, *APPLICATION_SIDE, "PendingDownlink"),
+        tables=(
+            "Device",
+            "DeviceQueueItem",
+            "DeviceSession",
+            "Gateway",
+            "PendingDownlink",
+        ),
         envelope=True,
         publish=(GATEWAY_COMMANDS,),
     ),
     # application server
     "Api": Access(
         tables=(
-            *NETWORK_SIDE,
-            *APPLICATION_SIDE,
             "ApiKey",
             "Application",
+            "Device",
             "DeviceProfile",
+            "DeviceQueueItem",
+            "DeviceSession",
+            "EventLogItem",
+            "Gateway",
+            "GatewayStatsBucket",
             "Membership",
             "Organization",
             "Unique",
@@ -75,16 +86,14 @@ FUNCTION_ACCESS: dict[str, Access] = {
         ),
         envelope=True,
     ),
-    "JoinServer": Access(tables=(*NETWORK_SIDE, *APPLICATION_SIDE), envelope=True),
+    "JoinServer": Access(tables=("Device",), envelope=True),
     "NetworkEvents": Access(
-        tables=(*NETWORK_SIDE, *APPLICATION_SIDE, "Application", "DeviceProfile"),
+        tables=("Application", "Device", "DeviceProfile", "EventLogItem"),
         envelope=True,
         publish=(APPLICATION_TOPICS,),
     ),
     "MqttDownlink": Access(
-        tables=(*NETWORK_SIDE, *APPLICATION_SIDE, "DeviceProfile"),
-        envelope=True,
-        publish=(APPLICATION_TOPICS,),
+        tables=("Device", "DeviceProfile", "DeviceQueueItem"), envelope=True, publish=(APPLICATION_TOPICS,)
     ),
     "Webhook": Access(tables=("Application",), envelope=True),
 }

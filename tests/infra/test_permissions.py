@@ -18,7 +18,7 @@ from tests.infra.iam_data import arn_formats, concrete, matches
 from tests.support.code_usage import usage
 
 SPECS = {spec.name: spec for spec in network.SPECS + appserver.SPECS}
-MODELS = {model.__name__ for model in NETWORK_TABLES + APPLICATION_TABLES}
+MODELS = {model.__name__ for model in (*NETWORK_TABLES, *APPLICATION_TABLES)}
 
 
 def _list(value: Any) -> list[Any]:

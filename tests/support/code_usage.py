@@ -35,30 +35,29 @@ def _tree(module: str) -> ast.Module:
     return ast.parse(path.read_text())
 
 
-def _is_type_checking(node: ast.AST) -> bool:
-    test = node.test if isinstance(node, ast.If) else None
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
+# `functions.shared.interface` binds each server's offer at first use, inside the function that returns
+# it: a module reaches the other server's code only by calling that function.
+INTERFACE = "functions.shared.interface"
+OFFERS = {
+    "network_server": "functions.network.service",
+    "application_server": "functions.appserver.service",
+    "queue_requeue": "functions.appserver.requeue",
+    "gateway_event_log": "functions.appserver.eventlog",
+}
+MODELS_MODULES = frozenset(
+    {"functions.network.models", "functions.appserver.models", "functions.shared.tables"}
+)
 
 
-def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node that runs: not the `if TYPE_CHECKING:` blocks, not annotations (they name types only)."""
-    found: list[ast.AST] = []
+def _module_level(tree: ast.Module) -> list[ast.AST]:
+    """The nodes outside function bodies (the interface's late imports are inside them)."""
+    nodes: list[ast.AST] = []
     todo: list[ast.AST] = [tree]
     while todo:
         node = todo.pop()
-        if _is_type_checking(node):
-            continue
-        found.append(node)
-        for field_name, value in ast.iter_fields(node):
-            if field_name in ("annotation", "returns"):
-                continue
-            if isinstance(node, ast.AnnAssign) and field_name == "target":
-                continue
-            children = value if isinstance(value, list) else [value]
-            todo.extend(child for child in children if isinstance(child, ast.AST))
-    return found
+        nodes.append(node)
+        todo.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.FunctionDef))
+    return nodes
 
 
 def _imports(module: str) -> set[str]:
@@ -66,7 +65,12 @@ def _imports(module: str) -> set[str]:
     assert path is not None
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found: set[str] = set()
-    for node in _runtime_nodes(_tree(module)):
+    tree = _tree(module)
+    nodes = _module_level(tree) if module == INTERFACE else list(ast.walk(tree))
+    if module != INTERFACE:
+        names = _names(module)
+        found.update(offer for call, offer in OFFERS.items() if call in names)
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -79,7 +83,7 @@ def _imports(module: str) -> set[str]:
 
 def _names(module: str) -> set[str]:
     names: set[str] = set()
-    for node in _runtime_nodes(_tree(module)):
+    for node in ast.walk(_tree(module)):
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.Attribute):
@@ -104,17 +108,11 @@ def closure(module: str) -> frozenset[str]:
     return frozenset(seen)
 
 
-# Where the table models are defined (by owner) and what they share; naming a model there is no use of it.
-MODEL_MODULES = frozenset(
-    {"functions.network.models", "functions.appserver.models", "functions.shared.tables"}
-)
-
-
-def usage(handler: str, model_names: set[str], *, model_modules: frozenset[str] = MODEL_MODULES) -> CodeUsage:
+def usage(handler: str, model_names: set[str]) -> CodeUsage:
     """What the handler (`package.module.function`) can reach. A model counts when any reached module
-    other than those defining the models names it."""
+    other than the ones defining the models (and the interface's declarations) names it."""
     modules = closure(handler.rsplit(".", 1)[0])
-    names = set().union(*(_names(m) for m in modules if m not in model_modules))
+    names = set().union(*(_names(m) for m in modules if m not in MODELS_MODULES | {INTERFACE}))
     return CodeUsage(
         modules=modules,
         models=frozenset(names & model_names),
