@@ -40,7 +40,7 @@ def test_the_certificate_is_attached_to_its_thing_and_policy(
     iot.create_policy(
         policyName="ApplicationPolicy", policyDocument='{"Version":"2012-10-17","Statement":[]}'
     )
-    monkeypatch.setenv("APPLICATION_POLICY_NAME", "ApplicationPolicy")
+    monkeypatch.setattr(mqtt_credentials.SETTINGS, "application_policy_name", "ApplicationPolicy")
     issued = mqtt_credentials.issue(APPLICATION)
     (certificate,) = iot.list_certificates()["certificates"]
     assert certificate["certificateId"] == issued["certificate_id"] and certificate["status"] == "ACTIVE"
@@ -50,7 +50,7 @@ def test_the_certificate_is_attached_to_its_thing_and_policy(
 
 
 def test_a_failed_attachment_leaves_no_certificate(iot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("APPLICATION_POLICY_NAME", "NoSuchPolicy")
+    monkeypatch.setattr(mqtt_credentials.SETTINGS, "application_policy_name", "NoSuchPolicy")
     with pytest.raises(Exception, match=r"ResourceNotFound|not found|does not exist"):
         mqtt_credentials.issue(APPLICATION)
     assert iot.list_certificates()["certificates"] == []
