@@ -13,25 +13,33 @@ import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from moto import mock_aws
 
 from infra.provisioning import bridge_credential
 
 POLICY = "LoralessBridgePolicy"
 
 
+# Each test in a region of its own on the session's moto server (mock_aws in-process would reset the
+# state the other tests share), so each starts with no certificates.
+REGIONS = {
+    "test_create_issues_an_attached_certificate_into_the_fields_the_task_reads": "sa-east-1",
+    "test_rotation_issues_a_new_certificate_and_delete_removes_the_old": "ca-central-1",
+    "test_a_failed_attachment_leaves_no_certificate": "eu-north-1",
+}
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, str]]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IOT", "AWS_ENDPOINT_URL_SECRETSMANAGER"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        iot, secrets = boto3.client("iot"), boto3.client("secretsmanager")
-        iot.create_policy(policyName=POLICY, policyDocument='{"Version":"2012-10-17","Statement":[]}')
-        secret = secrets.create_secret(Name="BridgeMqttCertificate", SecretString="placeholder")["ARN"]
-        yield iot, secrets, secret
+def aws(
+    dynamodb_server: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[tuple[Any, Any, str]]:
+    region = REGIONS[request.node.name]
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", dynamodb_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", dynamodb_server)
+    iot, secrets = boto3.client("iot", region_name=region), boto3.client("secretsmanager", region_name=region)
+    iot.create_policy(policyName=POLICY, policyDocument='{"Version":"2012-10-17","Statement":[]}')
+    secret = secrets.create_secret(Name="BridgeMqttCertificate", SecretString="placeholder")["ARN"]
+    yield iot, secrets, secret
 
 
 def _properties(secret: str, serial: str = "1") -> dict[str, str]:
