@@ -170,6 +170,13 @@ class Gateway(Model):
     longitude = NumberAttribute(null=True)
     altitude = NumberAttribute(null=True)
     stats = JSONAttribute(default=dict)
+    # Basics Station: SHA-256 of the gateway's LNS/CUPS token (issued through the API) and what the
+    # gateway last said of itself (`version`: station, firmware, package, model, protocol, features).
+    station_token_sha256 = UnicodeAttribute(null=True)
+    station_token_sealed = BinaryAttribute(null=True, legacy_encoding=False)  # CUPS hands it to the gateway
+    station_previous_token_sha256 = UnicodeAttribute(null=True)  # CUPS accepts it until the next rotation
+    station_token_issued_at = NumberAttribute(null=True)
+    station = JSONAttribute(null=True)
 
 
 class PendingDownlink(Model):
