@@ -3,7 +3,9 @@ statistics per hour and the recent event log."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
@@ -15,7 +17,8 @@ from pynamodb.exceptions import PutError, UpdateError
 from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, iso_time, limit_of, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
-from functions.shared import eventlog
+from functions.appserver.mqtt_credentials import AMAZON_ROOT_CA
+from functions.shared import envelope, eventlog, station_credentials
 from functions.shared.models import Gateway, GatewayStatsBucket
 
 router = APIGatewayRouter()
@@ -35,6 +38,23 @@ class GatewayCreate(GatewayFields):
     organization_id: str = Field(pattern=UUID_PATTERN)
 
 
+def station_out(item: Gateway) -> dict[str, Any] | None:
+    """A Basics Station gateway's credentials state and what it last said of itself (`version`)."""
+    if not item.station_token_sha256 and not item.station:
+        return None
+    said = item.station or {}
+    return {
+        "credentials_issued_at": iso_time(item.station_token_issued_at),
+        "version": said.get("station"),
+        "firmware": said.get("firmware"),
+        "package": said.get("package"),
+        "model": said.get("model"),
+        "protocol": said.get("protocol"),
+        "features": said.get("features"),
+        "connected_at": iso_time(said.get("connected_at")),
+    }
+
+
 def gateway_out(item: Gateway) -> dict[str, Any]:
     return {
         "gateway_id": item.gateway_id,
@@ -47,6 +67,7 @@ def gateway_out(item: Gateway) -> dict[str, Any]:
         "online": bool(item.online),
         "last_seen_at": iso_time(item.last_seen_at),
         "region": item.topic_prefix,
+        "basic_station": station_out(item),
     }
 
 
@@ -136,3 +157,35 @@ def gateway_events(gateway_id: GatewayId) -> dict[str, Any]:
         eventlog.gateway_subject(item.gateway_id), since=query("since"), limit=limit_of(query("limit"))
     )
     return {"items": events, "next_cursor": None}
+
+
+@router.post("/gateways/<gateway_id>/station-credentials")
+def issue_station_credentials(gateway_id: GatewayId) -> tuple[dict[str, Any], int]:
+    """Issue (or rotate) the gateway's Basics Station token. The token is shown once: the table keeps its
+    hash and a sealed copy for CUPS. The old token stops working on the LNS at once; CUPS still accepts
+    it, so a gateway polling CUPS picks up the new one by itself."""
+    item = gateway(gateway_id, write=True)
+    token = station_credentials.new_token()
+    sealed = envelope.seal({"token": token}, context=station_credentials.sealing_context(item.gateway_id))
+    now = int(time.time())
+    item.update(
+        actions=[
+            Gateway.station_previous_token_sha256.set(item.station_token_sha256)
+            if item.station_token_sha256
+            else Gateway.station_previous_token_sha256.remove(),
+            Gateway.station_token_sha256.set(station_credentials.token_hash(token)),
+            Gateway.station_token_sealed.set(sealed),
+            Gateway.station_token_issued_at.set(now),
+        ]
+    )
+    trust = os.environ.get("STATION_TRUST_FILE")
+    return {
+        "gateway_id": item.gateway_id,
+        "token": token,
+        "tc_key": station_credentials.tc_key(token),
+        "lns_uri": os.environ.get("STATION_LNS_URI"),
+        "cups_uri": os.environ.get("STATION_CUPS_URI"),
+        "trust_pem": os.environ.get("STATION_TRUST_PEM") or (FilePath(trust).read_text() if trust else None),
+        "trust_url": None if trust or os.environ.get("STATION_TRUST_PEM") else AMAZON_ROOT_CA,
+        "issued_at": iso_time(now),
+    }, 201

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from functions.bridge.basicstation.directory import CupsGateway, bearer_token, token_hash
 from functions.bridge.basicstation.ids import InvalidIdentity, parse_eui
 from functions.bridge.metrics import Metrics
+from functions.shared.station_credentials import tc_key
 
 log = logging.getLogger("loraless.bridge.cups")
 
@@ -32,7 +33,7 @@ class CupsDirectory(Protocol):
 
 def credentials(trust_der: bytes, token: str) -> bytes:
     """A credential set for token authentication: trust, no client certificate, the header line."""
-    return trust_der + b"\x00\x00\x00\x00" + f"Authorization: Bearer {token}\r\n".encode()
+    return trust_der + b"\x00\x00\x00\x00" + tc_key(token).encode()
 
 
 def crc(blob: bytes) -> int:

@@ -1,13 +1,11 @@
 """Which Basics Station gateways may connect and with which credentials: the gateway table, read by
 the bridge. A gateway must be registered to an organization and hold a token issued through the API
-(`POST /gateways/{id}/station-credentials`); only its SHA-256 is stored (the token is 256 random bits,
-so a fast hash is enough and no salt is needed). Answers are cached briefly so a reconnection storm
-does not become a read storm.
+(`POST /gateways/{id}/station-credentials`; functions/shared/station_credentials.py). Answers are
+cached briefly so a reconnection storm does not become a read storm.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import time
@@ -15,18 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from functions.shared.station_credentials import sealing_context, token_hash
+
+__all__ = ["CupsGateway", "Directory", "DynamoDirectory", "StationGateway", "bearer_token", "token_hash"]
+
 log = logging.getLogger("loraless.bridge.station")
 
 CACHE_S = 10.0
-
-
-def sealing_context(gateway_id: str) -> str:
-    """The encryption context a gateway's sealed token is bound to."""
-    return f"station-token:{gateway_id}"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def bearer_token(authorization: str | None) -> str | None:
