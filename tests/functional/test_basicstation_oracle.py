@@ -24,7 +24,7 @@ from chirpstack_api import gw
 from google.protobuf import json_format
 
 from functions.bridge.app import BridgeApp
-from functions.bridge.basicstation.directory import StationGateway, token_hash
+from functions.bridge.basicstation.directory import CupsGateway, StationGateway, token_hash
 from functions.bridge.basicstation.service import StationService
 from localcloud.broker import Mosquitto
 from localcloud.dynamodb import free_port
@@ -57,8 +57,9 @@ class MemoryDirectory:
     def record_station(self, gateway_id: str, station: dict[str, Any]) -> None:
         self.stations[gateway_id] = station
 
-    def cups_lookup(self, gateway_id: str) -> None:
-        return None
+    def cups_lookup(self, gateway_id: str) -> CupsGateway | None:
+        token = self.tokens.get(gateway_id)
+        return CupsGateway(gateway_id, (token_hash(token),), token) if token else None
 
 
 def station_home(directory: Path, *, uri: str, token: str, radio: Path, trust: Path) -> Path:
@@ -121,9 +122,12 @@ def bridge_with_station(broker: Mosquitto) -> Iterator[tuple[BridgeApp, MemoryDi
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     server = broker.ca.issue("station-lns", server=True, hosts=("localhost", "127.0.0.1"))
+    lns_port, cups_port = free_port(), free_port()
     config = bridge_config(
-        broker, station_port=free_port(), station_tls_cert=server.cert_path, station_tls_key=server.key_path
-    )
+        broker, station_port=lns_port, station_tls_cert=server.cert_path, station_tls_key=server.key_path,
+        cups_port=cups_port, station_public_uri=f"wss://localhost:{lns_port}",
+        cups_public_uri=f"https://localhost:{cups_port}", station_trust=broker.ca.ca_path,
+    )  # fmt: skip
     app = BridgeApp(config)
     app.station = StationService.from_config(
         config, publisher=app.mqtt, metrics=app.metrics, directory=directory
@@ -222,3 +226,25 @@ def test_real_station_with_a_wrong_token_is_refused_and_counted(
         assert not app.station.lns.sessions
     finally:
         station.stop()
+
+
+def test_real_station_gets_its_lns_uri_and_token_from_cups(bridge_with_station: Any, tmp_path: Path) -> None:
+    """Only CUPS is configured on the gateway (cups.uri, cups.trust, cups.key): it fetches tc.uri,
+    tc.trust and tc.key from the bridge's CUPS and then connects to the LNS with them."""
+    app, _, broker = bridge_with_station
+    socket_path = short_socket_path()
+    radio = SimulatedRadio(socket_path)
+    home = station_home(tmp_path, uri="", token=TOKEN, radio=socket_path, trust=broker.ca.ca_path)
+    for name in ("tc.uri", "tc.key", "tc.trust"):
+        (home / name).unlink()
+    (home / "cups.uri").write_text(app.config.cups_public_uri + "\n")
+    (home / "cups.key").write_text(f"Authorization: Bearer {TOKEN}\r\n")
+    (home / "cups.trust").write_bytes(broker.ca.ca_path.read_bytes())
+    station = Station(home)
+    try:
+        assert radio.connected.wait(40), "\n".join(station.log[-60:])
+        assert app.metrics.snapshot()["counters"]["cups_update_info"] >= 1
+        assert GATEWAY in app.station.lns.sessions
+    finally:
+        station.stop()
+        radio.close()
