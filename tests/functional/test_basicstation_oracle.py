@@ -24,13 +24,12 @@ from chirpstack_api import gw
 from google.protobuf import json_format
 
 from functions.bridge.app import BridgeApp
-from functions.bridge.basicstation.directory import CupsGateway, StationGateway, token_hash
 from functions.bridge.basicstation.service import StationService
 from localcloud.broker import Mosquitto
 from localcloud.dynamodb import free_port
 from tests.functional.test_bridge import bridge_config
 from tests.support.mosquitto import Inbox
-from tests.support.station_radio import SimulatedRadio
+from tests.support.station_radio import MemoryDirectory, SimulatedRadio
 
 BINARY = os.environ.get("BASICSTATION_BINARY", "")
 pytestmark = pytest.mark.skipif(
@@ -41,25 +40,6 @@ pytestmark = pytest.mark.skipif(
 GATEWAY = "0016c001ff10d3f6"
 TOKEN = "oracle-token-5f0b8c2e"
 JOIN_REQUEST = bytes.fromhex("00dc0000d07ed5b3701e6fedf57ceeaf0085cc587fe913")
-
-
-class MemoryDirectory:
-    """The bridge's Directory interface over a dict (the DynamoDB one is exercised end to end)."""
-
-    def __init__(self, tokens: dict[str, str]) -> None:
-        self.tokens = tokens
-        self.stations: dict[str, dict[str, Any]] = {}
-
-    def lookup(self, gateway_id: str) -> StationGateway | None:
-        token = self.tokens.get(gateway_id)
-        return StationGateway(gateway_id, True, token_hash(token)) if token else None
-
-    def record_station(self, gateway_id: str, station: dict[str, Any]) -> None:
-        self.stations[gateway_id] = station
-
-    def cups_lookup(self, gateway_id: str) -> CupsGateway | None:
-        token = self.tokens.get(gateway_id)
-        return CupsGateway(gateway_id, (token_hash(token),), token) if token else None
 
 
 def station_home(directory: Path, *, uri: str, token: str, radio: Path, trust: Path) -> Path:

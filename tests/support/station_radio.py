@@ -13,6 +13,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from functions.bridge.basicstation.directory import CupsGateway, StationGateway, token_hash
 
 RX_RECORD = struct.Struct("@IBBIBBBIBffffHH256s")  # 300 bytes
 TX_RECORD = struct.Struct("@IBIBbBBIB?BH??H256sxx")  # 288 bytes
@@ -112,3 +115,22 @@ class SimulatedRadio:
         if self.connection is not None:
             self.connection.close()
         self.server.close()
+
+
+class MemoryDirectory:
+    """The bridge's Directory interface over a dict (the DynamoDB one is exercised end to end)."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+        self.stations: dict[str, dict[str, Any]] = {}
+
+    def lookup(self, gateway_id: str) -> StationGateway | None:
+        token = self.tokens.get(gateway_id)
+        return StationGateway(gateway_id, True, token_hash(token)) if token else None
+
+    def record_station(self, gateway_id: str, station: dict[str, Any]) -> None:
+        self.stations[gateway_id] = station
+
+    def cups_lookup(self, gateway_id: str) -> CupsGateway | None:
+        token = self.tokens.get(gateway_id)
+        return CupsGateway(gateway_id, (token_hash(token),), token) if token else None
