@@ -57,16 +57,16 @@ def gateway_id(index: int) -> str:
 
 def register(dynamodb_url: str, count: int) -> None:
     """The gateways, registered with a token, straight into the table the bridge reads."""
-    from functions.shared.models import Gateway
-    from functions.shared.station_credentials import token_hash
+    from functions.shared.station_credentials import StationCredentials, token_hash
 
-    Gateway.Meta.host = dynamodb_url  # type: ignore[attr-defined]
-    Gateway._connection = None
-    if not Gateway.exists():
-        Gateway.create_table(wait=True)
-    with Gateway.batch_write() as batch:
+    StationCredentials.Meta.host = dynamodb_url  # type: ignore[attr-defined]
+    StationCredentials._connection = None
+    if not StationCredentials.exists():
+        StationCredentials.create_table(wait=True)
+    with StationCredentials.batch_write() as batch:
         for index in range(count):
-            batch.save(Gateway(gateway_id(index), org_id="bench", station_token_sha256=token_hash(TOKEN)))
+            batch.save(StationCredentials(gateway_id(index), org_id="bench", token_sha256=token_hash(TOKEN),
+                                          token_sealed=b"-", issued_at=0))  # fmt: skip
 
 
 def start_bridge(

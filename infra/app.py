@@ -11,10 +11,13 @@ from infra.suppressions import suppress
 
 
 def table_specs() -> list[TableSpec]:
-    """One table per model in functions/shared/models.py, named by the variable each model reads."""
-    from functions.shared.models import ALL_MODELS, table_env
+    """One table per model of either server (functions/network/models.py, functions/appserver/models.py),
+    named by the variable each model reads."""
+    from functions.appserver.models import APPLICATION_TABLES
+    from functions.network.models import NETWORK_TABLES
+    from functions.shared.tables import table_env
 
-    return [spec_of(model, table_env(model)) for model in ALL_MODELS]
+    return [spec_of(model, table_env(model)) for model in (*NETWORK_TABLES, *APPLICATION_TABLES)]
 
 
 def settings_from(app: cdk.App) -> StackSettings:
@@ -30,14 +33,19 @@ def settings_from(app: cdk.App) -> StackSettings:
         bridge=defaults.bridge if bridge is None else str(bridge).lower() not in ("false", "0", "no"),
         web_origins=list(origins),
         admin_api_key_sha256=str(app.node.try_get_context("admin_api_key_sha256") or ""),
+        station_certificate_arn=str(app.node.try_get_context("station_certificate_arn") or ""),
+        station_domain=str(app.node.try_get_context("station_domain") or ""),
     )
 
 
-def build_app(context: dict[str, object] | None = None, *, nag: bool = True) -> tuple[cdk.App, LoralessStack]:
-    """The app `cdk synth` runs; tests build it with their own context."""
+def build_app(
+    context: dict[str, object] | None = None, *, nag: bool = True, env: cdk.Environment | None = None
+) -> tuple[cdk.App, LoralessStack]:
+    """The app `cdk synth` runs; tests build it with their own context (and a region, for the bridge's
+    load balancer logs)."""
     app = cdk.App(context=context or {})
     tables = table_specs()
-    stack = LoralessStack(app, "Loraless", settings=settings_from(app), tables=tables)
+    stack = LoralessStack(app, "Loraless", settings=settings_from(app), tables=tables, env=env)
     settings = stack.settings
     indexed = [
         table.node.default_child

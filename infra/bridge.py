@@ -145,7 +145,11 @@ class Bridge(Construct):
             "Bridge",
             port=UDP_PORT,
             protocol=elbv2.Protocol.UDP,
-            targets=[self.service.load_balancer_target(container_name="Bridge", container_port=UDP_PORT)],
+            targets=[
+                self.service.load_balancer_target(
+                    container_name="Bridge", container_port=UDP_PORT, protocol=ecs.Protocol.UDP
+                )
+            ],
             health_check=elbv2.HealthCheck(
                 protocol=elbv2.Protocol.TCP, port=str(HEALTH_PORT), interval=Duration.seconds(10)
             ),

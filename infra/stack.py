@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.appserver import ApplicationServer
+from infra.basicstation import StationListeners
 from infra.bridge import UDP_PORT, Bridge, BridgePolicy
 from infra.dead_letters import DeadLetters
 from infra.iot import ApplicationPolicy, DataEndpoint, GatewayPolicy, TopicRules
@@ -42,6 +43,10 @@ class StackSettings:
     # SHA-256 of the administrator API key (`python -c "from functions.appserver.auth import new_api_key;
     # print(new_api_key())"`); without it the API refuses every request.
     admin_api_key_sha256: str = ""
+    # Basics Station LNS and CUPS on the bridge's load balancer (infra/basicstation.py): an ACM
+    # certificate for the name gateways use; without it the bridge serves Semtech UDP only.
+    station_certificate_arn: str = ""
+    station_domain: str = ""
 
 
 class LoralessStack(Stack):
@@ -180,6 +185,19 @@ class LoralessStack(Stack):
                 description="Each packet forwarder's server_address and serv_port_up/serv_port_down",
             )
             CfnOutput(self, "BridgeCertificateSecret", value=bridge.certificate.secret_name)
+            if settings.station_certificate_arn:
+                station = StationListeners(
+                    self, "BasicsStation", bridge=bridge, table=storage.tables["StationCredentials"], key=key,
+                    certificate_arn=settings.station_certificate_arn, domain=settings.station_domain,
+                )  # fmt: skip
+                appserver.functions["Api"].add_environment("STATION_LNS_URI", station.lns_uri)
+                appserver.functions["Api"].add_environment("STATION_CUPS_URI", station.cups_uri)
+                CfnOutput(
+                    self, "BasicsStationLns", value=station.lns_uri, description="Basics Station tc.uri"
+                )
+                CfnOutput(
+                    self, "BasicsStationCups", value=station.cups_uri, description="Basics Station cups.uri"
+                )
 
     def _wire(self, network: NetworkServer, appserver: ApplicationServer) -> list[lambda_.Function]:
         """The network server calls the join server and hands events to the application server; the

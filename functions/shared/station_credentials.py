@@ -12,6 +12,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from pynamodb.attributes import BinaryAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from functions.shared.tables import table_meta
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -29,3 +34,19 @@ def sealing_context(gateway_id: str) -> str:
 def tc_key(token: str) -> str:
     """The `tc.key` / `cups.key` file for token authentication: the header lines Station sends."""
     return f"Authorization: Bearer {token}\r\n"
+
+
+class StationCredentials(Model):
+    """A Basics Station gateway's credentials and what it last said of itself. Written by the API (the
+    token, for a gateway registered to an organization) and by the bridge (`station`: its `version`
+    message and when it connected); read by the bridge to admit the gateway and by CUPS to hand out the
+    current token. A table of its own: the bridge may read and write it and nothing else of the stack's."""
+
+    Meta = table_meta("STATION_CREDENTIALS_TABLE", "loraless-station-credentials")
+    gateway_id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    token_sha256 = UnicodeAttribute()
+    token_sealed = BinaryAttribute(legacy_encoding=False)
+    previous_token_sha256 = UnicodeAttribute(null=True)
+    issued_at = NumberAttribute()
+    station = JSONAttribute(null=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from functions.bridge.basicstation.directory import DynamoDirectory
-from functions.shared.models import Gateway
+from functions.network.models import Gateway
+from functions.shared.station_credentials import StationCredentials
 from tests.support.api import Tenant, call, make_tenant, ok
 
 
@@ -25,7 +26,7 @@ def test_issue_rotate_and_check_station_credentials(acme: Tenant) -> None:
     assert call("POST", "/gateways/0000000000000bad/station-credentials", token=acme.admin)[0] == 404
     first = ok("POST", path, token=acme.gateway_admin, status=201)
     assert first["tc_key"] == f"Authorization: Bearer {first['token']}\r\n"
-    stored = Gateway.get(gateway_id)
+    stored = StationCredentials.get(gateway_id)
     assert first["token"] not in str(stored.attribute_values)  # only a hash and a sealed copy
 
     directory = DynamoDirectory()
@@ -50,11 +51,16 @@ def test_issue_rotate_and_check_station_credentials(acme: Tenant) -> None:
     shown = ok("GET", f"/gateways/{gateway_id}", token=acme.viewer)["basic_station"]
     assert (shown["version"], shown["model"], shown["protocol"]) == ("2.0.6(linux/testsim)", "linux", 2)
     assert shown["connected_at"] == "2027-01-15T08:00:00Z"
+    assert (
+        "basic_station"
+        not in ok("GET", f"/gateways?organization_id={acme.org_id}", token=acme.viewer)["items"][0]
+    )
+
+    ok("DELETE", f"/gateways/{gateway_id}", token=acme.gateway_admin, status=204)
+    assert DynamoDirectory().lookup(gateway_id) is None  # its token went with it
 
 
-def test_an_unregistered_gateway_is_unknown_to_the_bridge(dynamodb: str) -> None:
+def test_a_gateway_without_credentials_is_unknown_to_the_bridge(dynamodb: str) -> None:
     Gateway("00000000000000aa").save()  # heard over UDP, owned by nobody
-    assert DynamoDirectory().lookup("00000000000000ab") is None
-    heard = DynamoDirectory().lookup("00000000000000aa")
-    assert heard is not None and not heard.accepts("anything")
+    assert DynamoDirectory().lookup("00000000000000aa") is None
     assert DynamoDirectory().cups_lookup("00000000000000aa") is None

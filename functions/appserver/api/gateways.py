@@ -14,12 +14,19 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import PutError, UpdateError
 
+from functions.appserver import eventlog
 from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, iso_time, limit_of, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
 from functions.appserver.mqtt_credentials import AMAZON_ROOT_CA
-from functions.shared import envelope, eventlog, station_credentials
-from functions.shared.models import Gateway, GatewayStatsBucket
+from functions.shared import envelope, station_credentials
+from functions.shared.interface import network_server
+from functions.shared.station_credentials import StationCredentials
+
+# The network server's gateway table: the API writes a gateway's registration (organization, name,
+# description, location); the network server its observed state (last seen, online, statistics).
+Gateway = network_server().Gateway
+GatewayStatsBucket = network_server().GatewayStatsBucket
 
 router = APIGatewayRouter()
 GatewayId = Annotated[str, Path(pattern=EUI_PATTERN)]
@@ -38,13 +45,15 @@ class GatewayCreate(GatewayFields):
     organization_id: str = Field(pattern=UUID_PATTERN)
 
 
-def station_out(item: Gateway) -> dict[str, Any] | None:
+def station_out(gateway_id: str) -> dict[str, Any] | None:
     """A Basics Station gateway's credentials state and what it last said of itself (`version`)."""
-    if not item.station_token_sha256 and not item.station:
+    try:
+        item = StationCredentials.get(gateway_id)
+    except StationCredentials.DoesNotExist:
         return None
     said = item.station or {}
     return {
-        "credentials_issued_at": iso_time(item.station_token_issued_at),
+        "credentials_issued_at": iso_time(item.issued_at),
         "version": said.get("station"),
         "firmware": said.get("firmware"),
         "package": said.get("package"),
@@ -55,7 +64,8 @@ def station_out(item: Gateway) -> dict[str, Any] | None:
     }
 
 
-def gateway_out(item: Gateway) -> dict[str, Any]:
+def gateway_out(item: Gateway, *, station: bool = False) -> dict[str, Any]:
+    """A gateway; with `station`, its Basics Station state (one more read, so single gateways only)."""
     return {
         "gateway_id": item.gateway_id,
         "organization_id": item.org_id,
@@ -67,7 +77,7 @@ def gateway_out(item: Gateway) -> dict[str, Any]:
         "online": bool(item.online),
         "last_seen_at": iso_time(item.last_seen_at),
         "region": item.topic_prefix,
-        "basic_station": station_out(item),
+        **({"basic_station": station_out(item.gateway_id)} if station else {}),
     }
 
 
@@ -111,7 +121,7 @@ def register_gateway(body: GatewayCreate) -> tuple[dict[str, Any], int]:
 
 @router.get("/gateways/<gateway_id>")
 def get_gateway(gateway_id: GatewayId) -> dict[str, Any]:
-    return gateway_out(gateway(gateway_id, write=False))
+    return gateway_out(gateway(gateway_id, write=False), station=True)
 
 
 @router.put("/gateways/<gateway_id>")
@@ -123,7 +133,9 @@ def update_gateway(gateway_id: GatewayId, body: GatewayFields) -> dict[str, Any]
 
 @router.delete("/gateways/<gateway_id>")
 def delete_gateway(gateway_id: GatewayId) -> tuple[dict[str, Any], int]:
-    gateway(gateway_id, write=True).delete()
+    item = gateway(gateway_id, write=True)
+    StationCredentials(item.gateway_id).delete()  # its Basics Station token stops working with it
+    item.delete()
     return {}, 204
 
 
@@ -168,24 +180,28 @@ def issue_station_credentials(gateway_id: GatewayId) -> tuple[dict[str, Any], in
     token = station_credentials.new_token()
     sealed = envelope.seal({"token": token}, context=station_credentials.sealing_context(item.gateway_id))
     now = int(time.time())
-    item.update(
-        actions=[
-            Gateway.station_previous_token_sha256.set(item.station_token_sha256)
-            if item.station_token_sha256
-            else Gateway.station_previous_token_sha256.remove(),
-            Gateway.station_token_sha256.set(station_credentials.token_hash(token)),
-            Gateway.station_token_sealed.set(sealed),
-            Gateway.station_token_issued_at.set(now),
-        ]
-    )
-    trust = os.environ.get("STATION_TRUST_FILE")
+    try:
+        previous = StationCredentials.get(item.gateway_id)
+    except StationCredentials.DoesNotExist:
+        previous = None
+    StationCredentials(
+        item.gateway_id,
+        org_id=item.org_id,
+        token_sha256=station_credentials.token_hash(token),
+        token_sealed=sealed,
+        previous_token_sha256=previous.token_sha256 if previous else None,
+        issued_at=now,
+        station=previous.station if previous else None,
+    ).save()
+    trust_file = os.environ.get("STATION_TRUST_FILE")
+    trust = os.environ.get("STATION_TRUST_PEM") or (FilePath(trust_file).read_text() if trust_file else None)
     return {
         "gateway_id": item.gateway_id,
         "token": token,
         "tc_key": station_credentials.tc_key(token),
         "lns_uri": os.environ.get("STATION_LNS_URI"),
         "cups_uri": os.environ.get("STATION_CUPS_URI"),
-        "trust_pem": os.environ.get("STATION_TRUST_PEM") or (FilePath(trust).read_text() if trust else None),
-        "trust_url": None if trust or os.environ.get("STATION_TRUST_PEM") else AMAZON_ROOT_CA,
+        "trust_pem": trust,
+        "trust_url": None if trust else AMAZON_ROOT_CA,
         "issued_at": iso_time(now),
     }, 201

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from functions.shared.station_credentials import sealing_context, token_hash
+from pynamodb.exceptions import UpdateError
+
+from functions.shared.station_credentials import StationCredentials, sealing_context, token_hash
 
 __all__ = ["CupsGateway", "Directory", "DynamoDirectory", "StationGateway", "bearer_token", "token_hash"]
 
@@ -63,7 +65,7 @@ class Directory(Protocol):
 
 
 class DynamoDirectory:
-    """The gateway table through the shared PynamoDB model (the bridge reads and updates one item)."""
+    """The station credentials table through its PynamoDB model (the only table the bridge touches)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -73,14 +75,10 @@ class DynamoDirectory:
         cached = self._cache.get(gateway_id)
         if cached is not None and self.clock() - cached[0] < CACHE_S:
             return cached[1]
-        from functions.shared.models import Gateway
-
         try:
-            item = Gateway.get(gateway_id)
-            answer: StationGateway | None = StationGateway(
-                gateway_id, item.org_id is not None, item.station_token_sha256
-            )
-        except Gateway.DoesNotExist:
+            item = StationCredentials.get(gateway_id)
+            answer: StationGateway | None = StationGateway(gateway_id, bool(item.org_id), item.token_sha256)
+        except StationCredentials.DoesNotExist:
             answer = None
         self._cache[gateway_id] = (self.clock(), answer)
         return answer
@@ -88,27 +86,21 @@ class DynamoDirectory:
     def cups_lookup(self, gateway_id: str) -> CupsGateway | None:
         """For CUPS: the tokens it accepts and the current one, opened from its sealed copy."""
         from functions.shared import envelope
-        from functions.shared.models import Gateway
 
         try:
-            item = Gateway.get(gateway_id)
-        except Gateway.DoesNotExist:
+            item = StationCredentials.get(gateway_id)
+        except StationCredentials.DoesNotExist:
             return None
-        if item.org_id is None or not item.station_token_sha256 or item.station_token_sealed is None:
-            return None
-        token = envelope.open_sealed(item.station_token_sealed, context=sealing_context(gateway_id))["token"]
-        accepted = tuple(h for h in (item.station_token_sha256, item.station_previous_token_sha256) if h)
+        token = envelope.open_sealed(item.token_sealed, context=sealing_context(gateway_id))["token"]
+        accepted = tuple(h for h in (item.token_sha256, item.previous_token_sha256) if h)
         return CupsGateway(gateway_id, accepted, token)
 
     def record_station(self, gateway_id: str, station: dict[str, Any]) -> None:
         """What the gateway said of itself (`version`), and when it connected, for the API to show."""
-        from pynamodb.exceptions import UpdateError
-
-        from functions.shared.models import Gateway
-
         try:
-            Gateway(gateway_id).update(
-                actions=[Gateway.station.set(station)], condition=Gateway.gateway_id.exists()
+            StationCredentials(gateway_id).update(
+                actions=[StationCredentials.station.set(station)],
+                condition=StationCredentials.gateway_id.exists(),
             )
         except UpdateError as exc:
             log.warning("gateway %s: station details not recorded: %s", gateway_id, exc)
