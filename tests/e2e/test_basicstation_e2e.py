@@ -11,6 +11,7 @@ with its simulated concentrator (tests/support/station_radio.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -202,17 +203,19 @@ def test_basics_station_gateway_joins_delivers_and_sends_a_confirmed_downlink_in
 
 def warm_up(new_device: NewDevice, udp_port: int) -> None:
     """A device joins and sends through a UDP gateway of the same bridge first: the local cloud's function
-    workers start on first use (seconds), and a real gateway drops a downlink that misses its window."""
+    workers start on first use (seconds), and a real gateway drops a downlink that misses its window.
+    Best effort: only its side effect (warm workers) matters, so a slow answer here is no failure."""
     device, _ = new_device("warm-up")
 
     async def scenario() -> None:
         async with Air(("127.0.0.1", udp_port), ["00800000e2e0b500"]) as air:
-            await join(air, device, timeout_s=30)
-            for f_port in (1, 2):
-                air.transmit(device, device.uplink(f_port, b"\x00", confirmed=True))
-                await air.downlink(20)
+            with contextlib.suppress(AssertionError, TimeoutError):
+                await join(air, device, timeout_s=30)
+                for f_port in (1, 2):
+                    air.transmit(device, device.uplink(f_port, b"\x00", confirmed=True))
+                    await air.downlink(20)
 
-    asyncio.run(asyncio.wait_for(scenario(), 90))
+    asyncio.run(asyncio.wait_for(scenario(), 120))
 
 
 def transmissions(radio: SimulatedRadio, gateway: Station, count: int) -> list[Transmission]:
