@@ -59,13 +59,23 @@ class StationListeners(Construct):
             container.add_environment(name, value)
         table.grant_read_write_data(task.task_role)
         key.grant(task.task_role, "kms:Decrypt")
-        for connection in bridge.service.connections.security_groups:
-            for port, what in ((LNS_PORT, "LNS"), (CUPS_PORT, "CUPS")):
-                connection.add_ingress_rule(
-                    ec2.Peer.ipv4(bridge.vpc.vpc_cidr_block),
-                    ec2.Port.tcp(port),
-                    f"Basics Station {what} via the NLB",
-                )
+        # As for UDP (infra/bridge.py): the internet reaches the NLB's security group on the listener
+        # ports, and the tasks accept the container ports from the NLB's group only.
+        (nlb_group,) = bridge.load_balancer.connections.security_groups
+        (task_group,) = bridge.service.connections.security_groups
+        for listener_port, container_port, what in (
+            (LNS_LISTENER, LNS_PORT, "LNS"),
+            (CUPS_LISTENER, CUPS_PORT, "CUPS"),
+        ):
+            nlb_group.add_ingress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(listener_port), f"Basics Station {what}"
+            )
+            task_group.add_ingress_rule(
+                nlb_group, ec2.Port.tcp(container_port), f"Basics Station {what} via the NLB"
+            )
+            nlb_group.add_egress_rule(
+                task_group, ec2.Port.tcp(container_port), f"Basics Station {what} to the tasks"
+            )
         certificate = elbv2.ListenerCertificate.from_arn(certificate_arn)
         for listener_port, container_port, name in (
             (LNS_LISTENER, LNS_PORT, "Lns"),
@@ -84,6 +94,10 @@ class StationListeners(Construct):
                 protocol=elbv2.Protocol.TCP,
                 targets=[target],
                 health_check=elbv2.HealthCheck(
-                    protocol=elbv2.Protocol.TCP, port=str(HEALTH_PORT), interval=Duration.seconds(10)
+                    protocol=elbv2.Protocol.HTTP,
+                    port=str(HEALTH_PORT),
+                    path="/",
+                    interval=Duration.seconds(10),
                 ),
+                deregistration_delay=Duration.seconds(30),
             )

@@ -44,6 +44,13 @@ def test_tls_listeners_forward_to_the_bridge_ports(station_template: dict[str, A
     targets = _of_type(station_template, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
     groups = {item["Properties"]["Port"] for item in targets if item["Properties"]["Protocol"] == "TCP"}
     assert groups == {3001, 3002}
+    rules = [r["Properties"] for r in _of_type(station_template, "AWS::EC2::SecurityGroupIngress").values()]
+    rules += [r for g in _of_type(station_template, "AWS::EC2::SecurityGroup").values()
+              for r in g["Properties"].get("SecurityGroupIngress", [])]  # fmt: skip
+    from_internet = {r["FromPort"] for r in rules if r.get("CidrIp") == "0.0.0.0/0"}
+    assert {8887, 443} <= from_internet  # on the NLB's group
+    to_tasks = {r["FromPort"] for r in rules if "SourceSecurityGroupId" in r}
+    assert {3001, 3002} <= to_tasks and not {3001, 3002} & from_internet  # tasks: from the NLB only
 
 
 def test_the_task_gets_the_station_table_ports_and_file_limit(station_template: dict[str, Any]) -> None:
