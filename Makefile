@@ -30,6 +30,7 @@ test-fast: setup
 bench: setup
 	$(PY) -m bench.lorawan_core
 	$(PY) -m bench.bridge
+	$(PY) -m bench.station
 	$(PY) -m bench.network
 	$(PY) -m bench.api
 	$(PY) -m bench.local_cloud --devices 10 100 --rate 20 --concurrency 8

@@ -81,6 +81,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "GatewayStatsBucket",
             "Membership",
             "Organization",
+            "StationCredentials",
             "Unique",
             "User",
         ),

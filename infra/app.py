@@ -53,6 +53,8 @@ def settings_from(app: cdk.App) -> StackSettings:
         bridge=defaults.bridge if bridge is None else str(bridge).lower() not in ("false", "0", "no"),
         web_origins=list(origins),
         admin_api_key_sha256=str(app.node.try_get_context("admin_api_key_sha256") or ""),
+        station_certificate_arn=str(app.node.try_get_context("station_certificate_arn") or ""),
+        station_domain=str(app.node.try_get_context("station_domain") or ""),
         alarm_email=str(app.node.try_get_context("alarm_email") or ""),
         bridge_credential_serial=str(app.node.try_get_context("bridge_credential_serial") or "1"),
     )

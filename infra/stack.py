@@ -14,6 +14,7 @@ from constructs import Construct
 from infra.access import ENVELOPE_ACTIONS, FUNCTION_ACCESS, TABLE_ACTIONS, Access
 from infra.api import Api
 from infra.appserver import ApplicationServer
+from infra.basicstation import StationListeners
 from infra.bridge import UDP_PORT, Bridge, BridgePolicy
 from infra.dead_letters import DeadLetters
 from infra.iot import ApplicationPolicy, DataEndpoint, GatewayPolicy, TopicRules
@@ -35,6 +36,10 @@ class StackSettings:
     # SHA-256 of the administrator API key (`python -c "from functions.appserver.auth import new_api_key;
     # print(new_api_key())"`); without it the API refuses every request.
     admin_api_key_sha256: str = ""
+    # Basics Station LNS and CUPS on the bridge's load balancer (infra/basicstation.py): an ACM
+    # certificate for the name gateways use; without it the bridge serves Semtech UDP only.
+    station_certificate_arn: str = ""
+    station_domain: str = ""
     # Where alarms go: an e-mail address subscribed to the alarm topic (AWS asks it to confirm once).
     alarm_email: str = ""
     # Change it (`-c bridge_credential_serial=2`) to rotate the bridge's IoT certificate on the next deploy.
@@ -133,6 +138,19 @@ class LoralessStack(Stack):
                 credential_serial=settings.bridge_credential_serial,
             )
             self.invoked.append(bridge.credential.handler)  # by the custom resource provider
+            if settings.station_certificate_arn:
+                station = StationListeners(
+                    self, "BasicsStation", bridge=bridge, table=storage.tables["StationCredentials"], key=key,
+                    certificate_arn=settings.station_certificate_arn, domain=settings.station_domain,
+                )  # fmt: skip
+                appserver.functions["Api"].add_environment("STATION_LNS_URI", station.lns_uri)
+                appserver.functions["Api"].add_environment("STATION_CUPS_URI", station.cups_uri)
+                CfnOutput(
+                    self, "BasicsStationLns", value=station.lns_uri, description="Basics Station tc.uri"
+                )
+                CfnOutput(
+                    self, "BasicsStationCups", value=station.cups_uri, description="Basics Station cups.uri"
+                )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

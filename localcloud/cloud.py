@@ -62,6 +62,7 @@ class CloudSettings:
     context: dict[str, Any] = field(default_factory=dict)
     # Webhooks to loopback and private addresses are refused as on Lambda, unless the operator allows it.
     allow_private_webhooks: bool = False
+    station_uris: tuple[str, str] | None = None  # Basics Station LNS and CUPS URIs the API hands out
 
 
 def local_master_key(data_dir: Path) -> str:
@@ -172,6 +173,35 @@ class LocalCloud:
             "PYTHONUNBUFFERED": "1",
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true" if self.settings.allow_private_webhooks else "false",
             **({"VIRTUAL_ENV": sys.prefix} if sys.prefix != sys.base_prefix else {}),
+            **self._station_environment(),
+        }
+
+    def _station_environment(self) -> dict[str, str]:
+        if self.settings.station_uris is None:
+            return {}
+        lns, cups = self.settings.station_uris
+        trust = self.broker.ca.ca_path
+        return {"STATION_LNS_URI": lns, "STATION_CUPS_URI": cups, "STATION_TRUST_FILE": str(trust)}
+
+    def bridge_environment(self) -> dict[str, str]:
+        """What the bridge process needs for Basics Station: the station credentials table (to check
+        tokens and record versions) and the key that opens sealed tokens for CUPS, as on AWS."""
+        assert self.dynamodb is not None and self.template is not None
+        tables = {
+            name: value
+            for function in self.template.functions.values()
+            for name, value in function.environment.items()
+            if name == "STATION_CREDENTIALS_TABLE"
+        }
+        return {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_ENDPOINT_URL_DYNAMODB": str(self.dynamodb.endpoint_url),
+            "LORALESS_LOCAL_MASTER_KEY": local_master_key(self.settings.data_dir),
+            **tables,
         }
 
     def start(self) -> LocalCloud:

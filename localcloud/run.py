@@ -21,8 +21,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from localcloud import station
 from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
 from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, private_directory
+from localcloud.station import CUPS_PORT, LNS_PORT
 from localcloud.supervisor import Supervised, Supervisor
 from localcloud.template import LocalTemplate
 
@@ -38,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mqtt-port", type=int, default=8883)
     parser.add_argument("--api-port", type=int, default=8090)
     parser.add_argument("--health-port", type=int, default=8081, help="the bridge's health endpoint")
+    parser.add_argument("--station-port", type=int, default=LNS_PORT, help="Basics Station LNS (wss)")
+    parser.add_argument("--cups-port", type=int, default=CUPS_PORT, help="Basics Station CUPS (https)")
+    parser.add_argument(
+        "--station-host", default="localhost", help="the name Basics Station gateways reach this host by"
+    )
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB (e.g. LocalStack) instead of moto")
     parser.add_argument("--region-prefix", default="eu868")
     parser.add_argument(
@@ -52,8 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_bridge(args: argparse.Namespace, broker: Mosquitto) -> subprocess.Popen[bytes]:
-    """The bridge runs in its own process, as its container does in AWS."""
+def start_bridge(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> subprocess.Popen[bytes]:
+    """The bridge runs in its own process, as its container does in AWS: UDP, and Basics Station's LNS
+    and CUPS with the local CA."""
     access = broker.access_for(BRIDGE_IDENTITY)
     log_file = (args.data_dir / "bridge.log").open("ab")
     command = [
@@ -62,8 +70,11 @@ def start_bridge(args: argparse.Namespace, broker: Mosquitto) -> subprocess.Pope
         "--mqtt-endpoint", access.host, "--mqtt-port", str(access.port),
         "--ca", str(access.ca_path), "--cert", str(access.cert_path), "--key", str(access.key_path),
         "--topic-prefix", args.region_prefix, "--client-id", "loraless-bridge-local",
+        *station.bridge_arguments(broker, args.station_host, args.station_port, args.cups_port),
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=cloud.bridge_environment()
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -99,6 +110,9 @@ def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> st
     lines = [
         "Loraless is running on this machine.",
         f"  Gateways (Semtech UDP):  point packet forwarders at <this host>:{args.udp_port} (up and down)",
+        f"  Basics Station:          LNS wss://{args.station_host}:{args.station_port}, CUPS "
+        f"https://{args.station_host}:{args.cups_port}; trust {broker.ca.ca_path}, token: "
+        "POST /gateways/{id}/station-credentials",
         f"  MQTT (IoT Core):         mqtts://127.0.0.1:{args.mqtt_port}  CA {access.ca_path}",
         f"                           client certificates: {broker.ca.directory}",
         "                           (common name = thing = client id: a gateway id, or an application id)",
@@ -151,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         reset=args.reset,
         context={"region_prefixes": args.region_prefix},
         allow_private_webhooks=args.allow_private_webhooks,
+        station_uris=station.station_uris(args.station_host, args.station_port, args.cups_port),
     )
     cloud = LocalCloud(broker, settings)
     bridge: subprocess.Popen[bytes] | None = None
@@ -158,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def restart_bridge() -> None:
         nonlocal bridge
-        bridge = start_bridge(args, broker)
+        bridge = start_bridge(args, broker, cloud)
 
     supervisor = Supervisor(
         [
@@ -168,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         cloud.start()
-        bridge = start_bridge(args, broker)
+        bridge = start_bridge(args, broker, cloud)
         print(banner(args, broker, cloud), flush=True)
         if args.simulate:
             threading.Thread(target=simulate, args=(args, args.simulate, stop), daemon=True).start()

@@ -20,6 +20,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from functions.shared.station_credentials import StationCredentials
 from functions.shared.tables import OrganizationIndex, table_meta
 
 
@@ -220,6 +221,7 @@ class EventLogItem(Model):
 
 
 APPLICATION_TABLES: tuple[type[Model], ...] = (
+    StationCredentials,  # shared with the bridge (functions/shared/station_credentials.py)
     Device,
     DeviceQueueItem,
     Organization,

@@ -9,6 +9,7 @@ import signal
 import socket
 from typing import Any
 
+from functions.bridge.basicstation.service import StationService
 from functions.bridge.config import BridgeConfig
 from functions.bridge.health import serve_health
 from functions.bridge.metrics import Metrics
@@ -44,6 +45,10 @@ class BridgeApp:
             rate_limit_per_s=config.rate_limit_per_s,
         )  # fmt: skip
         self.bridge.bridge_id = config.client_id
+        self.station = StationService.from_config(config, publisher=self.mqtt, metrics=self.metrics)
+        if self.station is not None:
+            self.station.lns.on_change = self.bridge.request_announce
+            self.bridge.other_gateways = lambda: sorted(self.station.lns.sessions) if self.station else []
         self._tasks: list[asyncio.Task[None]] = []
         self._health: asyncio.Server | None = None
         self.udp_address: tuple[str, int] | None = None
@@ -56,11 +61,21 @@ class BridgeApp:
     def _on_message(self, topic: str, payload: bytes) -> None:
         """MQTT thread -> event loop: the bridge's state is only touched on the loop."""
         if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.bridge.on_command, topic, payload)
+            self.loop.call_soon_threadsafe(self._dispatch, topic, payload)
+
+    def _dispatch(self, topic: str, payload: bytes) -> None:
+        """A command goes to the side its gateway is connected to (Basics Station or UDP)."""
+        parts = topic.split("/")
+        if self.station is not None and len(parts) == 5 and self.station.lns.serves(parts[2]):
+            self.station.lns.on_command(parts[2], parts[4], payload)
+        else:
+            self.bridge.on_command(topic, payload)
 
     def status(self) -> tuple[bool, dict[str, Any]]:
         snapshot = self.metrics.snapshot()
         snapshot |= {"mqtt_connected": self.mqtt.connected, "gateways": len(self.registry.gateways)}
+        if self.station is not None:
+            snapshot["station_gateways"] = len(self.station.lns.sessions)
         return self.mqtt.connected, snapshot
 
     async def start(self) -> None:
@@ -73,6 +88,8 @@ class BridgeApp:
         sock = transport.get_extra_info("socket")
         if sock is not None:  # absorb bursts from many gateways while the loop is busy publishing
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+        if self.station is not None:
+            await self.station.start(self.config.udp_host)
         self._health = await serve_health(self.config.health_host, self.config.health_port, self.status)
         self._tasks = [asyncio.create_task(self._housekeeping()), asyncio.create_task(self._report())]
         log.info("bridge listening on UDP %s:%d, health on %d", *self.udp_address, self.config.health_port)
@@ -81,6 +98,8 @@ class BridgeApp:
         while True:
             await asyncio.sleep(TICK_S)
             self.bridge.tick()
+            if self.station is not None:
+                self.station.lns.tick()
 
     async def _report(self) -> None:
         while True:
@@ -90,6 +109,8 @@ class BridgeApp:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.station is not None:
+            await self.station.stop()
         self.bridge.shutdown()
         if self.bridge.transport is not None:
             self.bridge.transport.close()

@@ -28,6 +28,18 @@ class BridgeConfig:
     rate_limit_per_s: float = 500.0
     pull_ttl_s: float = 60.0
     offline_after_s: float = 120.0
+    # Basics Station (off unless a port is given): LNS WebSocket and CUPS HTTP ports, the server
+    # certificate when the bridge terminates TLS itself (none: a load balancer does), the URIs gateways
+    # are sent to, the CA gateways are told to trust (PEM), and the frame filters of router_config.
+    station_port: int | None = None
+    cups_port: int | None = None
+    station_tls_cert: Path | None = None
+    station_tls_key: Path | None = None
+    station_public_uri: str | None = None
+    cups_public_uri: str | None = None
+    station_trust: Path | None = None
+    station_net_ids: str = ""
+    station_join_eui_ranges: str = ""
 
 
 def _materialize(pem: str | None, name: str) -> Path | None:
@@ -72,6 +84,7 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
         "--rate-limit", type=float, default=float(env.get("BRIDGE_RATE_LIMIT", "500")),
         help="datagrams/s accepted per source host (0: no limit)",
     )  # fmt: skip
+    _station_arguments(parser, env)
     args = parser.parse_args(argv)
     cert = Path(args.cert) if args.cert else _materialize(env.get("BRIDGE_MQTT_CERT_PEM"), "cert.pem")
     key = Path(args.key) if args.key else _materialize(env.get("BRIDGE_MQTT_KEY_PEM"), "key.pem")
@@ -91,7 +104,40 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
         buffer_size=args.buffer_size,
         iot_core_limits=not args.no_iot_core_limits,
         rate_limit_per_s=args.rate_limit,
+        station_port=args.station_port,
+        cups_port=args.cups_port,
+        station_tls_cert=Path(args.station_tls_cert) if args.station_tls_cert else None,
+        station_tls_key=Path(args.station_tls_key) if args.station_tls_key else None,
+        station_public_uri=args.station_public_uri,
+        cups_public_uri=args.cups_public_uri,
+        station_trust=Path(args.station_trust) if args.station_trust else None,
+        station_net_ids=args.station_net_ids,
+        station_join_eui_ranges=args.station_join_eui_ranges,
     )
+
+
+def _optional_int(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _station_arguments(parser: argparse.ArgumentParser, env: os._Environ[str]) -> None:
+    group = parser.add_argument_group("LoRa Basics Station")
+    group.add_argument("--station-port", type=int, default=_optional_int(env.get("BRIDGE_STATION_PORT")),
+                       help="LNS WebSocket port (off when not given)")  # fmt: skip
+    group.add_argument("--cups-port", type=int, default=_optional_int(env.get("BRIDGE_CUPS_PORT")))
+    group.add_argument("--station-tls-cert", default=env.get("BRIDGE_STATION_TLS_CERT"))
+    group.add_argument("--station-tls-key", default=env.get("BRIDGE_STATION_TLS_KEY"))
+    group.add_argument("--station-public-uri", default=env.get("BRIDGE_STATION_PUBLIC_URI"),
+                       help="the LNS base URI gateways reach, e.g. wss://lns.example.com:6887")  # fmt: skip
+    group.add_argument("--cups-public-uri", default=env.get("BRIDGE_CUPS_PUBLIC_URI"))
+    group.add_argument("--station-trust", default=env.get("BRIDGE_STATION_TRUST"),
+                       help="PEM of the CA gateways trust for LNS and CUPS (handed out by CUPS)")  # fmt: skip
+    group.add_argument("--station-net-ids", default=env.get("BRIDGE_STATION_NET_IDS", ""),
+                       help="forward only data frames of these NetIDs (hex, comma-separated)")  # fmt: skip
+    group.add_argument("--station-join-eui-ranges",
+                       default=env.get("BRIDGE_STATION_JOIN_EUI_RANGES", ""),
+                       help="forward only joins of these JoinEUI ranges (lo-hi hex, comma-separated)",
+                       )  # fmt: skip
 
 
 def _client_id(env: os._Environ[str]) -> str:

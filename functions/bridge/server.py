@@ -81,6 +81,9 @@ class Bridge(asyncio.DatagramProtocol):
         self.rate_limit_per_s = rate_limit_per_s  # 0 turns the per-address limit off
         self.bridge_id = ""  # set by the app: the MQTT client id, which names this process's state topic
         self._announce_due = False
+        self.other_gateways: Callable[[], list[str]] = (
+            list  # gateways served on another side (Basics Station)
+        )
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[tuple[str, int], DownlinkInFlight] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -148,7 +151,8 @@ class Bridge(asyncio.DatagramProtocol):
 
     def bridge_state(self, online: bool) -> dict[str, Any]:
         """This process's state and the gateways it serves: what its last will revokes."""
-        gateways = sorted(g.gateway_id for g in self.registry.gateways.values() if g.online) if online else []
+        udp = [g.gateway_id for g in self.registry.gateways.values() if g.online]
+        gateways = sorted({*udp, *self.other_gateways()}) if online else []
         return {
             "bridgeId": self.bridge_id,
             "state": "ONLINE" if online else "OFFLINE",
@@ -159,6 +163,10 @@ class Bridge(asyncio.DatagramProtocol):
         """(Re)publish this bridge's state, retained: on connection and whenever its gateways change."""
         if self.bridge_id:
             self._publish_json(self.bridge_topic, self.bridge_state(True), retain=True)
+
+    def request_announce(self) -> None:
+        """The bridge's gateway list changed: republished by the next tick."""
+        self._announce_due = True
 
     def _came_online(self, gateway_id: str) -> None:
         self._publish_json(

@@ -20,6 +20,7 @@ from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
 from functions.simulator import provisioning
+from localcloud import station
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.cloud import CloudSettings, LocalCloud
 from localcloud.dynamodb import free_port
@@ -44,7 +45,10 @@ class Api:
 @pytest.fixture(scope="module")
 def cloud(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     data_dir = tmp_path_factory.mktemp("cloud")
-    local = LocalCloud(broker, CloudSettings(data_dir=data_dir, api_port=free_port(), concurrency=3)).start()
+    # Basics Station ports are chosen here so the API can hand out the URIs; a module's bridge takes them.
+    uris = station.station_uris("localhost", free_port(), free_port())
+    settings = CloudSettings(data_dir=data_dir, api_port=free_port(), concurrency=3, station_uris=uris)
+    local = LocalCloud(broker, settings).start()
     try:
         yield local
     finally:

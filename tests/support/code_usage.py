@@ -45,7 +45,12 @@ OFFERS = {
     "gateway_event_log": "functions.appserver.eventlog",
 }
 MODELS_MODULES = frozenset(
-    {"functions.network.models", "functions.appserver.models", "functions.shared.tables"}
+    {
+        "functions.network.models",
+        "functions.appserver.models",
+        "functions.shared.tables",
+        "functions.shared.station_credentials",
+    }
 )
 
 

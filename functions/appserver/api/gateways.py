@@ -3,7 +3,9 @@ statistics per hour and the recent event log."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
@@ -16,7 +18,10 @@ from functions.appserver import eventlog
 from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, iso_time, limit_of, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
+from functions.appserver.mqtt_credentials import AMAZON_ROOT_CA
+from functions.shared import envelope, station_credentials
 from functions.shared.interface import network_server
+from functions.shared.station_credentials import StationCredentials
 
 if TYPE_CHECKING:  # for annotations only, as interface.py names it; the class comes from network_server()
     from functions.network.models import Gateway as GatewayTable
@@ -43,7 +48,27 @@ class GatewayCreate(GatewayFields):
     organization_id: str = Field(pattern=UUID_PATTERN)
 
 
-def gateway_out(item: GatewayTable) -> dict[str, Any]:
+def station_out(gateway_id: str) -> dict[str, Any] | None:
+    """A Basics Station gateway's credentials state and what it last said of itself (`version`)."""
+    try:
+        item = StationCredentials.get(gateway_id)
+    except StationCredentials.DoesNotExist:
+        return None
+    said = item.station or {}
+    return {
+        "credentials_issued_at": iso_time(item.issued_at),
+        "version": said.get("station"),
+        "firmware": said.get("firmware"),
+        "package": said.get("package"),
+        "model": said.get("model"),
+        "protocol": said.get("protocol"),
+        "features": said.get("features"),
+        "connected_at": iso_time(said.get("connected_at")),
+    }
+
+
+def gateway_out(item: GatewayTable, *, station: bool = False) -> dict[str, Any]:
+    """A gateway; with `station`, its Basics Station state (one more read, so single gateways only)."""
     return {
         "gateway_id": item.gateway_id,
         "organization_id": item.org_id,
@@ -55,6 +80,7 @@ def gateway_out(item: GatewayTable) -> dict[str, Any]:
         "online": bool(item.online),
         "last_seen_at": iso_time(item.last_seen_at),
         "region": item.topic_prefix,
+        **({"basic_station": station_out(item.gateway_id)} if station else {}),
     }
 
 
@@ -98,7 +124,7 @@ def register_gateway(body: GatewayCreate) -> tuple[dict[str, Any], int]:
 
 @router.get("/gateways/<gateway_id>")
 def get_gateway(gateway_id: GatewayId) -> dict[str, Any]:
-    return gateway_out(gateway(gateway_id, write=False))
+    return gateway_out(gateway(gateway_id, write=False), station=True)
 
 
 @router.put("/gateways/<gateway_id>")
@@ -110,7 +136,9 @@ def update_gateway(gateway_id: GatewayId, body: GatewayFields) -> dict[str, Any]
 
 @router.delete("/gateways/<gateway_id>")
 def delete_gateway(gateway_id: GatewayId) -> tuple[dict[str, Any], int]:
-    gateway(gateway_id, write=True).delete()
+    item = gateway(gateway_id, write=True)
+    StationCredentials(item.gateway_id).delete()  # its Basics Station token stops working with it
+    item.delete()
     return {}, 204
 
 
@@ -144,3 +172,39 @@ def gateway_events(gateway_id: GatewayId) -> dict[str, Any]:
         eventlog.gateway_subject(item.gateway_id), since=query("since"), limit=limit_of(query("limit"))
     )
     return {"items": events, "next_cursor": None}
+
+
+@router.post("/gateways/<gateway_id>/station-credentials")
+def issue_station_credentials(gateway_id: GatewayId) -> tuple[dict[str, Any], int]:
+    """Issue (or rotate) the gateway's Basics Station token. The token is shown once: the table keeps its
+    hash and a sealed copy for CUPS. The old token stops working on the LNS at once; CUPS still accepts
+    it, so a gateway polling CUPS picks up the new one by itself."""
+    item = gateway(gateway_id, write=True)
+    token = station_credentials.new_token()
+    sealed = envelope.seal({"token": token}, context=station_credentials.sealing_context(item.gateway_id))
+    now = int(time.time())
+    try:
+        previous = StationCredentials.get(item.gateway_id)
+    except StationCredentials.DoesNotExist:
+        previous = None
+    StationCredentials(
+        item.gateway_id,
+        org_id=item.org_id,
+        token_sha256=station_credentials.token_hash(token),
+        token_sealed=sealed,
+        previous_token_sha256=previous.token_sha256 if previous else None,
+        issued_at=now,
+        station=previous.station if previous else None,
+    ).save()
+    trust_file = os.environ.get("STATION_TRUST_FILE")
+    trust = os.environ.get("STATION_TRUST_PEM") or (FilePath(trust_file).read_text() if trust_file else None)
+    return {
+        "gateway_id": item.gateway_id,
+        "token": token,
+        "tc_key": station_credentials.tc_key(token),
+        "lns_uri": os.environ.get("STATION_LNS_URI"),
+        "cups_uri": os.environ.get("STATION_CUPS_URI"),
+        "trust_pem": trust,
+        "trust_url": None if trust else AMAZON_ROOT_CA,
+        "issued_at": iso_time(now),
+    }, 201

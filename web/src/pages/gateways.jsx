@@ -179,6 +179,7 @@ export function GatewayView({ gateway_id }) {
               <GatewayMap gateways={[gateway]} width={360} height={180} />
             </section>
           </div>
+          <BasicStation gateway={gateway} writable={writable} reload={state.reload} />
           <section class="card">
             <header class="section-head">
               <h2>Packets</h2>
@@ -198,5 +199,62 @@ export function GatewayView({ gateway_id }) {
         </Page>
       )}
     </Loading>
+  );
+}
+
+// LoRa Basics Station: what the gateway said of itself when it connected, and its token (LNS and CUPS).
+function BasicStation({ gateway, writable, reload }) {
+  const { api } = useApp();
+  const [issued, setIssued] = useState(null);
+  const station = gateway.basic_station;
+  const issue = async () => {
+    setIssued(await api.post(`/gateways/${gateway.gateway_id}/station-credentials`));
+    reload?.();
+  };
+  return (
+    <section class="card" aria-label="Basics Station">
+      <header class="section-head">
+        <h2>Basics Station</h2>
+        {writable && (
+          <ActionButton
+            class="small"
+            confirm={station?.credentials_issued_at ? "Rotate the token? The gateway's current token stops working on the LNS." : null}
+            action={issue}
+          >
+            {station?.credentials_issued_at ? "Rotate token" : "Issue token"}
+          </ActionButton>
+        )}
+      </header>
+      {station ? (
+        <dl class="facts">
+          <dt>Station</dt>
+          <dd>{station.version || "—"}</dd>
+          <dt>Model</dt>
+          <dd>{station.model || "—"}</dd>
+          <dt>Package</dt>
+          <dd>{station.package || "—"}</dd>
+          <dt>Connected</dt>
+          <dd title={station.connected_at || ""}>{station.connected_at ? ago(station.connected_at) : "—"}</dd>
+          <dt>Token issued</dt>
+          <dd title={station.credentials_issued_at || ""}>{station.credentials_issued_at ? ago(station.credentials_issued_at) : "—"}</dd>
+        </dl>
+      ) : (
+        <p>No Basics Station credentials. Packet forwarders (Semtech UDP) need none.</p>
+      )}
+      {issued && (
+        <div class="note token" role="status">
+          <p>Copy these now; the token is not shown again. <code>tc.key</code> and <code>cups.key</code> hold the header line:</p>
+          <code class="secret">{issued.tc_key}</code>
+          <dl class="facts">
+            <dt>tc.uri</dt>
+            <dd>{issued.lns_uri || "—"}</dd>
+            <dt>cups.uri</dt>
+            <dd>{issued.cups_uri || "—"}</dd>
+            <dt>tc.trust</dt>
+            <dd>{issued.trust_pem ? <pre class="secret">{issued.trust_pem}</pre> : <a href={issued.trust_url}>{issued.trust_url}</a>}</dd>
+          </dl>
+        </div>
+      )}
+    </section>
   );
 }
