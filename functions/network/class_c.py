@@ -65,6 +65,7 @@ def send_class_c(
         gateway_id=session.last_gateway_id,
         kind="class_c",
         f_cnt=built.f_cnt,
+        queue_item_id=item.queue_item_id,
         expires_at=datetime.now(UTC) + timedelta(minutes=10),
     ).save()
     if item.confirmed:

@@ -69,9 +69,7 @@ def handle_tx_ack(
         "gatewayId": gateway_id,
         "status": final,
         "fCntDown": pending.f_cnt,
-        "window": f"RX{len(tried)}" if final == "OK" else None,
-        "error": final if final != "OK" else None,
-        "requeued": requeued or None,
+        "queueItemId": pending.queue_item_id,
     }
     send_event(
         NetworkEvent(

@@ -502,15 +502,13 @@ def _data(phy: PHYPayload, receptions: tuple[Reception, ...], dedup_id: str, pip
         ),
     )
     if result.status is not None:
-        _event(pipeline, NetworkEvent("status", session.dev_eui, _now_iso(), details=result.status))
+        _event(pipeline, NetworkEvent("status", session.dev_eui, _now_iso(), deduplication_id=dedup_id,
+                                      details=result.status))  # fmt: skip
     if acked is not None:
         queue.remove(session.dev_eui, acked.item_id)
-        _event(
-            pipeline,
-            NetworkEvent(
-                "ack", session.dev_eui, _now_iso(), details={"acknowledged": True, "fCntDown": acked.f_cnt}
-            ),
-        )
+        details = {"acknowledged": True, "fCntDown": acked.f_cnt, "queueItemId": acked.queue_item_id}
+        ack = NetworkEvent("ack", session.dev_eui, _now_iso(), deduplication_id=dedup_id, details=details)
+        _event(pipeline, ack)
     if built is not None and built.item is not None:
         if built.item.confirmed:
             queue.mark_sent(session.dev_eui, built.item.item_id, built.f_cnt)
@@ -626,6 +624,7 @@ def _send_class_a(
         gateway_id=gateway.gateway_id,
         kind=kind,
         f_cnt=built.f_cnt if built else None,
+        queue_item_id=built.item.queue_item_id if built and built.item else None,
         expires_at=datetime.now(UTC) + timedelta(minutes=10),
     ).save()
     pipeline.publish(command_topic(gateway), frame)

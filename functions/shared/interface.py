@@ -126,7 +126,10 @@ class NetworkEvent:
     rx_info: list[dict[str, Any]] = field(default_factory=list)
     tx_info: dict[str, Any] = field(default_factory=dict)
     deduplication_id: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)  # ack/txack/status/log specifics
+    # ack: acknowledged, fCntDown, queueItemId; txack: downlinkId, gatewayId, status (gw.TxAckStatus name),
+    # fCntDown, queueItemId; status: battery (raw DevStatusAns byte), margin; log: level, code, description,
+    # context
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,39 +19,73 @@ class QueueError(ValueError):
     """A downlink that cannot be queued; the message says why."""
 
 
+class PayloadTooLarge(QueueError):
+    """More bytes than any data rate carries (ChirpStack's DOWNLINK_PAYLOAD_SIZE)."""
+
+
 @dataclass(frozen=True)
 class QueuedDownlink:
-    item_id: str
+    item_id: str  # the range key: time-ordered, ends with the queue item id
     f_port: int
     payload: bytes
     confirmed: bool
     f_cnt: int | None
 
+    @property
+    def queue_item_id(self) -> str:
+        """The id applications know (ChirpStack's `queueItemId`, the DownlinkCommand's `id`)."""
+        return queue_item_id(self.item_id)
+
+
+def queue_item_id(item_id: str) -> str:
+    return item_id.split("-", 1)[1] if "-" in item_id else item_id
+
+
+def _known_id(dev_eui: str, wanted: str) -> bool:
+    items = DeviceQueueItem.query(dev_eui, consistent_read=True)
+    return any(queue_item_id(i.item_id) == wanted for i in items)
+
 
 def enqueue(
-    dev_eui: str, f_port: int, payload: bytes, *, confirmed: bool = False, expires_at: datetime | None = None
+    dev_eui: str,
+    f_port: int,
+    payload: bytes,
+    *,
+    confirmed: bool = False,
+    expires_at: datetime | None = None,
+    item_id: str | None = None,
 ) -> str:
-    """Queue a downlink; with `expires_at` it is dropped unsent after that time (ChirpStack's expiresAt)."""
+    """Queue a downlink; returns its queue item id: `item_id` when the application chose one (a
+    DownlinkCommand's `id`, a UUID), else a new UUID. An id already queued for the device is not queued
+    again (a command delivered twice). With `expires_at` it is dropped unsent after that time."""
+    if item_id is not None:
+        try:
+            item_id = str(uuid.UUID(item_id))
+        except ValueError as exc:
+            raise QueueError(f"id must be a UUID, got {item_id!r}") from exc
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise QueueError("expires_at is in the past")
     if not 1 <= f_port <= MAX_F_PORT:
         raise QueueError(f"FPort must be 1..{MAX_F_PORT}, got {f_port}")
     if len(payload) > MAX_PAYLOAD:
-        raise QueueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+        raise PayloadTooLarge(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     try:
         device = Device.get(dev_eui)
     except Device.DoesNotExist as exc:
         raise QueueError(f"no device {dev_eui}") from exc
-    item_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+    if item_id is not None and _known_id(dev_eui, item_id):
+        return item_id
+    public_id = item_id or str(uuid.uuid4())
     sealed = envelope.seal({"payload": payload.hex()}, context=dev_eui)
     DeviceQueueItem(
-        dev_eui, item_id, f_port=f_port, payload=sealed, confirmed=confirmed, expires_at=expires_at
-    ).save()
+        dev_eui, f"{time.time_ns():020d}-{public_id}", f_port=f_port, payload=sealed, confirmed=confirmed,
+        expires_at=expires_at,
+    ).save()  # fmt: skip
     if device.supports_class_c and SETTINGS.downlink_function:
         from functions.shared import aws  # class C: ask the network server to send it now
 
         aws.invoke(SETTINGS.downlink_function, {"dev_eui": dev_eui}, wait=False)
-    return item_id
+    return public_id
 
 
 def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:

@@ -21,6 +21,7 @@ from typing import Any
 
 ORGANIZATION = "loraless-tests"
 DEFAULT_APPLICATION = "e2e"
+TEST_APPLICATIONS = (DEFAULT_APPLICATION, "weather")  # the e2e tests' applications
 
 # (api_url, token, kind, name) -> id, so a fleet of devices costs one device creation each
 _known: dict[tuple[str, str, str, str], str] = {}
@@ -101,6 +102,12 @@ def application_id(api_url: str, token: str, application: str = DEFAULT_APPLICAT
         api_url, token, "application", application, f"/applications?organization_id={organization}",
         {"organization_id": organization},
     )  # fmt: skip
+
+
+def set_http_integration(api_url: str, token: str, url: str, application: str = DEFAULT_APPLICATION) -> None:
+    """Send every event of the application to `url` too (ChirpStack's HTTP integration, `?event=<type>`)."""
+    app = application_id(api_url, token, application)
+    _expect(api_url, token, "PUT", f"/applications/{app}/integrations/http", {"url": url}, 200)
 
 
 def device_profile_id(

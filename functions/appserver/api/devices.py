@@ -8,6 +8,7 @@ import binascii
 import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -284,6 +285,7 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
 
 
 class QueueItemCreate(BaseModel):
+    id: UUID | None = Field(default=None, description="the queue item id acks and txacks carry; new if unset")
     f_port: int | None = Field(default=None, ge=1, le=223)
     data: str | None = Field(default=None, description="base64", max_length=400)
     object: dict[str, Any] | None = Field(default=None, description="encoded by the profile's codec")
@@ -328,7 +330,10 @@ def enqueue_downlink(dev_eui: DevEui, body: QueueItemCreate) -> tuple[dict[str, 
         f_port = body.f_port
     try:
         expires = body.expires_at.astimezone(UTC) if body.expires_at else None
-        item_id = queue.enqueue(item.dev_eui, f_port, payload, confirmed=body.confirmed, expires_at=expires)
+        item_id = queue.enqueue(
+            item.dev_eui, f_port, payload, confirmed=body.confirmed, expires_at=expires,
+            item_id=str(body.id) if body.id else None,
+        )  # fmt: skip
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
     logged = {"queue_id": item_id, "f_port": f_port, "confirmed": body.confirmed, "size": len(payload)}
@@ -343,7 +348,7 @@ def list_queue(dev_eui: DevEui) -> dict[str, Any]:
     return {
         "items": [
             {
-                "id": i.item_id,
+                "id": i.queue_item_id,
                 "f_port": i.f_port,
                 "data": base64.b64encode(i.payload).decode(),
                 "confirmed": i.confirmed,
