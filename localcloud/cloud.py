@@ -116,6 +116,10 @@ class LocalCloud:
     def snapshot(self) -> Path:
         return self.settings.data_dir / "dynamodb.json"
 
+    @property
+    def journal(self) -> Path:
+        return self.settings.data_dir / "dynamodb.journal"
+
     def function_environment(self, dynamodb_url: str, aws_url: str) -> dict[str, str]:
         """What every function process sees besides the template's own variables."""
         access = self.broker.access_for("loraless-cloud")
@@ -154,14 +158,19 @@ class LocalCloud:
         self.template = template
 
         self.dynamodb = LocalDynamoDB(template.tables.values(), endpoint_url=settings.dynamodb_endpoint)
-        if settings.dynamodb_endpoint is None:
-            self.dynamodb.start_moto(port=settings.dynamodb_port)
         if settings.reset:
             self.snapshot.unlink(missing_ok=True)
+            self.journal.unlink(missing_ok=True)
+        if settings.dynamodb_endpoint is None:
+            self.dynamodb.start_moto(port=settings.dynamodb_port, journal=self.journal)
+        if settings.reset:
             self.dynamodb.drop_tables()
         self.dynamodb.create_tables()
-        restored = self.dynamodb.load(self.snapshot)
-        log.info("DynamoDB at %s, %d items restored", self.dynamodb.endpoint_url, restored)
+        restored, replayed = self.dynamodb.recover(self.snapshot)
+        log.info(
+            "DynamoDB at %s: %d items restored, %d journaled writes replayed",
+            self.dynamodb.endpoint_url, restored, replayed,
+        )  # fmt: skip
         self.dynamodb.keep(self.snapshot)
 
         environment = self.function_environment(str(self.dynamodb.endpoint_url), aws_url)

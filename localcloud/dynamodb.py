@@ -1,6 +1,8 @@
 """DynamoDB for the local cloud: moto's server by default (or any endpoint, e.g. LocalStack's), the
 tables created from the template, TTL honoured by a sweeper (moto stores TTL settings but never expires
-items), and the data kept between runs in a snapshot file unless the user asks for a reset.
+items), and the data kept between runs unless the user asks for a reset: a snapshot file plus a
+write-ahead journal of every write acknowledged since (`journal.py`), so a killed process loses nothing
+it acknowledged.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -19,6 +22,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from localcloud.journal import WriteJournal, journaled, replay
 from localcloud.template import LOCAL_REGION, TableDef
 
 log = logging.getLogger("loraless.local.dynamodb")
@@ -46,25 +50,61 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+def _moto_server(host: str, port: int, journal: WriteJournal | None) -> Any:
+    """moto's threaded server, its WSGI application behind the journal when there is one."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class JournaledMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app: Any = DomainDispatcherApplication(create_backend_app)
+            if journal is not None:
+                app = journaled(app, journal)
+            self._server = make_server(host, port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return JournaledMotoServer(ip_address=host, port=port, verbose=False)
+
+
 class LocalDynamoDB:
     """Tables from the template on an endpoint; `start_moto` runs moto's server in this process."""
 
     def __init__(self, tables: Iterable[TableDef], *, endpoint_url: str | None = None) -> None:
         self.tables = list(tables)
         self.endpoint_url = endpoint_url
+        self.journal: WriteJournal | None = None
         self._moto: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def start_moto(self, host: str = "127.0.0.1", port: int = 0) -> LocalDynamoDB:
-        from moto.server import ThreadedMotoServer
-
+    def start_moto(
+        self, host: str = "127.0.0.1", port: int = 0, *, journal: Path | None = None
+    ) -> LocalDynamoDB:
+        """moto's server in this process; with `journal`, every acknowledged write is kept there."""
         port = port or free_port(host)
-        self._moto = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.journal = WriteJournal(journal) if journal is not None else None
+        self._moto = _moto_server(host, port, self.journal)
         self._moto.start()
         self.endpoint_url = f"http://{host}:{port}"
         return self
+
+    def recover(self, snapshot: Path) -> tuple[int, int]:
+        """The snapshot, then the journal's writes since it, then a fresh snapshot and an empty journal;
+        from here on every acknowledged write is journaled. Returns (items restored, writes replayed)."""
+        restored = self.load(snapshot)
+        replayed = 0
+        if self.journal is not None:
+            replayed = replay(self.journal, str(self.endpoint_url), LOCAL_REGION)
+            self.save(snapshot)  # compacts: the replayed writes are in the snapshot now
+            self.journal.recording = True
+        return restored, replayed
 
     @property
     def client(self) -> Any:
@@ -122,8 +162,9 @@ class LocalDynamoDB:
         return deleted
 
     def save(self, path: Path) -> int:
-        """Write every item of every table to `path` (DynamoDB JSON); returns the item count."""
-        with self._lock:
+        """Write every item of every table to `path` (DynamoDB JSON); returns the item count. With a
+        journal, writes wait meanwhile and the journal starts empty afterwards (they are in the file)."""
+        with self._lock, self.journal.lock if self.journal is not None else contextlib.nullcontext():
             data = {
                 table.name: [
                     {k: _portable(v, decode=False) for k, v in item.items()}
@@ -133,8 +174,14 @@ class LocalDynamoDB:
             }
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(data))
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(json.dumps(data))
+                out.flush()
+                os.fsync(out.fileno())
             temporary.replace(path)
+            if self.journal is not None:
+                self.journal.truncate()
             return sum(len(items) for items in data.values())
 
     def load(self, path: Path) -> int:
@@ -154,14 +201,16 @@ class LocalDynamoDB:
                 restored += 1
         return restored
 
-    def keep(self, path: Path, interval_s: float = 30.0) -> None:
-        """In the background: sweep expired items and save the snapshot every `interval_s`."""
+    def keep(self, path: Path, interval_s: float = 30.0, *, compact_bytes: int = 8 << 20) -> None:
+        """In the background: sweep expired items every `interval_s`; save the snapshot then too, or,
+        with a journal (which already keeps every write), only once the journal outgrows `compact_bytes`."""
 
         def loop() -> None:
             while not self._stop.wait(interval_s):
                 try:
                     self.sweep_ttl()
-                    self.save(path)
+                    if self.journal is None or self.journal.size() > compact_bytes:
+                        self.save(path)
                 except Exception:  # a failed sweep is retried next round; the cloud keeps running
                     log.exception("TTL sweep or snapshot failed")
 
@@ -179,6 +228,8 @@ class LocalDynamoDB:
                 self.drop_tables()
             with contextlib.suppress(Exception):
                 self._moto.stop()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def to_item(document: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud
+from localcloud.supervisor import Supervised, Supervisor
 from localcloud.template import LocalTemplate
 
 log = logging.getLogger("loraless.local")
@@ -147,6 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     cloud = LocalCloud(broker, settings)
     bridge: subprocess.Popen[bytes] | None = None
     stop = threading.Event()
+
+    def restart_bridge() -> None:
+        nonlocal bridge
+        bridge = start_bridge(args, broker)
+
+    supervisor = Supervisor(
+        [
+            Supervised("mosquitto", broker.running, broker.start),
+            Supervised("the bridge", lambda: bridge is not None and bridge.poll() is None, restart_bridge),
+        ]
+    )
     try:
         cloud.start()
         bridge = start_bridge(args, broker)
@@ -155,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=simulate, args=(args, args.simulate, stop), daemon=True).start()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
-            stop.wait(args.duration or None)
+            supervisor.watch(stop, args.duration or None)
     finally:
         stop.set()
         print("stopping...", flush=True)
