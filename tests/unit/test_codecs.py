@@ -389,7 +389,8 @@ FAILURES = [
     (
         "no-decoder",
         "function encodeDownlink(i) { return {bytes: []}; }",
-        "decodeUplink failed: TypeError: no decodeUplink(input) nor ChirpStack v3 Decode(fPort, bytes, variables)",
+        "decodeUplink failed: TypeError: no decodeUplink(input) nor ChirpStack v3 Decode(fPort, bytes, "
+        "variables)",
     ),
     (
         "es-module-import",

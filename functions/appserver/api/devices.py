@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
+from functions.appserver import mac_settings
 from functions.appserver.api.applications import application
 from functions.appserver.api.common import (
     EUI_PATTERN,
@@ -129,6 +130,7 @@ def create_device(body: DeviceCreate) -> tuple[dict[str, Any], int]:
         mac_version=profile.mac_version,
         region=profile.region,
         supports_class_c=bool(profile.supports_class_c),
+        mac_settings=mac_settings.desired(profile, get_region(profile.region)),
         root_keys=envelope.seal(keys, context=dev_eui) if keys else None,
     )
     try:
@@ -175,6 +177,7 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
     profile = _profile_for(body.device_profile_id, item.org_id)
     if (profile.region, profile.mac_version) != (item.region, item.mac_version):
         raise BadRequestError("the new profile must have the device's region and LoRaWAN version")
+    new_profile = profile.profile_id != item.device_profile_id
     item.update(
         actions=[
             Device.name.set(body.name),
@@ -187,6 +190,8 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
     )
     with contextlib.suppress(DeviceSession.DoesNotExist):  # the network server reads only the session
         DeviceSession.get(item.dev_eui).update(actions=[DeviceSession.disabled.set(not body.enabled)])
+    if new_profile:
+        mac_settings.apply_profile(profile, [item], get_region(item.region))
     return device_out(item)
 
 
@@ -275,10 +280,40 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
         adr=bool(profile.adr_enabled),
         device_class="C" if profile.supports_class_c else "A",
         disabled=not item.enabled,
+        mac_state={"desired": mac_settings.desired(profile, region)},
     ).save(add_version_condition=False)
+    if profile.flush_queue_on_activate:
+        queue.flush(item.dev_eui)
     sealed = envelope.seal({"app_s_key": AES128Key.parse(body.app_s_key).hex()}, context=item.dev_eui)
     item.update(actions=[Device.app_s_key.set(sealed)])
     return {}, 204
+
+
+# -- MAC settings -----------------------------------------------------------------------------------
+
+
+class MacRequest(BaseModel):
+    dev_status: bool = Field(default=False, description="DevStatusReq (battery, margin) at the next uplink")
+
+
+@router.get("/devices/<dev_eui>/mac")
+def get_mac(dev_eui: DevEui) -> dict[str, Any]:
+    """What the network wants the device to use, what the device has acknowledged, what is on its way."""
+    item = device(dev_eui, write=False)
+    try:
+        session: DeviceSession | None = DeviceSession.get(item.dev_eui, consistent_read=True)
+    except DeviceSession.DoesNotExist:
+        session = None
+    return mac_settings.view(item, session)
+
+
+@router.post("/devices/<dev_eui>/mac/requests")
+def request_mac(dev_eui: DevEui, body: MacRequest) -> tuple[dict[str, Any], int]:
+    """One-shot MAC requests, sent with the device's next downlink."""
+    item = device(dev_eui, write=True)
+    if not mac_settings.request_now(item.dev_eui, dev_status=body.dev_status):
+        return {"message": "the device is not activated: requests go out after its next uplink"}, 409
+    return {"requested": [name for name, wanted in (("DevStatusReq", body.dev_status),) if wanted]}, 202
 
 
 # -- downlink queue ---------------------------------------------------------------------------------
