@@ -1,11 +1,23 @@
-"""The device queue: applications enqueue, the network server takes the head when a device listens."""
+"""The device queue: applications enqueue, the network server takes the head when a device listens.
+
+It behaves as ChirpStack v4's: an item is sent once and marked with the FCntDown it went with. A
+confirmed item then waits for the device's ACK: the next uplink either acknowledges it (`ack`, true) or
+not (`ack` with `acknowledged: false`), and either way the queue moves on; a class C device that does not
+answer within CLASS_C_TIMEOUT_S gets the same. An unconfirmed item goes when the gateway confirmed the
+transmission (or, without a TX acknowledgement, at the next uplink). A transmission the gateway refused
+puts the item back as not sent, for the next opportunity. Expired items are dropped unsent and reported.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from pynamodb.exceptions import UpdateError
 
 from functions.shared import envelope
 from functions.shared.models import Device, DeviceQueueItem
@@ -13,6 +25,7 @@ from functions.shared.settings import SETTINGS
 
 MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
 MAX_PAYLOAD = 242  # the largest FRMPayload of any data rate; the network checks the actual DR at send time
+CLASS_C_TIMEOUT_S = float(os.environ.get("CLASS_C_TIMEOUT_S", "5"))  # ChirpStack's device-profile default
 
 
 class QueueError(ValueError):
@@ -111,8 +124,90 @@ def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
     return found
 
 
-def mark_sent(dev_eui: str, item_id: str, f_cnt: int) -> None:
-    DeviceQueueItem(dev_eui, item_id).update(actions=[DeviceQueueItem.f_cnt.set(f_cnt)])
+@dataclass
+class QueueHead:
+    """The queue as one downlink opportunity finds it (see `head`)."""
+
+    items: list[QueuedDownlink] = field(default_factory=list)  # up to two sendable items, in order
+    acknowledged: QueuedDownlink | None = None  # the confirmed item this uplink's ACK acknowledges
+    unacknowledged: list[QueuedDownlink] = field(default_factory=list)  # confirmed, never acknowledged
+    expired: list[QueuedDownlink] = field(default_factory=list)  # dropped unsent (ChirpStack EXPIRED)
+    waiting: QueuedDownlink | None = None  # a class C item sent and not yet answered: nothing goes now
+
+    @property
+    def f_pending(self) -> bool:
+        """More than the first item waits (LoRaWAN 1.0.4 §4.3.1.6 FPending)."""
+        return len(self.items) > 1
+
+
+def head(dev_eui: str, *, ack: bool | None, now: float | None = None) -> QueueHead:
+    """Resolve what earlier downlinks left in the queue and return what can go now. `ack` is the ACK bit
+    of the uplink that opens this opportunity, None for a class C opportunity without an uplink. Items
+    resolved here are removed; the caller reports them (ack, log events)."""
+    now = time.time() if now is None else now
+    result = QueueHead()
+    for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
+        item = _queued(dev_eui, i)
+        if item.f_cnt is not None:  # sent earlier
+            timed_out = now - float(i.sent_at or 0) > CLASS_C_TIMEOUT_S
+            if ack is None and not timed_out:
+                result.waiting = item
+                return result
+            if item.confirmed:
+                if ack:
+                    result.acknowledged = item
+                else:
+                    result.unacknowledged.append(item)
+            i.delete()  # acknowledged or not, or an unconfirmed one whose TX ack never came: done
+            continue
+        if i.expires_at is not None and i.expires_at.timestamp() <= now:
+            i.delete()
+            result.expired.append(item)
+            continue
+        result.items.append(item)
+        if len(result.items) == 2:
+            break
+    return result
+
+
+def _queued(dev_eui: str, i: DeviceQueueItem) -> QueuedDownlink:
+    return QueuedDownlink(
+        i.item_id,
+        int(i.f_port),
+        bytes.fromhex(envelope.open_sealed(i.payload, context=dev_eui)["payload"]),
+        bool(i.confirmed),
+        int(i.f_cnt) if i.f_cnt is not None else None,
+    )
+
+
+def mark_sent(dev_eui: str, item_id: str, f_cnt: int, *, now: float | None = None) -> None:
+    """Sent with `f_cnt`: it stays queued until the gateway's TX ack (and, confirmed, the device's ACK)."""
+    sent_at = time.time() if now is None else now
+    with contextlib.suppress(UpdateError):  # flushed meanwhile: an update must not recreate it
+        DeviceQueueItem(dev_eui, item_id).update(
+            actions=[DeviceQueueItem.f_cnt.set(f_cnt), DeviceQueueItem.sent_at.set(sent_at)],
+            condition=DeviceQueueItem.item_id.exists(),
+        )
+
+
+def transmitted(dev_eui: str, wanted: str) -> QueuedDownlink | None:
+    """The gateway sent item `wanted`: unconfirmed, it is done (removed); confirmed, it waits for the ACK."""
+    for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
+        if queue_item_id(i.item_id) == wanted and i.f_cnt is not None:
+            item = _queued(dev_eui, i)
+            if not item.confirmed:
+                i.delete()
+            return item
+    return None
+
+
+def not_transmitted(dev_eui: str, wanted: str) -> bool:
+    """The gateway did not send item `wanted`: back to not sent, first in line for the next opportunity."""
+    for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
+        if queue_item_id(i.item_id) == wanted and i.f_cnt is not None:
+            i.update(actions=[DeviceQueueItem.f_cnt.remove(), DeviceQueueItem.sent_at.remove()])
+            return True
+    return False
 
 
 def remove(dev_eui: str, item_id: str) -> None:
