@@ -11,10 +11,17 @@ from infra.suppressions import suppress
 
 
 def table_specs() -> list[TableSpec]:
-    """One table per model in functions/shared/models.py, named by the variable each model reads."""
-    from functions.shared.models import ALL_MODELS, table_env
+    """One table per model of either server (functions/network/models.py, functions/appserver/models.py),
+    named by the variable each model reads."""
+    from functions.appserver.models import APPLICATION_TABLES
+    from functions.network.models import NETWORK_TABLES
+    from functions.shared.tables import table_env
 
-    return [spec_of(model, table_env(model)) for model in ALL_MODELS]
+    return [spec_of(model, table_env(model)) for model in (*NETWORK_TABLES, *APPLICATION_TABLES)]
+
+
+def _true(value: object) -> bool:
+    return str(value).lower() in ("true", "1", "yes")
 
 
 def settings_from(app: cdk.App) -> StackSettings:
@@ -30,6 +37,8 @@ def settings_from(app: cdk.App) -> StackSettings:
         bridge=defaults.bridge if bridge is None else str(bridge).lower() not in ("false", "0", "no"),
         web_origins=list(origins),
         admin_api_key_sha256=str(app.node.try_get_context("admin_api_key_sha256") or ""),
+        allow_unknown_gateways=str(app.node.try_get_context("allow_unknown_gateways")).lower()
+        in ("true", "1", "yes"),
     )
 
 

@@ -42,6 +42,9 @@ class StackSettings:
     # SHA-256 of the administrator API key (`python -c "from functions.appserver.auth import new_api_key;
     # print(new_api_key())"`); without it the API refuses every request.
     admin_api_key_sha256: str = ""
+    # Frames from gateways no organization registered are refused, as ChirpStack refuses them; true lets
+    # any gateway in (a private test network).
+    allow_unknown_gateways: bool = False
 
 
 class LoralessStack(Stack):
@@ -69,6 +72,7 @@ class LoralessStack(Stack):
             "KMS_KEY_ID": key.key_arn,
             "IOT_DATA_ENDPOINT": f"https://{endpoint}",
             "REGION_PREFIXES": ",".join(settings.region_prefixes),
+            "ALLOW_UNKNOWN_GATEWAYS": "true" if settings.allow_unknown_gateways else "false",
         }
         network = NetworkServer(
             self, "Network", shared=shared, dead_letters=dead_letters, environment=environment

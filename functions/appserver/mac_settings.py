@@ -1,9 +1,9 @@
 """Operator MAC control from device profiles, as ChirpStack drives it: a profile says what its devices
 should use (RX windows, extra channels, dwell time and EIRP, duty cycle, ADR back-off, rejoin schedule,
 device-status schedule); the network brings each device there through MAC requests at its next uplinks
-(`functions.network.mac_requests`: RXParamSetup, RXTimingSetup, NewChannel, TxParamSetup, DutyCycle,
-ADRParamSetup, RejoinParamSetup, DevStatus; LoRaWAN 1.0.4 §5, 1.1 §5) and applies a value only once the
-device acknowledged it.
+(`functions.network.mac_requests`, reached through `network_server()`: RXParamSetup, RXTimingSetup,
+NewChannel, TxParamSetup, DutyCycle, ADRParamSetup, RejoinParamSetup, DevStatus; LoRaWAN 1.0.4 §5, 1.1
+§5) and applies a value only once the device acknowledged it.
 
 Devices keep a copy of their profile's settings (`Device.mac_settings`), which a new session starts from;
 a profile change refreshes the copies and asks the network to converge every activated device. A setting
@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.regions import Region
-from functions.shared.models import Device, DeviceProfile, DeviceSession
+from functions.shared.interface import network_server
 
 
 class ExtraChannel(BaseModel):
@@ -55,13 +56,6 @@ class MacSettings(BaseModel):
     dev_status_every_uplinks: int | None = Field(default=None, ge=0, le=100_000, description="0: never")
 
 
-# What the device has acknowledged, besides the session's RX settings (mac_state["applied"])
-ACKNOWLEDGED = (
-    "channels", "uplink_dwell_time", "downlink_dwell_time", "max_eirp", "max_duty_cycle",
-    "adr_ack_limit_exp", "adr_ack_delay_exp", "rejoin_max_time_n", "rejoin_max_count_n",
-)  # fmt: skip
-
-
 def desired(profile: DeviceProfile, region: Region) -> dict[str, Any]:
     """The profile's settings in the network's vocabulary (`mac_requests.FIELDS`); extra channels take
     the indices after the region's default channels."""
@@ -82,25 +76,12 @@ def desired(profile: DeviceProfile, region: Region) -> dict[str, Any]:
 
 def validate(values: dict[str, Any], region: Region) -> None:
     """Raises ValueError when the network would refuse these settings for the region."""
-    from functions.network import mac_requests
-
-    try:
-        mac_requests.validate(values, region)
-    except mac_requests.InvalidRequest as exc:
-        raise ValueError(str(exc)) from exc
+    network_server().validate_mac(values, region.name)
 
 
 def converge(dev_eui: str, values: dict[str, Any]) -> bool:
     """Ask the network to bring an activated device to `values`; False when it has no session."""
-    from functions.network import mac_requests
-
-    if not values:
-        return True
-    try:
-        mac_requests.request(dev_eui, **values)
-    except mac_requests.InvalidRequest:
-        return False
-    return True
+    return not values or network_server().request_mac(dev_eui, values)
 
 
 def request_now(dev_eui: str, *, dev_status: bool) -> bool:
@@ -119,28 +100,10 @@ def apply_profile(profile: DeviceProfile, devices: list[Device], region: Region)
     return asked
 
 
-def view(device: Device, session: DeviceSession | None) -> dict[str, Any]:
+def view(device: Device) -> dict[str, Any]:
     """What the network wants for the device, what the device acknowledged, what is on its way."""
-    if session is None:
-        return {"activated": False, "desired": device.mac_settings or {}, "acknowledged": {},
-                "pending": [], "refused": {}}  # fmt: skip
-    state = session.mac_state or {}
-    applied = state.get("applied", {})
-    acknowledged = {
-        "rx1_delay": int(session.rx1_delay),
-        "rx1_dr_offset": int(session.rx1_dr_offset),
-        "rx2_dr": int(session.rx2_dr),
-        "rx2_frequency": int(session.rx2_frequency),
-        **{k: applied[k] for k in ACKNOWLEDGED if k in applied},
-    }
-    return {
-        "activated": True,
-        "desired": {k: v for k, v in state.get("desired", {}).items() if k != "dev_status_now"},
-        "acknowledged": acknowledged,
-        "pending": sorted(session.pending_mac or {}),
-        "refused": state.get("failed", {}),
-        "dev_status_requested": bool(state.get("desired", {}).get("dev_status_now")),
-        "last_dev_status": state.get("dev_status"),
-        "battery": session.battery,
-        "margin": session.margin,
-    }
+    found = network_server().mac_view(device.dev_eui)
+    if found is None:
+        return {"activated": False, "desired": device.mac_settings or {}, "acknowledged": {}, "pending": [],
+                "refused": {}, "dev_status_requested": False, "last_dev_status": None}  # fmt: skip
+    return {"activated": True, **found}

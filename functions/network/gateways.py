@@ -11,13 +11,33 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from functions.network.models import Gateway, GatewayStatsBucket
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared import aws, eventlog
-from functions.shared.models import Gateway, GatewayStatsBucket
+from functions.shared import aws
+from functions.shared.interface import application_server
 
 GATEWAY_ID_LENGTH = 16
 Publish = Callable[..., None]
+REGISTERED_MEMORY_S = 60.0  # how long a process trusts what it read of a gateway's registration
+_registered: dict[str, tuple[bool, float]] = {}
+
+
+def registered(gateway_id: str, *, now: float | None = None) -> bool:
+    """Whether an organization registered the gateway (the API sets `org_id`; a gateway only heard has
+    none). Remembered per process for REGISTERED_MEMORY_S, so a warm function reads it once a minute."""
+    now = time.monotonic() if now is None else now
+    known = _registered.get(gateway_id)
+    if known is not None and now - known[1] < REGISTERED_MEMORY_S:
+        return known[0]
+    try:
+        found = bool(Gateway.get(gateway_id).org_id)
+    except Gateway.DoesNotExist:
+        found = False
+    if len(_registered) > 10_000:
+        _registered.clear()
+    _registered[gateway_id] = (found, now)
+    return found
 
 
 def bridge_state(event: dict[str, Any], publish: Publish = aws.publish) -> dict[str, Any]:
@@ -79,8 +99,8 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
                 actions.append(attribute.set(location[name]))
     Gateway(gateway_id).update(actions=actions)
     kind = "conn" if "state" in event else "stats"
-    eventlog.record(eventlog.gateway_subject(gateway_id), kind, {k: v for k, v in event.items()
-                    if not k.startswith("topic_")})  # fmt: skip
+    body = {k: v for k, v in event.items() if not k.startswith("topic_")}
+    application_server().record_gateway_event(gateway_id, kind, body)
     return {"stored": True}
 
 

@@ -49,8 +49,8 @@ from functions.lorawan.mac_commands import (
 from functions.lorawan.mac_commands.base import StatusAnswer
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import FixedRegion, LoRaModulation
+from functions.network.models import DeviceSession
 from functions.network.observability import Count, logger
-from functions.shared.models import DeviceSession
 
 GPS_EPOCH_UNIX = 315_964_800
 GPS_LEAP_SECONDS = 18  # GPS - UTC since 2017-01-01

@@ -34,8 +34,8 @@ from functions.lorawan.mac_commands import (
 )
 from functions.lorawan.regions import Region, get_region
 from functions.network.mac import Unit, applied, mac_state
+from functions.network.models import DeviceSession
 from functions.network.observability import logger
-from functions.shared.models import DeviceSession
 
 DEV_STATUS_EVERY_S = int(os.environ.get("DEV_STATUS_INTERVAL_S", "86400"))
 DEV_STATUS_EVERY_UPLINKS = int(os.environ.get("DEV_STATUS_EVERY_UPLINKS", "0"))

@@ -26,6 +26,7 @@ class Settings:
     downlink_function: str | None
     local_master_key: str | None
     kms_key_id: str | None
+    allow_unknown_gateways: bool
 
 
 def load() -> Settings:
@@ -43,6 +44,9 @@ def load() -> Settings:
         downlink_function=os.environ.get("DOWNLINK_FUNCTION"),
         local_master_key=os.environ.get("LORALESS_LOCAL_MASTER_KEY"),
         kms_key_id=os.environ.get("KMS_KEY_ID"),
+        # Frames from gateways nobody registered are refused, as ChirpStack refuses them; a deployment may
+        # allow them (`cdk.json` context `allow_unknown_gateways`).
+        allow_unknown_gateways=_env("ALLOW_UNKNOWN_GATEWAYS", "false").lower() in ("1", "true", "yes"),
     )
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from functions.shared import queue
-from functions.shared.models import Device
+from functions.appserver import queue
+from functions.appserver.models import Device
 
 DEV_EUI = "0004a30b001c0531"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.shared.models import Device, DeviceSession
+from functions.appserver.models import Device
+from functions.network.models import DeviceSession
 from tests.support.api import call, make_tenant, ok
 
 ABP = {"dev_addr": "26011bda", "app_s_key": "ec925802ae430ca77fd3dd73cb2cc588",

@@ -14,8 +14,8 @@ from functions.lorawan.phypayload import PHYPayload
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64
 from functions.network import mac_requests
+from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
-from functions.shared.models import DeviceSession
 from tests.functional.test_network_pipeline import (
     APP_KEY,
     JOIN_EUI,

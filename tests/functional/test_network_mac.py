@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import queue
 from functions.lorawan.device import EndDevice
 from functions.lorawan.mac_commands import (
     ADRParamSetupReq,
@@ -27,9 +28,8 @@ from functions.lorawan.mac_commands import (
 from functions.lorawan.phypayload import PHYPayload
 from functions.network import mac_requests
 from functions.network.mac import MAX_ATTEMPTS, applied
+from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
-from functions.shared import queue
-from functions.shared.models import DeviceSession
 from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
 
 

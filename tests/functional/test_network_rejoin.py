@@ -11,6 +11,7 @@ import base64
 
 import pytest
 
+from functions.appserver.models import Device
 from functions.lorawan import security
 from functions.lorawan.device import EndDevice
 from functions.lorawan.device.session import DeviceSession as DeviceSessionState
@@ -19,9 +20,9 @@ from functions.lorawan.keys import join_server_keys, session_keys_1_1
 from functions.lorawan.mac_commands import RekeyConf
 from functions.lorawan.phypayload import MHDR, MType, PHYPayload
 from functions.lorawan.types import AES128Key, NetID
-from functions.network import uplink as pipeline_module
+from functions.network.models import DeviceSession, UplinkCollection
 from functions.network.uplink import handle_reception
-from functions.shared.models import Device, DeviceSession, UplinkCollection
+from functions.shared.settings import SETTINGS
 from tests.functional.test_network_pipeline import (
     APP_KEY,
     JOIN_EUI,
@@ -141,4 +142,4 @@ def test_rj_count0_replays_and_bad_mics_are_refused(world: World) -> None:
 def test_a_1_0_session_cannot_rejoin(world: World) -> None:
     device = joined_device(world, "1.0.3", "0004a30b001c0550")
     assert send(world, rejoin_frame(device, 0, 0)) == "rejoin_rejected"
-    assert pipeline_module.SETTINGS.net_id == "000000"
+    assert SETTINGS.net_id == "000000"

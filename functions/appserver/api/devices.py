@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
-from functions.appserver import mac_settings
+from functions.appserver import eventlog, mac_settings, queue
 from functions.appserver.api.applications import application
 from functions.appserver.api.common import (
     EUI_PATTERN,
@@ -28,11 +27,12 @@ from functions.appserver.api.common import (
 )
 from functions.appserver.api.device_profiles import device_profile
 from functions.appserver.auth import Resource
+from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr
-from functions.shared import envelope, eventlog, queue
-from functions.shared.models import Device, DeviceProfile, DeviceSession
+from functions.shared import envelope
+from functions.shared.interface import AbpActivation, SessionView, network_server
 
 router = APIGatewayRouter()
 DevEui = Annotated[str, Path(pattern=EUI_PATTERN)]
@@ -54,14 +54,12 @@ class DeviceCreate(DeviceFields):
     nwk_key: str | None = Field(default=None, pattern=KEY)
 
 
-def device_out(device: Device, session: DeviceSession | bool | None = True) -> dict[str, Any]:
-    """The API's view of a device and its session (read here unless given; None: not activated)."""
+def device_out(device: Device, session: SessionView | bool | None = True) -> dict[str, Any]:
+    """The API's view of a device and its session (asked of the network server unless given; None: not
+    activated)."""
     if session is True:
-        try:
-            session = DeviceSession.get(device.dev_eui)
-        except DeviceSession.DoesNotExist:
-            session = None
-    assert session is None or isinstance(session, DeviceSession)
+        session = network_server().sessions([device.dev_eui]).get(device.dev_eui)
+    assert session is None or isinstance(session, SessionView)
     return {
         "dev_eui": device.dev_eui,
         "join_eui": device.join_eui,
@@ -160,9 +158,7 @@ def list_devices() -> dict[str, Any]:
 
 def _devices_out(devices: list[Device]) -> list[dict[str, Any]]:
     """A page of devices with their sessions read in one batch, not one read each."""
-    sessions = (
-        {s.dev_eui: s for s in DeviceSession.batch_get([d.dev_eui for d in devices])} if devices else {}
-    )
+    sessions = network_server().sessions([d.dev_eui for d in devices])
     return [device_out(d, sessions.get(d.dev_eui)) for d in devices]
 
 
@@ -188,8 +184,7 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
             Device.supports_class_c.set(bool(profile.supports_class_c)),
         ]
     )
-    with contextlib.suppress(DeviceSession.DoesNotExist):  # the network server reads only the session
-        DeviceSession.get(item.dev_eui).update(actions=[DeviceSession.disabled.set(not body.enabled)])
+    network_server().set_disabled(item.dev_eui, not body.enabled)  # the network reads only its session
     if new_profile:
         mac_settings.apply_profile(profile, [item], get_region(item.region))
     return device_out(item)
@@ -199,8 +194,7 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
 def delete_device(dev_eui: DevEui) -> tuple[dict[str, Any], int]:
     item = device(dev_eui, write=True)
     queue.flush(item.dev_eui)
-    with contextlib.suppress(DeviceSession.DoesNotExist):
-        DeviceSession.get(item.dev_eui).delete()
+    network_server().remove_session(item.dev_eui)
     item.delete()
     return {}, 204
 
@@ -258,30 +252,30 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
         if body.nwk_s_key is None:
             raise BadRequestError("a LoRaWAN 1.0 device needs nwk_s_key")
         f_int = s_int = enc = body.nwk_s_key
-    net_keys = {
-        "f_nwk_s_int_key": AES128Key.parse(f_int).hex(),
-        "s_nwk_s_int_key": AES128Key.parse(s_int).hex(),
-        "nwk_s_enc_key": AES128Key.parse(enc).hex(),
-    }
     profile = _profile_for(item.device_profile_id, item.org_id)
     region = get_region(item.region)
-    DeviceSession(
-        item.dev_eui,
-        dev_addr=str(DevAddr.parse(body.dev_addr)),
-        mac_version=item.mac_version,
-        region=region.name,
-        net_keys=envelope.seal(net_keys, context=item.dev_eui),
-        f_cnt_up=body.f_cnt_up,
-        n_f_cnt_down=body.n_f_cnt_down,
-        a_f_cnt_down=body.a_f_cnt_down,
-        rx1_delay=profile.rx1_delay or region.timing.receive_delay1,
-        rx2_dr=profile.rx2_dr if profile.rx2_dr is not None else region.rx2.dr,
-        rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
-        adr=bool(profile.adr_enabled),
-        device_class="C" if profile.supports_class_c else "A",
-        disabled=not item.enabled,
-        mac_state={"desired": mac_settings.desired(profile, region)},
-    ).save(add_version_condition=False)
+    network_server().activate_abp(
+        AbpActivation(
+            dev_eui=item.dev_eui,
+            dev_addr=str(DevAddr.parse(body.dev_addr)),
+            mac_version=item.mac_version,
+            region=region.name,
+            f_nwk_s_int_key=AES128Key.parse(f_int).hex(),
+            s_nwk_s_int_key=AES128Key.parse(s_int).hex(),
+            nwk_s_enc_key=AES128Key.parse(enc).hex(),
+            app_s_key=AES128Key.parse(body.app_s_key).hex(),
+            f_cnt_up=body.f_cnt_up,
+            n_f_cnt_down=body.n_f_cnt_down,
+            a_f_cnt_down=body.a_f_cnt_down,
+            rx1_delay=profile.rx1_delay or region.timing.receive_delay1,
+            rx2_dr=profile.rx2_dr if profile.rx2_dr is not None else region.rx2.dr,
+            rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
+            adr=bool(profile.adr_enabled),
+            device_class="C" if profile.supports_class_c else "A",
+            disabled=not item.enabled,
+            mac_settings=mac_settings.desired(profile, region),
+        )
+    )
     if profile.flush_queue_on_activate:
         queue.flush(item.dev_eui)
     sealed = envelope.seal({"app_s_key": AES128Key.parse(body.app_s_key).hex()}, context=item.dev_eui)
@@ -299,12 +293,7 @@ class MacRequest(BaseModel):
 @router.get("/devices/<dev_eui>/mac")
 def get_mac(dev_eui: DevEui) -> dict[str, Any]:
     """What the network wants the device to use, what the device has acknowledged, what is on its way."""
-    item = device(dev_eui, write=False)
-    try:
-        session: DeviceSession | None = DeviceSession.get(item.dev_eui, consistent_read=True)
-    except DeviceSession.DoesNotExist:
-        session = None
-    return mac_settings.view(item, session)
+    return mac_settings.view(device(dev_eui, write=False))
 
 
 @router.post("/devices/<dev_eui>/mac/requests")

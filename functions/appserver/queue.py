@@ -1,4 +1,5 @@
-"""The device queue: applications enqueue, the network server takes the head when a device listens.
+"""The device queue (the application server's table): applications enqueue, the network server takes the
+head when a device listens, through `functions.shared.interface.ApplicationServer`.
 
 It behaves as ChirpStack v4's: an item is sent once and marked with the FCntDown it went with. A
 confirmed item then waits for the device's ACK: the next uplink either acknowledges it (`ack`, true) or
@@ -14,13 +15,13 @@ import contextlib
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from functions.appserver.models import Device, DeviceQueueItem
 from functions.shared import envelope
-from functions.shared.models import Device, DeviceQueueItem
+from functions.shared.interface import QueuedDownlink, QueueHead, queue_item_id
 from functions.shared.settings import SETTINGS
 
 MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
@@ -34,24 +35,6 @@ class QueueError(ValueError):
 
 class PayloadTooLarge(QueueError):
     """More bytes than any data rate carries (ChirpStack's DOWNLINK_PAYLOAD_SIZE)."""
-
-
-@dataclass(frozen=True)
-class QueuedDownlink:
-    item_id: str  # the range key: time-ordered, ends with the queue item id
-    f_port: int
-    payload: bytes
-    confirmed: bool
-    f_cnt: int | None
-
-    @property
-    def queue_item_id(self) -> str:
-        """The id applications know (ChirpStack's `queueItemId`, the DownlinkCommand's `id`)."""
-        return queue_item_id(self.item_id)
-
-
-def queue_item_id(item_id: str) -> str:
-    return item_id.split("-", 1)[1] if "-" in item_id else item_id
 
 
 def _known_id(dev_eui: str, wanted: str) -> bool:
@@ -124,22 +107,6 @@ def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
     return found
 
 
-@dataclass
-class QueueHead:
-    """The queue as one downlink opportunity finds it (see `head`)."""
-
-    items: list[QueuedDownlink] = field(default_factory=list)  # up to two sendable items, in order
-    acknowledged: QueuedDownlink | None = None  # the confirmed item this uplink's ACK acknowledges
-    unacknowledged: list[QueuedDownlink] = field(default_factory=list)  # confirmed, never acknowledged
-    expired: list[QueuedDownlink] = field(default_factory=list)  # dropped unsent (ChirpStack EXPIRED)
-    waiting: QueuedDownlink | None = None  # a class C item sent and not yet answered: nothing goes now
-
-    @property
-    def f_pending(self) -> bool:
-        """More than the first item waits (LoRaWAN 1.0.4 §4.3.1.6 FPending)."""
-        return len(self.items) > 1
-
-
 def head(dev_eui: str, *, ack: bool | None, now: float | None = None) -> QueueHead:
     """Resolve what earlier downlinks left in the queue and return what can go now. `ack` is the ACK bit
     of the uplink that opens this opportunity, None for a class C opportunity without an uplink. Items
@@ -206,6 +173,16 @@ def not_transmitted(dev_eui: str, wanted: str) -> bool:
     for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
         if queue_item_id(i.item_id) == wanted and i.f_cnt is not None:
             i.update(actions=[DeviceQueueItem.f_cnt.remove(), DeviceQueueItem.sent_at.remove()])
+            return True
+    return False
+
+
+def requeue(dev_eui: str, f_cnt: int) -> bool:
+    """The item sent with `f_cnt` is back to not sent (the gateway did not transmit it); True if there
+    was one. For TX acks of downlinks recorded before they named their queue item."""
+    for item in DeviceQueueItem.query(dev_eui, consistent_read=True):
+        if item.f_cnt is not None and int(item.f_cnt) == f_cnt:
+            item.update(actions=[DeviceQueueItem.f_cnt.remove(), DeviceQueueItem.sent_at.remove()])
             return True
     return False
 

@@ -1,10 +1,12 @@
-"""What a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2 after an RX1
-error, so anything but OK on the last item tried is a lost downlink. The application hears of it as a
-`txack` event for the device the downlink was for.
+"""Transmissions: what a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2
+after an RX1 error, so anything but OK on the last item tried is a lost downlink. The application hears
+of it as ChirpStack tells it: a `txack` event (with the queue item id) when the gateway sent it, a `log`
+event DOWNLINK_GATEWAY when it did not.
 
-A lost confirmed downlink goes back to the queue as not sent (its FCntDown forgotten), so the next uplink
-sends it again as a first transmission rather than a retry. A gateway that answered TOO_LATE is
-remembered (`Gateway.stats`), and the next downlinks prefer another gateway that heard the device.
+A sent unconfirmed item leaves the queue; a sent confirmed one waits for the device's ACK. A lost one
+goes back to the queue as not sent (its FCntDown forgotten), so the next opportunity sends it as a first
+transmission rather than a retry. A gateway that answered TOO_LATE is remembered (`Gateway.stats`), and
+the next downlinks prefer another gateway that heard the device.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.network.models import Gateway, PendingDownlink
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared.interface import NetworkEvent
-from functions.shared.models import DeviceQueueItem, Gateway, PendingDownlink
+from functions.shared.interface import NetworkEvent, application_server
 
 
 def _remember_too_late(gateway_id: str) -> None:
@@ -28,15 +30,6 @@ def _remember_too_late(gateway_id: str) -> None:
         gateway, stats = Gateway(gateway_id), {}
     stats[TOO_LATE_KEY] = int(time.time())
     gateway.update(actions=[Gateway.stats.set(stats)])
-
-
-def _requeue(dev_eui: str, f_cnt: int) -> bool:
-    """The confirmed queue item sent with `f_cnt` is back to not sent; True if there was one."""
-    for item in DeviceQueueItem.query(dev_eui, consistent_read=True):
-        if item.f_cnt is not None and int(item.f_cnt) == f_cnt:
-            item.update(actions=[DeviceQueueItem.f_cnt.remove()])
-            return True
-    return False
 
 
 def handle_tx_ack(
@@ -60,9 +53,14 @@ def handle_tx_ack(
     logger.append_keys(dev_eui=pending.dev_eui)
     pending.delete()
     requeued = False
-    if final != "OK":
-        if pending.kind in ("application", "class_c") and pending.f_cnt is not None:
-            requeued = _requeue(pending.dev_eui, int(pending.f_cnt))
+    application = application_server()
+    if final == "OK" and pending.queue_item_id:
+        application.transmitted(pending.dev_eui, pending.queue_item_id)
+    elif final != "OK":
+        if pending.queue_item_id:
+            requeued = application.not_transmitted(pending.dev_eui, pending.queue_item_id)
+        elif pending.kind in ("application", "class_c") and pending.f_cnt is not None:
+            requeued = application.requeue(pending.dev_eui, int(pending.f_cnt))  # recorded before ids
         logger.warning("downlink not sent", extra={"statuses": items, "requeued": requeued})
     details = {
         "downlinkId": downlink_id,
