@@ -35,6 +35,14 @@ from tests.support.mosquitto import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 JOIN_EUI = EUI64.parse("70b3d57ed00e2e00")
+# The gateways the e2e tests use, registered through the API before the bridge takes them, as an operator
+# would: the network refuses frames of unknown gateways (the shipped setting).
+E2E_GATEWAYS = (
+    "00800000e2e00001", "00800000e2e00002", "00800000e2e00003",  # test_network_e2e
+    "00800000e2e0c001", "00800000a0000000",  # test_local_cloud_e2e (its own, the simulator's first)
+    "00800000e2e0d001",  # test_mac_control_e2e
+    "4e7b2799b9bfd428",  # test_mote_emulator_e2e
+)  # fmt: skip
 NewDevice = Callable[..., tuple[EndDevice, dict[str, Any]]]
 
 
@@ -120,8 +128,13 @@ def api(cloud: LocalCloud, http_receiver: HttpReceiver) -> Api:
 
 
 @pytest.fixture(scope="module")
-def bridge(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """The gateway bridge as `make run` starts it (its own process, IoT Core's publish limits on)."""
+def bridge(
+    broker: Mosquitto, api: Api, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    """The gateway bridge as `make run` starts it (its own process, IoT Core's publish limits on), with
+    the tests' gateways registered."""
+    for gateway_id in E2E_GATEWAYS:
+        provisioning.register_gateway(api.url, api.token, gateway_id)
     access = broker.access_for(BRIDGE_IDENTITY)
     udp_port, health_port = free_port(), free_port()
     log = (tmp_path_factory.mktemp("bridge") / "bridge.log").open("wb")

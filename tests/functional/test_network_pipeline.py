@@ -308,7 +308,7 @@ def test_an_unacknowledged_confirmed_downlink_is_given_up_and_the_queue_moves_on
     acks = [e.details for e in world.events if e.type == "ack"]
     assert acks == [{"acknowledged": False, "fCntDown": 0, "queueItemId": lost_id}]
     assert world.counts["DownlinksUnacknowledged"] == 1
-    (topic, message) = next((t, m) for t, m in world.app_messages if t.endswith("/event/ack"))
+    message = next(m for t, m in world.app_messages if t.endswith("/event/ack"))
     assert message["acknowledged"] is False and message["queueItemId"] == lost_id
 
 

@@ -157,6 +157,14 @@ def provision_device(
     return created
 
 
+def register_gateway(api_url: str, token: str, gateway_id: str) -> None:
+    """Register a gateway with the tests' organization (the network refuses frames of unknown gateways,
+    as ChirpStack does); a gateway already registered is left as it is."""
+    organization = _find_or_create(api_url, token, "organization", ORGANIZATION, "/organizations", {})
+    body = {"gateway_id": gateway_id, "organization_id": organization, "name": f"gateway {gateway_id}"}
+    _expect(api_url, token, "POST", "/gateways", body, 201, 409)
+
+
 def create_device_profile(api_url: str, token: str, name: str, **fields: Any) -> dict[str, Any]:
     """A device profile of the tests' organization of its own (for tests that change it)."""
     organization = _find_or_create(api_url, token, "organization", ORGANIZATION, "/organizations", {})
