@@ -107,17 +107,23 @@ def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
     return found
 
 
-def head(dev_eui: str, *, ack: bool | None, now: float | None = None) -> QueueHead:
+def head(
+    dev_eui: str, *, ack: bool | None, now: float | None = None, answer_after_s: float = 0.0
+) -> QueueHead:
     """Resolve what earlier downlinks left in the queue and return what can go now. `ack` is the ACK bit
-    of the uplink that opens this opportunity, None for a class C opportunity without an uplink. Items
-    resolved here are removed; the caller reports them (ack, log events)."""
+    of the uplink that opens this opportunity, None for a class C opportunity without an uplink; a
+    confirmed item sent less than `answer_after_s` ago (class A: its RX windows were still to come) is not
+    given up by an uplink without the ACK, and nothing else goes meanwhile. Items resolved here are
+    removed; the caller reports them (ack, log events)."""
     now = time.time() if now is None else now
     result = QueueHead()
     for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
         item = _queued(dev_eui, i)
         if item.f_cnt is not None:  # sent earlier
-            timed_out = now - float(i.sent_at or 0) > CLASS_C_TIMEOUT_S
-            if ack is None and not timed_out:
+            age = now - float(i.sent_at or 0)
+            early = item.confirmed and not ack and age < answer_after_s  # its RX windows were still to come
+            still_out = age <= CLASS_C_TIMEOUT_S if ack is None else early
+            if still_out:
                 result.waiting = item
                 return result
             if item.confirmed:

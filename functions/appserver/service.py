@@ -20,8 +20,10 @@ not_transmitted = queue.not_transmitted
 flush_queue = queue.flush
 
 
-def queue_head(dev_eui: str, *, ack: bool | None, now: float | None = None) -> QueueHead:
-    return queue.head(dev_eui, ack=ack, now=now)
+def queue_head(
+    dev_eui: str, *, ack: bool | None, now: float | None = None, answer_after_s: float = 0.0
+) -> QueueHead:
+    return queue.head(dev_eui, ack=ack, now=now, answer_after_s=answer_after_s)
 
 
 def _device(dev_eui: str) -> Device | None:

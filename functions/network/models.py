@@ -21,6 +21,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from functions.network.mac.state import MacState, MacStateAttribute
 from functions.shared.tables import OrganizationIndex, table_meta
 
 
@@ -66,7 +67,7 @@ class DeviceSession(Model):
     adr = BooleanAttribute(default=True)
     uplink_history = ListAttribute(of=UplinkRecordMap, default=list)
     pending_mac = JSONAttribute(default=dict)  # requests sent, awaiting answers, by command name
-    mac_state = JSONAttribute(default=dict)  # network-server MAC bookkeeping (schedules, retries, rejoin)
+    mac_state = MacStateAttribute(default=MacState)  # typed MAC state, JSON as it always was
     device_class = UnicodeAttribute(default="A")
     last_gateway_id = UnicodeAttribute(null=True)
     last_topic_prefix = UnicodeAttribute(null=True)

@@ -18,7 +18,7 @@ __all__ = [
     "Gateway", "GatewayStatsBucket", "activate_abp", "mac_view", "remove_session", "request_mac", "sessions",
     "set_disabled", "validate_mac",
 ]  # fmt: skip
-# What the device has acknowledged, besides the session's RX settings (mac_state["applied"])
+# What the device has acknowledged, besides the session's RX settings (MacState.applied)
 ACKNOWLEDGED = (
     "channels", "uplink_dwell_time", "downlink_dwell_time", "max_eirp", "max_duty_cycle",
     "adr_ack_limit_exp", "adr_ack_delay_exp", "rejoin_max_time_n", "rejoin_max_count_n",
@@ -102,7 +102,7 @@ def mac_view(dev_eui: str) -> dict[str, Any] | None:
         session = DeviceSession.get(dev_eui, consistent_read=True)
     except DeviceSession.DoesNotExist:
         return None
-    state = session.mac_state or {}
+    state = session.mac_state.to_json()
     desired = state.get("desired", {})
     applied = state.get("applied", {})
     return {

@@ -267,9 +267,12 @@ class ApplicationServer(Protocol):
     """The application server's offer (`functions/appserver/service.py`): the queue, what the network
     needs of a provisioned device, and the event log."""
 
-    def queue_head(self, dev_eui: str, *, ack: bool | None, now: float | None = None) -> QueueHead:
+    def queue_head(
+        self, dev_eui: str, *, ack: bool | None, now: float | None = None, answer_after_s: float = 0.0
+    ) -> QueueHead:
         """What earlier downlinks left resolved (acknowledged, given up, expired: removed, for the caller
-        to report) and what can go now; `ack` is the uplink's ACK bit, None for class C."""
+        to report) and what can go now; `ack` is the uplink's ACK bit, None for class C; an item sent
+        less than `answer_after_s` ago is not given up by an uplink without the ACK."""
 
     def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> None:
         """A downlink went out with `f_cnt`; it stays queued until the gateway's TX ack (confirmed: until

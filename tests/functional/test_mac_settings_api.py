@@ -38,13 +38,13 @@ def test_profile_mac_settings_reach_devices_and_the_network(dynamodb: str, admin
               "channels": {"3": [867_100_000, 0, 5]}}  # fmt: skip  # EU868: channels 0-2 are the defaults
     assert Device.get(ids["dev_eui"]).mac_settings == wanted
     session = DeviceSession.get(ids["dev_eui"])
-    assert session.mac_state["desired"] == wanted  # the network's desired state: requests at next uplinks
+    assert session.mac_state.desired.to_json() == wanted  # the network's desired state: next uplinks
     view = ok("GET", f"/devices/{ids['dev_eui']}/mac", token=acme.viewer)
     assert view["desired"] == wanted and view["acknowledged"]["rx2_dr"] == 0 and view["pending"] == []
 
     # What the device acknowledged shows once the network applied it.
     session.rx2_dr = 3
-    session.mac_state = {**session.mac_state, "applied": {"max_duty_cycle": 3}}
+    session.mac_state.applied.max_duty_cycle = 3
     session.save()
     view = ok("GET", f"/devices/{ids['dev_eui']}/mac", token=acme.viewer)
     assert view["acknowledged"]["rx2_dr"] == 3 and view["acknowledged"]["max_duty_cycle"] == 3
@@ -73,7 +73,7 @@ def test_a_one_shot_device_status_request(dynamodb: str, admin_key: str) -> None
     ok("POST", f"/devices/{dev_eui}/activate", ABP, acme.device_admin, 204)
     assert call("POST", path, {"dev_status": True}, acme.viewer)[0] == 403
     assert ok("POST", path, {"dev_status": True}, acme.device_admin, 202) == {"requested": ["DevStatusReq"]}
-    assert DeviceSession.get(dev_eui).mac_state["desired"]["dev_status_now"] is True
+    assert DeviceSession.get(dev_eui).mac_state.desired.dev_status_now is True
     assert ok("GET", f"/devices/{dev_eui}/mac", token=acme.viewer)["dev_status_requested"] is True
 
 

@@ -302,6 +302,15 @@ def test_an_unacknowledged_confirmed_downlink_is_given_up_and_the_queue_moves_on
     queue.enqueue(dev_eui, 6, b"next")
     handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline())
     downlink_payload(world)  # the device never hears this one
+    # An uplink before the downlink's RX windows closed could not have carried the ACK: nothing is given up.
+    early = device.uplink(2, b"early")
+    handle_reception(reception(early.phy_payload), world.pipeline())
+    assert [e for e in world.events if e.type == "ack"] == []
+    from functions.appserver.models import DeviceQueueItem
+
+    for item in DeviceQueueItem.query(dev_eui):  # the RX windows have passed
+        if item.sent_at is not None:
+            item.update(actions=[DeviceQueueItem.sent_at.set(float(item.sent_at) - 10)])
     handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline())
     following = device.downlink(downlink_payload(world))
     assert (following.f_port, following.payload) == (6, b"next")

@@ -14,7 +14,7 @@ import pytest
 from functions.appserver.models import Device
 from functions.lorawan import security
 from functions.lorawan.device import EndDevice
-from functions.lorawan.device.session import DeviceSession as DeviceSessionState
+from functions.lorawan.device.session import EndDeviceSession
 from functions.lorawan.join import JoinAccept, RejoinRequest
 from functions.lorawan.keys import join_server_keys, session_keys_1_1
 from functions.lorawan.mac_commands import RekeyConf
@@ -74,7 +74,7 @@ def accept_rejoin(world: World, device: EndDevice, rejoin_type: int, rj_count: i
     )
     assert valid and accept.dl_settings.opt_neg
     keys = session_keys_1_1(NWK_KEY, APP_KEY, accept.join_nonce, JOIN_EUI, rj_count)
-    device.session = DeviceSessionState.from_1_1(accept.dev_addr, keys)
+    device.session = EndDeviceSession.from_1_1(accept.dev_addr, keys)
     device.awaiting_conf = True  # RekeyInd until RekeyConf, as after a join (1.1 §5.10)
     device.rx1_delay = accept.rx1_delay_seconds
     return accept
@@ -115,7 +115,7 @@ def test_rejoin_type_1_is_checked_by_the_join_server_and_rj_count1_never_goes_ba
     assert send(world, forged) == "mic_failure" and world.counts["MICFailures"] == 1
     assert send(world, rejoin_frame(device, 1, 0)) == "rejoined"
     accept_rejoin(world, device, 1, 0)
-    assert DeviceSession.get(DEV_EUI).mac_state["rj_count1_next"] == 1
+    assert DeviceSession.get(DEV_EUI).mac_state.rj_count1_next == 1
     uplink_in_new_context(world, device)
     before = DeviceSession.get(DEV_EUI).serialize()
     assert send(world, rejoin_frame(device, 1, 0)) == "replay"  # RJcount1 0 again

@@ -20,7 +20,7 @@ from functions.lorawan.phypayload import MType, PHYPayload
 from functions.lorawan.regions import Region
 from functions.lorawan.types import AES128Key
 from functions.network.frames import BuiltDownlink
-from functions.network.mac import Unit, UplinkMAC
+from functions.network.mac.units import Unit, UplinkMAC
 from functions.network.models import DeviceSession
 from functions.network.observability import Count
 from functions.network.receptions import Reception

@@ -11,8 +11,10 @@ from functions.lorawan.errors import FrameCounterReplay, LoRaWANError
 from functions.lorawan.fcnt import check_f_cnt, full_f_cnt
 from functions.lorawan.mac_commands import decode_mac_commands
 from functions.network import store
-from functions.network.mac import gps_seconds, handle_uplink_commands, uplink_channel_index
-from functions.network.mac_requests import due_requests
+from functions.network.mac.channels import uplink_channel_index
+from functions.network.mac.command import Uplink
+from functions.network.mac.device_time import gps_seconds
+from functions.network.mac.discipline import due_requests, handle_uplink_commands
 from functions.network.observability import logger
 from functions.network.receptions import gps_time_s
 from functions.network.uplink import adr
@@ -134,23 +136,21 @@ def follow_data_rate(up: DataUplink) -> None:
 def handle_mac_commands(up: DataUplink) -> None:
     """Answers to the device's requests, its answers applied, unanswered requests to send again."""
     best = up.best
-    up.mac = handle_uplink_commands(
-        up.commands,
-        up.session,
+    uplink = Uplink(
         region=up.region,
         dr=best.data_rate,
         max_snr=best.snr,
         gateway_count=len(up.frame.receptions),
         gps_time_s=gps_time_s(best.rx_info) or gps_seconds(best.received_at_ms),
         f_cnt=up.f_cnt,
-        count=up.ports.count,
     )
+    up.mac = handle_uplink_commands(up.commands, up.session, uplink, up.ports.count)
     up.units = [*up.mac.answers, *up.mac.retries]
     up.busy = {unit.name for unit in up.mac.retries}
 
 
 def add_mac_requests(up: DataUplink) -> None:
-    """What the operator's desired state still asks of the device (`mac_requests.py`)."""
+    """What the operator's desired state still asks of the device (each request module's `needed`)."""
     up.units += due_requests(up.session, up.region, f_cnt=up.f_cnt, busy=up.busy, now=up.now)
 
 

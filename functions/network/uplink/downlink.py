@@ -6,7 +6,9 @@ from __future__ import annotations
 from functions.lorawan.mac_commands import encode_mac_commands
 from functions.network import store
 from functions.network.frames import MAX_F_OPTS, build_downlink
-from functions.network.mac import applied, fit, keep_pending, record_sent, uplink_channel_index
+from functions.network.mac.channels import uplink_channel_index
+from functions.network.mac.discipline import keep_pending, record_sent
+from functions.network.mac.units import fit
 from functions.network.observability import logger
 from functions.network.queue_events import report_queue
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
@@ -22,9 +24,11 @@ def take_queue_head(up: DataUplink) -> None:
     (FPending is set)."""
     session, region = up.session, up.region
     ack = bool(up.mac_payload.fhdr.f_ctrl.ack)
-    up.head = head = application_server().queue_head(session.dev_eui, ack=ack)
+    # A device cannot answer a downlink before its RX windows closed: an uplink that early gives nothing up.
+    answer_after_s = int(session.rx1_delay) + 1
+    up.head = head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
     item = head.items[0] if head.items else None
-    dwell = bool(applied(session).get("downlink_dwell_time"))
+    dwell = bool(session.mac_state.applied.downlink_dwell_time)
     rx1_dr = region.rx1_data_rate(up.best.data_rate, int(session.rx1_dr_offset), dwell)
     up.limit = region.max_payload_size(rx1_dr, dwell).n  # RP002 maximum payload size (N: FOpts empty)
     if item is not None and len(item.payload) > up.limit:
@@ -123,7 +127,7 @@ def send_downlink(up: DataUplink) -> None:
     rx = RxParameters(
         int(session.rx1_delay), int(session.rx1_dr_offset), int(session.rx2_dr), int(session.rx2_frequency)
     )
-    dwell = bool(applied(session).get("downlink_dwell_time"))
+    dwell = bool(session.mac_state.applied.downlink_dwell_time)
     rx2 = len(built.phy_payload) - 5 <= region.max_payload_size(int(session.rx2_dr), dwell).m
     frame = class_a_downlink(region, gateway, built.phy_payload, rx, rx1_frequency=rx1_frequency(up), rx2=rx2)
     store.record_downlink(
@@ -140,7 +144,7 @@ def send_downlink(up: DataUplink) -> None:
 
 def rx1_frequency(up: DataUplink) -> int | None:
     """A DlChannelReq the device acknowledged moves RX1 of that uplink channel (1.0.4 §5.9)."""
-    downlink_channels = applied(up.session).get("downlink_channels", {})
+    downlink_channels = up.session.mac_state.applied.downlink_channels
     if not downlink_channels:
         return None
     channel = uplink_channel_index(up.session, up.region, up.gateway.frequency)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from functions.lorawan.join import DLSettings, JoinRequest
 from functions.lorawan.regions import Region
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import store
+from functions.network.mac.state import Desired, DevStatusSent, MacState
 from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception, sub_band_channels
@@ -31,7 +32,7 @@ class Join:
     old: DeviceSession | None = None
     dev_addr: DevAddr = field(init=False)
     rx: RxParameters = field(init=False)
-    mac_state: dict[str, Any] = field(default_factory=dict)
+    mac_state: MacState = field(default_factory=MacState)
     profile_mac: dict[str, Any] = field(default_factory=dict)  # the device profile's MAC settings
     cf_list: str | None = None
     answer: JoinAns = field(init=False)
@@ -86,7 +87,9 @@ def propose_session(join: Join) -> None:
     )
     join.mac_state, join.cf_list = initial_mac_state(region, join.gateway.topic_prefix, join.old)
     if wanted:
-        join.mac_state["desired"] = {**join.mac_state.get("desired", {}), **wanted}
+        merged = {**join.mac_state.desired.to_json(), **wanted}
+        known = {f.name for f in fields(Desired)}
+        join.mac_state.desired = Desired(**{k: v for k, v in merged.items() if k in known})
 
 
 def ask_join_server(join: Join) -> str | None:
@@ -194,23 +197,20 @@ def stale_join(ports: Ports) -> str:
     return "stale_join"
 
 
-def initial_mac_state(
-    region: Region, prefix: str, old: DeviceSession | None
-) -> tuple[dict[str, Any], str | None]:
+def initial_mac_state(region: Region, prefix: str, old: DeviceSession | None) -> tuple[MacState, str | None]:
     """MAC state of a new session: the channels the JoinAccept gives (a fixed plan's sub-band, sent as
     the CFList's channel mask, RP002-1.0.4 §2.5.4), the device-status schedule starting now, and what
     outlives a session: the operator's desired settings and RJcount1 (1.1 §6.2.4.2). Returns the state and
     the CFList (hex) for the JoinReq."""
-    state: dict[str, Any] = {"dev_status": {"f_cnt": 0, "at": int(time.time())}}
+    state = MacState(dev_status=DevStatusSent(0, int(time.time())))
     cf_list = None
     channels = sub_band_channels(prefix, region)
     if channels is not None:
-        state["applied"] = {"enabled_channels": sorted(channels)}
+        state.applied.enabled_channels = sorted(channels)
         cf_list = region.cf_list(channels)
-    if old is not None and old.mac_state:
-        for key in ("desired", "rj_count1_next"):
-            if key in old.mac_state:
-                state[key] = old.mac_state[key]
+    if old is not None:
+        carried = MacState.from_json(old.mac_state.to_json())  # a copy: the old session is not saved
+        state.desired, state.rj_count1_next = carried.desired, carried.rj_count1_next
     return state, cf_list.to_bytes().hex() if cf_list is not None else None
 
 
@@ -220,7 +220,7 @@ def session_fields(
     region: Region,
     reception: Reception,
     rx: RxParameters,
-    mac_state: dict[str, Any],
+    mac_state: MacState,
 ) -> dict[str, Any]:
     """The attributes of a new session (besides its keys)."""
     return {

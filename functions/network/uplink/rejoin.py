@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 from functions.lorawan import security
 from functions.lorawan.join import DLSettings, RejoinRequest
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import store
-from functions.network.mac import applied, mac_state
+from functions.network.mac.state import MacState
 from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception
@@ -44,11 +43,11 @@ class Rejoin:
     dev_eui: str
     gateway: Reception = field(init=False)
     session: DeviceSession = field(init=False)  # the session the device rejoins from
-    counter: str = ""  # the MAC state's key of the RJcount this type uses
+    counter: str = ""  # the MacState field of the RJcount this type uses
     keep: bool = False  # type 2: rekey only, DevAddr and radio parameters stay
     dev_addr: DevAddr = field(init=False)
     rx: RxParameters = field(init=False)
-    mac_state: dict[str, Any] = field(default_factory=dict)
+    mac_state: MacState = field(default_factory=MacState)
     cf_list: str | None = None
     answer: JoinAns = field(init=False)
 
@@ -96,7 +95,7 @@ def check_mic(rejoin: Rejoin) -> str | None:
 
 
 def check_rj_count(rejoin: Rejoin) -> str | None:
-    expected = int(mac_state(rejoin.session).get(rejoin.counter, 0))
+    expected = int(getattr(rejoin.session.mac_state, rejoin.counter) or 0)
     if rejoin.request.rj_count < expected:
         rejoin.frame.ports.count("Replays")
         logger.warning("RJcount replayed", extra={"rj_count": rejoin.request.rj_count, "expected": expected})
@@ -115,10 +114,10 @@ def propose_session(rejoin: Rejoin) -> None:
         rejoin.rx = RxParameters(SETTINGS.rx1_delay_s, 0, region.rx2.dr, region.rx2.frequency)
     rejoin.mac_state, rejoin.cf_list = initial_mac_state(region, rejoin.gateway.topic_prefix, session)
     if rejoin.keep:
-        rejoin.mac_state["applied"] = dict(applied(session))
+        rejoin.mac_state.applied = MacState.from_json(session.mac_state.to_json()).applied
         rejoin.cf_list = None
     if rejoin.request.rejoin_type == 1:
-        rejoin.mac_state["rj_count1_next"] = rejoin.request.rj_count + 1
+        rejoin.mac_state.rj_count1_next = rejoin.request.rj_count + 1
 
 
 def ask_join_server(rejoin: Rejoin) -> str | None:
@@ -141,9 +140,7 @@ def ask_join_server(rejoin: Rejoin) -> str | None:
     if answer.result_code == "Success" and answer.phy_payload:
         return None
     if request.rejoin_type in (0, 2):  # authentic (MIC checked here): a replay of it is refused too
-        state = mac_state(rejoin.session)
-        state[rejoin.counter] = request.rj_count + 1
-        rejoin.session.mac_state = state
+        setattr(rejoin.session.mac_state, rejoin.counter, request.rj_count + 1)
         rejoin.session.save()
     failed_mic = answer.result_code == "MICFailed"
     return refuse(
