@@ -31,6 +31,7 @@ def test_every_handler_is_a_python313_arm64_function_with_tracing_and_dead_lette
         variables = function["Environment"]["Variables"]
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Loraless"
         assert variables["REGION_PREFIXES"] == "eu868,us915_0"
+        assert variables["ALLOW_UNKNOWN_GATEWAYS"] == "false"  # ChirpStack's default: registered gateways only
         assert {"KMS_KEY_ID", "IOT_DATA_ENDPOINT"} <= variables.keys()
 
 
