@@ -95,7 +95,8 @@ def apply_profile(profile: DeviceProfile, devices: list[Device], region: Region)
     values = desired(profile, region)
     asked = 0
     for device in devices:
-        device.update(actions=[Device.mac_settings.set(values)])
+        flush = bool(profile.flush_queue_on_activate)
+        device.update(actions=[Device.mac_settings.set(values), Device.flush_queue_on_activate.set(flush)])
         asked += converge(device.dev_eui, values)
     return asked
 

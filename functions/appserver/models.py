@@ -54,6 +54,7 @@ class Device(Model):
     supports_class_c = BooleanAttribute(default=False)
     enabled = BooleanAttribute(default=True)
     mac_settings = JSONAttribute(default=dict)  # the profile's MAC settings (mac_requests.FIELDS), copied
+    flush_queue_on_activate = BooleanAttribute(default=False)  # the profile's, copied
     root_keys = BinaryAttribute(null=True, legacy_encoding=False)
     app_s_key = BinaryAttribute(null=True, legacy_encoding=False)
     dev_nonces = NumberSetAttribute(null=True)

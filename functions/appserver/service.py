@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.appserver import eventlog, queue
-from functions.appserver.models import Device, DeviceProfile
+from functions.appserver.models import Device
 from functions.lorawan.types import AES128Key
 from functions.shared import envelope
 from functions.shared.interface import QueueHead
@@ -49,13 +49,8 @@ def mac_settings(dev_eui: str) -> dict[str, Any]:
 
 
 def flush_queue_on_activate(dev_eui: str) -> bool:
-    device = _device(dev_eui)
-    if device is None or not device.device_profile_id:
-        return False
-    try:
-        return bool(DeviceProfile.get(device.device_profile_id).flush_queue_on_activate)
-    except DeviceProfile.DoesNotExist:
-        return False
+    device = _device(dev_eui)  # devices keep a copy of their profile's setting: one read
+    return bool(device.flush_queue_on_activate) if device is not None else False
 
 
 def app_s_key(dev_eui: str) -> AES128Key | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import pytest
 
 from functions.appserver import queue
+from functions.appserver.mac_settings import apply_profile
 from functions.appserver.models import Device, DeviceProfile
 from functions.network import gateways
 from functions.network.models import Gateway, UplinkCollection
 from functions.network.transmissions import handle_tx_ack
 from functions.network.uplink import handle_reception
 from functions.shared.settings import SETTINGS
-from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
+from tests.functional.test_network_pipeline import EU868, World, downlink_payload, joined_device, reception
 
 
 @pytest.fixture
@@ -87,8 +88,9 @@ def test_an_expired_item_is_reported_and_a_profile_may_flush_the_queue_on_join(w
     (log,) = logs(world)
     assert log["code"] == "EXPIRED" and log["context"] == {"queue_item_id": item_id}
 
-    DeviceProfile("p" * 32, org_id="o" * 32, name="flush", flush_queue_on_activate=True).save()
-    Device.get(dev_eui).update(actions=[Device.device_profile_id.set("p" * 32)])
+    profile = DeviceProfile("p" * 32, org_id="o" * 32, name="flush", flush_queue_on_activate=True)
+    profile.save()
+    apply_profile(profile, [Device.get(dev_eui)], EU868)  # what the API does when a profile changes
     queue.enqueue(dev_eui, 4, b"for the old session")
     assert handle_reception(reception(device.join_request().phy_payload), world.pipeline()) == "joined"
     assert queue.pending(dev_eui) == []

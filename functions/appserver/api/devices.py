@@ -129,6 +129,7 @@ def create_device(body: DeviceCreate) -> tuple[dict[str, Any], int]:
         region=profile.region,
         supports_class_c=bool(profile.supports_class_c),
         mac_settings=mac_settings.desired(profile, get_region(profile.region)),
+        flush_queue_on_activate=bool(profile.flush_queue_on_activate),
         root_keys=envelope.seal(keys, context=dev_eui) if keys else None,
     )
     try:
