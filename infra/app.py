@@ -40,6 +40,10 @@ def table_specs() -> list[TableSpec]:
     return [spec_of(model, table_env(model)) for model in (*NETWORK_TABLES, *APPLICATION_TABLES)]
 
 
+def _true(value: object) -> bool:
+    return str(value).lower() in ("true", "1", "yes")
+
+
 def settings_from(app: cdk.App) -> StackSettings:
     """Context values (`cdk.json` or `-c name=value`) override the defaults."""
     defaults = StackSettings()
@@ -57,6 +61,8 @@ def settings_from(app: cdk.App) -> StackSettings:
         station_domain=str(app.node.try_get_context("station_domain") or ""),
         alarm_email=str(app.node.try_get_context("alarm_email") or ""),
         bridge_credential_serial=str(app.node.try_get_context("bridge_credential_serial") or "1"),
+        allow_unknown_gateways=str(app.node.try_get_context("allow_unknown_gateways")).lower()
+        in ("true", "1", "yes"),
     )
 
 

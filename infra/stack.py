@@ -44,6 +44,9 @@ class StackSettings:
     alarm_email: str = ""
     # Change it (`-c bridge_credential_serial=2`) to rotate the bridge's IoT certificate on the next deploy.
     bridge_credential_serial: str = "1"
+    # Frames from gateways no organization registered are refused, as ChirpStack refuses them; true lets
+    # any gateway in (a private test network).
+    allow_unknown_gateways: bool = False
 
 
 class LoralessStack(Stack):
@@ -71,6 +74,7 @@ class LoralessStack(Stack):
             "KMS_KEY_ID": key.key_arn,
             "IOT_DATA_ENDPOINT": f"https://{endpoint}",
             "REGION_PREFIXES": ",".join(settings.region_prefixes),
+            "ALLOW_UNKNOWN_GATEWAYS": "true" if settings.allow_unknown_gateways else "false",
         }
         network = NetworkServer(
             self, "Network", shared=shared, dead_letters=dead_letters, environment=environment

@@ -54,6 +54,60 @@ def device_info(
     return {k: v for k, v in info.items() if v is not None}
 
 
+def log_event(
+    info: dict[str, Any], level: str, code: str, description: str, context: dict[str, str]
+) -> dict[str, Any]:
+    """ChirpStack's LogEvent: `code` one of its LogCodes, `context` string pairs (e.g. deduplication_id)."""
+    return {"time": _now_iso(), "deviceInfo": info, "level": level, "code": code,
+            "description": description, "context": {k: str(v) for k, v in context.items()}}  # fmt: skip
+
+
+def status_fields(details: dict[str, Any]) -> dict[str, Any]:
+    """DevStatusAns as ChirpStack reports it (LoRaWAN 1.0.4 §5.5): battery 0 = external power source,
+    255 = level unavailable, 1..254 scaled to a percentage; the margin is the demodulation SNR margin."""
+    battery = details.get("battery")
+    fields: dict[str, Any] = {"margin": details.get("margin")}
+    if isinstance(battery, int):
+        fields |= {
+            "externalPowerSource": battery == 0,
+            "batteryLevelUnavailable": battery == 255,
+            "batteryLevel": round(battery / 254 * 100, 2) if 0 < battery < 255 else 0.0,
+        }
+    return fields
+
+
+def ack_fields(details: dict[str, Any]) -> dict[str, Any]:
+    """AckEvent: whether the device acknowledged the confirmed downlink `queueItemId` sent with `fCntDown`."""
+    return {
+        "queueItemId": details.get("queueItemId"),
+        "acknowledged": bool(details.get("acknowledged")),
+        "fCntDown": details.get("fCntDown"),
+    }
+
+
+def tx_ack_message(event: NetworkEvent, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A gateway's TX acknowledgement: a `txack` event when it sent the downlink; when it did not, a `log`
+    event with code DOWNLINK_GATEWAY (ChirpStack v4 has no error field in TxAckEvent)."""
+    details = event.details
+    status = str(details.get("status", "OK"))
+    if status != "OK":
+        context = {"downlink_id": details.get("downlinkId"), "gateway_id": details.get("gatewayId"),
+                   "queue_item_id": details.get("queueItemId")}  # fmt: skip
+        description = f"the gateway did not send the downlink: {status}"
+        return "log", log_event(info, "ERROR", "DOWNLINK_GATEWAY", description,
+                                {k: v for k, v in context.items() if v is not None})  # fmt: skip
+    message = {
+        "downlinkId": details.get("downlinkId"),
+        "time": event.time,
+        "deviceInfo": info,
+        "queueItemId": details.get("queueItemId"),
+        "fCntDown": details.get("fCntDown"),
+        "gatewayId": details.get("gatewayId"),
+        "txInfo": details.get("txInfo"),
+    }
+    return "txack", message
+
+
 def _get[M: (Application, DeviceProfile)](model: type[M], key: str) -> M | None:
     if not key:
         return None
@@ -103,6 +157,7 @@ def handle_network_event(
         "deviceInfo": info,
     }
     extra_events: list[tuple[str, dict[str, Any]]] = []
+    kind = event.type
     if event.type == "up":
         message |= {"devAddr": event.dev_addr, "adr": event.adr, "dr": event.dr, "fCnt": event.f_cnt,
                     "fPort": event.f_port, "confirmed": event.confirmed, "rxInfo": event.rx_info,
@@ -133,29 +188,39 @@ def handle_network_event(
                             "the uplink is sent without it"
                         )
                 levels = [("ERROR", p) for p in errors] + [("WARNING", w) for w in decoded.warnings]
+                context = {"deduplication_id": event.deduplication_id or ""}
                 for level, text in levels[:MAX_CODEC_MESSAGES]:
-                    log_event = {"time": _now_iso(), "level": level, "code": "UPLINK_CODEC",
-                                 "description": text[:MAX_MESSAGE_CHARS], "deviceInfo": info}  # fmt: skip
-                    extra_events.append(("log", log_event))
+                    extra_events.append(
+                        ("log", log_event(info, level, "UPLINK_CODEC", text[:MAX_MESSAGE_CHARS], context))
+                    )
     elif event.type == "join":
         message["devAddr"] = event.dev_addr
     elif event.type == "status":
-        message |= {"margin": event.details.get("margin"), "batteryLevel": event.details.get("battery")}
+        message |= status_fields(event.details)
+    elif event.type == "ack":
+        message |= ack_fields(event.details)
+    elif event.type == "txack":
+        kind, message = tx_ack_message(event, info)
+    elif event.type == "log":
+        details = event.details
+        message = log_event(info, str(details.get("level", "INFO")), str(details.get("code")),
+                            str(details.get("description", "")), details.get("context") or {})  # fmt: skip
     else:
-        message |= event.details
+        log.warning("event of unknown type %s for %s dropped", event.type, event.dev_eui)
+        return None
     message = {k: v for k, v in message.items() if v is not None}
-    topic = f"{base}/{event.type}"
+    topic = f"{base}/{kind}"
     publish(topic, message)
-    for kind, body in extra_events:
-        publish(f"{base}/{kind}", body)
+    for extra_type, body in extra_events:
+        publish(f"{base}/{extra_type}", body)
     if event.type in ("up", "join"):
         with contextlib.suppress(UpdateError):  # deleted meanwhile: UpdateItem must not recreate it
             device.update(
                 actions=[Device.last_seen_at.set(int(time.time()))], condition=Device.dev_eui.exists()
             )
     subject = eventlog.device_subject(device.dev_eui)
-    for kind, body in [(event.type, message), *extra_events]:
-        eventlog.record(subject, kind, body)
+    for event_type, body in [(kind, message), *extra_events]:
+        eventlog.record(subject, event_type, body)
         if application is not None and application.http_integration:
-            dispatch(application.application_id, kind, body)
+            dispatch(application.application_id, event_type, body)
     return topic

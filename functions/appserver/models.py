@@ -54,6 +54,8 @@ class Device(Model):
     region = UnicodeAttribute(default="EU868")
     supports_class_c = BooleanAttribute(default=False)
     enabled = BooleanAttribute(default=True)
+    mac_settings = JSONAttribute(default=dict)  # the profile's MAC settings (mac_requests.FIELDS), copied
+    flush_queue_on_activate = BooleanAttribute(default=False)  # the profile's, copied
     root_keys = BinaryAttribute(null=True, legacy_encoding=False)
     app_s_key = BinaryAttribute(null=True, legacy_encoding=False)
     dev_nonces = NumberSetAttribute(null=True)
@@ -75,6 +77,7 @@ class DeviceQueueItem(Model):
     payload = BinaryAttribute(legacy_encoding=False)
     confirmed = BooleanAttribute(default=False)
     f_cnt = NumberAttribute(null=True)
+    sent_at = NumberAttribute(null=True)  # epoch seconds it went out (class C answer timeout)
     expires_at = TTLAttribute(null=True)
 
 
@@ -203,6 +206,8 @@ class DeviceProfile(Model):
     rx2_dr = NumberAttribute(null=True)
     rx2_frequency = NumberAttribute(null=True)
     uplink_interval_s = NumberAttribute(default=3600)
+    mac_settings = JSONAttribute(default=dict)  # functions/appserver/mac_settings.py MacSettings
+    flush_queue_on_activate = BooleanAttribute(default=False)  # ChirpStack's: a (re)join empties the queue
     codec_kind = UnicodeAttribute(default="none")
     codec_script = UnicodeAttribute(default="")
     created_at = NumberAttribute(default=lambda: int(time.time()))

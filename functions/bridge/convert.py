@@ -29,10 +29,36 @@ TX_ACK_STATUS = ("OK", "TOO_LATE", "TOO_EARLY", "COLLISION_PACKET", "COLLISION_B
                  "GPS_UNLOCKED", "QUEUE_FULL", "INTERNAL_ERROR", "DUTY_CYCLE_OVERFLOW")  # fmt: skip
 
 
+MAX_PHY_PAYLOAD = 255  # LoRa's PHY length field is one octet; RP002's largest M (250) + MHDR + MIC = 255
+_MAX_PHY_BASE64 = 4 * -(-MAX_PHY_PAYLOAD // 3)  # 340 characters: refuse longer text before decoding it
+
+
 class ConversionError(SemtechError):
     """Well-formed JSON whose fields are missing, of the wrong type or out of range."""
 
     reason = "invalid_field"
+
+
+class PayloadTooLarge(ConversionError):
+    """A frame longer than any LoRa radio sends or receives (MAX_PHY_PAYLOAD octets)."""
+
+    reason = "payload_too_large"
+
+
+def _phy_payload(text: str, where: str) -> bytes:
+    """The frame of an rxpk `data` or a downlink `phyPayload` (base64, padding optional as in
+    PROTOCOL.TXT's own examples), at most MAX_PHY_PAYLOAD octets."""
+    if len(text) > _MAX_PHY_BASE64:
+        raise PayloadTooLarge(
+            f"{where}: {len(text)} base64 characters, a LoRa frame is at most {MAX_PHY_PAYLOAD} octets"
+        )
+    try:
+        phy = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConversionError(f"{where}: not base64") from exc
+    if len(phy) > MAX_PHY_PAYLOAD:
+        raise PayloadTooLarge(f"{where}: {len(phy)} octets, a LoRa frame is at most {MAX_PHY_PAYLOAD}")
+    return phy
 
 
 def _field(obj: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -97,12 +123,7 @@ def uplink_frames(
 ) -> list[dict[str, Any]]:
     """gw.UplinkFrame messages for one rxpk: one per antenna when the gateway reports `rsig` (v1.6)."""
     where = "rxpk"
-    data = _field(rxpk, "data", str, where)
-    try:
-        # PROTOCOL.TXT's own examples leave out the '=' padding, so accept both forms.
-        phy = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConversionError(f"{where}.data: not base64") from exc
+    phy = _phy_payload(_field(rxpk, "data", str, where), f"{where}.data")
     data = base64.b64encode(phy).decode()
     if not phy:
         raise ConversionError(f"{where}.data: empty")
@@ -211,10 +232,7 @@ def txpk(item: dict[str, Any]) -> dict[str, Any]:
 def _txpk(item: dict[str, Any]) -> dict[str, Any]:
     where = "items[]"
     phy_b64 = _field(item, "phyPayload", str, where)
-    try:
-        phy = base64.b64decode(phy_b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConversionError(f"{where}.phyPayload: not base64") from exc
+    phy = _phy_payload(phy_b64, f"{where}.phyPayload")
     tx_info = _field(item, "txInfo", dict, where)
     frequency = _field(tx_info, "frequency", int, "txInfo")
     modulation = _field(tx_info, "modulation", dict, "txInfo")

@@ -15,6 +15,10 @@ from typing import Any
 
 SUPPORTED_VERSIONS = (1, 2)
 MAX_DATAGRAM = 65507  # the largest UDP payload over IPv4; packet forwarders stay far below it
+# A concentrator holds at most 16 received packets between two fetches (SX1301 RX FIFO, lora_gateway's
+# LGW_PKT_FIFO_SIZE; the SX1302 has 16 demodulators) and the reference forwarder sends one fetch per
+# PUSH_DATA (8 at most in packet_forwarder v1.3's NB_PKT_MAX): more rxpk in one datagram is not a gateway.
+MAX_RXPK_PER_DATAGRAM = 16
 
 
 class PacketType(IntEnum):

@@ -181,7 +181,16 @@ class Bridge(asyncio.DatagramProtocol):
         _, came_online = self.registry.heard(packet.gateway_id, packet.version)
         if came_online:
             self._came_online(packet.gateway_id)
-        for rxpk in packet.rxpk:
+        rxpks = packet.rxpk
+        if len(rxpks) > semtech.MAX_RXPK_PER_DATAGRAM:
+            dropped = len(rxpks) - semtech.MAX_RXPK_PER_DATAGRAM
+            self.metrics.inc("drop_rxpk_over_limit", dropped)
+            self._log.warning(
+                "rxpk_over_limit", "gateway %s: %d rxpk in one datagram, %d dropped (at most %d)",
+                packet.gateway_id, len(rxpks), dropped, semtech.MAX_RXPK_PER_DATAGRAM,
+            )  # fmt: skip
+            rxpks = rxpks[: semtech.MAX_RXPK_PER_DATAGRAM]
+        for rxpk in rxpks:
             if rxpk.get("stat", 1) != 1 and not self.skip_crc_check:
                 self.metrics.inc("drop_crc")
                 continue

@@ -12,14 +12,33 @@ from pynamodb.exceptions import PutError
 from functions.network import store
 from functions.network.frames import build_downlink
 from functions.network.observability import logger
+from functions.network.queue_events import SendEvent, report_queue
 from functions.network.receptions import region_for_prefix
 from functions.network.scheduling import RxParameters, class_c_downlink
-from functions.shared.interface import application_server
+from functions.shared.interface import NetworkEvent, application_server
+from functions.shared.settings import SETTINGS
+
+
+def network_event_sender() -> SendEvent:
+    """Events for the application server (asynchronous invoke of `NetworkEvents`)."""
+    from functions.shared import aws
+
+    def send(event: NetworkEvent) -> None:
+        if SETTINGS.network_events_function:
+            aws.invoke(SETTINGS.network_events_function, event.to_dict(), wait=False)
+
+    return send
 
 
 def send_class_c(
-    dev_eui: str, publish: Callable[[str, dict[str, Any]], None], count: Callable[[str], None]
+    dev_eui: str,
+    publish: Callable[[str, dict[str, Any]], None],
+    count: Callable[[str], None],
+    send_event: SendEvent | None = None,
 ) -> str:
+    """Send the head of a class C device's queue now. A confirmed item sent earlier and not answered within
+    the class C timeout is given up (`ack`, false) and the next one goes; one still within it holds the
+    queue."""
     application = application_server()
     supports_class_c = application.supports_class_c(dev_eui)
     session = store.session_of(dev_eui)
@@ -28,10 +47,13 @@ def send_class_c(
     class_c = supports_class_c or session.device_class == "C"  # provisioned, or DeviceModeInd (1.1)
     if not class_c or session.last_gateway_id is None or session.last_topic_prefix is None:
         return "not_class_c"
-    head = application.queue_head(dev_eui)
-    item = head[0] if head else None
-    if item is None or item.f_cnt is not None:
-        return "nothing_to_send"  # empty, or a confirmed downlink still waiting for its ACK
+    head = application.queue_head(dev_eui, ack=None)
+    report_queue(head, dev_eui, send_event or network_event_sender(), count)
+    if head.waiting is not None:
+        return "waiting_for_ack"  # a confirmed downlink still within its answer time
+    item = head.items[0] if head.items else None
+    if item is None:
+        return "nothing_to_send"
     region = region_for_prefix(session.last_topic_prefix)
     if len(item.payload) > region.max_payload_size(int(session.rx2_dr)).n:
         count("DownlinksTooLarge")
@@ -45,7 +67,7 @@ def send_class_c(
         f_opts=b"",
         item=item,
         app_s_key=store.app_s_key_of(session, keys),
-        f_pending=len(head) > 1,
+        f_pending=head.f_pending,
     )
     try:
         session.save()
@@ -62,11 +84,9 @@ def send_class_c(
         gateway_id=session.last_gateway_id,
         kind="class_c",
         f_cnt=built.f_cnt,
+        queue_item_id=item.queue_item_id,
     )
-    if item.confirmed:
-        application.mark_sent(dev_eui, item.item_id, built.f_cnt)
-    else:
-        application.remove_from_queue(dev_eui, item.item_id)
+    application.mark_sent(dev_eui, item.item_id, built.f_cnt)  # until the TX ack (confirmed: the ACK)
     publish(f"{session.last_topic_prefix}/gateway/{session.last_gateway_id}/command/down", frame)
     count("DownlinksClassC")
     logger.info("class C downlink sent", extra={"gateway_id": session.last_gateway_id})

@@ -41,6 +41,12 @@ def _normalise(desired: dict[str, Any], region: Region) -> dict[str, Any]:
     return values
 
 
+def validate(desired: dict[str, Any], region: Region) -> dict[str, Any]:
+    """The desired values as `request` stores them; raises InvalidRequest for unknown or out-of-range ones
+    (the application server checks a device profile's settings with it before saving them)."""
+    return _normalise(desired, region)
+
+
 def request(dev_eui: str, **desired: Any) -> dict[str, Any]:
     """Ask the network to bring a device to these settings; returns the whole desired state.
 

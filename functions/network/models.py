@@ -121,6 +121,7 @@ class PendingDownlink(Model):
     gateway_id = UnicodeAttribute()
     kind = UnicodeAttribute(default="data")
     f_cnt = NumberAttribute(null=True)
+    queue_item_id = UnicodeAttribute(null=True)  # the application downlink it carries, for txack events
     expires_at = TTLAttribute()
 
 

@@ -31,8 +31,11 @@ METRICS = {
     "UnsupportedFrames": "proprietary frames and other message types",
     "UnknownDevAddr": "data uplinks whose DevAddr has no session",
     "MICFailures": "frames whose MIC no session verifies",
-    "Replays": "frame counters seen before or older than the window; RJcounts not newer than the last",
+    "Replays": "frame counters seen before or older than the window (a `log` event for data uplinks); "
+    "RJcounts not newer than the last",
     "LateUplinks": "uplinks overtaken by a newer one, accepted once within the window (no downlink)",
+    "Retransmissions": "identical data frames a gateway heard again (NbTrans, lost ACK): checked once",
+    "UnknownGateways": "frames from gateways no organization registered (refused unless allowed)",
     "ConcurrentUpdates": "invocations that lost the conditional session write",
     "InvalidMACCommands": "MAC command sequences that do not decode, or sit in FOpts and FPort 0",
     "UnexpectedMACAnswers": "answers to requests that were not pending",
@@ -46,7 +49,8 @@ METRICS = {
     "DownlinksRX2": "TX acks: sent in RX2",
     "DownlinksClassC": "class C downlinks published",
     "TxErrors": "TX acks: not sent in any window",
-    "DownlinkRetries": "confirmed downlinks sent again (no ACK from the device)",
+    "DownlinksUnacknowledged": "confirmed downlinks the device never acknowledged (`ack` false, given up)",
+    "DownlinksExpired": "queued downlinks dropped unsent at their expiresAt (`log` EXPIRED)",
     "DownlinksTooLarge": "queued payloads too large for the data rate (kept queued)",
     "GatewaysSkipped": "receptions not used for the downlink (gateway offline or recently TOO_LATE)",
 }

@@ -5,13 +5,24 @@ the sessions it owns and its gateway table. The application server reaches this 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
+from functions.lorawan.regions import get_region
 from functions.lorawan.types import AES128Key, DevAddr
+from functions.network import mac_requests
 from functions.network.models import DeviceSession, Gateway, GatewayStatsBucket
 from functions.shared import envelope
 from functions.shared.interface import AbpActivation, SessionView
 
-__all__ = ["Gateway", "GatewayStatsBucket", "activate_abp", "remove_session", "sessions", "set_disabled"]
+__all__ = [
+    "Gateway", "GatewayStatsBucket", "activate_abp", "mac_view", "remove_session", "request_mac", "sessions",
+    "set_disabled", "validate_mac",
+]  # fmt: skip
+# What the device has acknowledged, besides the session's RX settings (MacState.applied)
+ACKNOWLEDGED = (
+    "channels", "uplink_dwell_time", "downlink_dwell_time", "max_eirp", "max_duty_cycle",
+    "adr_ack_limit_exp", "adr_ack_delay_exp", "rejoin_max_time_n", "rejoin_max_count_n",
+)  # fmt: skip
 
 
 def activate_abp(activation: AbpActivation) -> None:
@@ -37,6 +48,7 @@ def activate_abp(activation: AbpActivation) -> None:
         adr=activation.adr,
         device_class=activation.device_class,
         disabled=activation.disabled,
+        mac_state={"desired": dict(activation.mac_settings)},
     ).save(add_version_condition=False)
 
 
@@ -62,4 +74,48 @@ def sessions(dev_euis: list[str]) -> dict[str, SessionView]:
             margin=int(s.margin) if s.margin is not None else None,
         )
         for s in DeviceSession.batch_get(dev_euis)
+    }
+
+
+def validate_mac(desired: dict[str, Any], region: str) -> None:
+    """Raises ValueError for settings the network would refuse in the region (`mac_requests`)."""
+    try:
+        mac_requests.validate(desired, get_region(region))
+    except mac_requests.InvalidRequest as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def request_mac(dev_eui: str, desired: dict[str, Any]) -> bool:
+    """Bring an activated device to `desired` with MAC requests at its next uplinks; False without a
+    session."""
+    try:
+        mac_requests.request(dev_eui, **desired)
+    except mac_requests.InvalidRequest:
+        return False
+    return True
+
+
+def mac_view(dev_eui: str) -> dict[str, Any] | None:
+    """What the network wants the device to use, what it acknowledged, what is on its way; None without a
+    session."""
+    try:
+        session = DeviceSession.get(dev_eui, consistent_read=True)
+    except DeviceSession.DoesNotExist:
+        return None
+    state = session.mac_state.to_json()
+    desired = state.get("desired", {})
+    applied = state.get("applied", {})
+    return {
+        "desired": {k: v for k, v in desired.items() if k != "dev_status_now"},
+        "acknowledged": {
+            "rx1_delay": int(session.rx1_delay),
+            "rx1_dr_offset": int(session.rx1_dr_offset),
+            "rx2_dr": int(session.rx2_dr),
+            "rx2_frequency": int(session.rx2_frequency),
+            **{k: applied[k] for k in ACKNOWLEDGED if k in applied},
+        },
+        "pending": sorted(session.pending_mac or {}),
+        "refused": state.get("failed", {}),
+        "dev_status_requested": bool(desired.get("dev_status_now")),
+        "last_dev_status": state.get("dev_status"),
     }

@@ -82,14 +82,19 @@ def store_session(
     return session
 
 
-def record_downlink(downlink_id: int, *, dev_eui: str, gateway_id: str, kind: str, f_cnt: int | None) -> None:
-    """A downlink handed to a gateway, so its TX ack finds the device (`transmissions.py`)."""
+def record_downlink(
+    downlink_id: int, *, dev_eui: str, gateway_id: str, kind: str, f_cnt: int | None,
+    queue_item_id: str | None = None,
+) -> None:  # fmt: skip
+    """A downlink handed to a gateway, so its TX ack finds the device and the queue item it carries
+    (`transmissions.py`)."""
     PendingDownlink(
         downlink_id,
         dev_eui=dev_eui,
         gateway_id=gateway_id,
         kind=kind,
         f_cnt=f_cnt,
+        queue_item_id=queue_item_id,
         expires_at=datetime.now(UTC) + PENDING_DOWNLINK_TTL,
     ).save()
 

@@ -1,10 +1,12 @@
 """Transmissions: what a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2
 after an RX1 error, so anything but OK on the last item tried is a lost downlink. The application hears
-of it as a `txack` event for the device the downlink was for.
+of it as ChirpStack tells it: a `txack` event (with the queue item id) when the gateway sent it, a `log`
+event DOWNLINK_GATEWAY when it did not.
 
-A lost confirmed downlink goes back to the queue as not sent (its FCntDown forgotten), so the next uplink
-sends it again as a first transmission rather than a retry. A gateway that answered TOO_LATE is
-remembered (`Gateway.stats`), and the next downlinks prefer another gateway that heard the device.
+A sent unconfirmed item leaves the queue; a sent confirmed one waits for the device's ACK. A lost one
+goes back to the queue as not sent (its FCntDown forgotten), so the next opportunity sends it as a first
+transmission rather than a retry. A gateway that answered TOO_LATE is remembered (`Gateway.stats`), and
+the next downlinks prefer another gateway that heard the device.
 """
 
 from __future__ import annotations
@@ -51,18 +53,21 @@ def handle_tx_ack(
     logger.append_keys(dev_eui=pending.dev_eui)
     pending.delete()
     requeued = False
-    if final != "OK":
-        if pending.kind in ("application", "class_c") and pending.f_cnt is not None:
-            requeued = queue_requeue().requeue(pending.dev_eui, int(pending.f_cnt))
+    application = queue_requeue()
+    if final == "OK" and pending.queue_item_id:
+        application.transmitted(pending.dev_eui, pending.queue_item_id)
+    elif final != "OK":
+        if pending.queue_item_id:
+            requeued = application.not_transmitted(pending.dev_eui, pending.queue_item_id)
+        elif pending.kind in ("application", "class_c") and pending.f_cnt is not None:
+            requeued = application.requeue(pending.dev_eui, int(pending.f_cnt))  # recorded before ids
         logger.warning("downlink not sent", extra={"statuses": items, "requeued": requeued})
     details = {
         "downlinkId": downlink_id,
         "gatewayId": gateway_id,
         "status": final,
         "fCntDown": pending.f_cnt,
-        "window": f"RX{len(tried)}" if final == "OK" else None,
-        "error": final if final != "OK" else None,
-        "requeued": requeued or None,
+        "queueItemId": pending.queue_item_id,
     }
     send_event(
         NetworkEvent(

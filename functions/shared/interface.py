@@ -145,7 +145,10 @@ class NetworkEvent:
     rx_info: list[dict[str, Any]] = field(default_factory=list)
     tx_info: dict[str, Any] = field(default_factory=dict)
     deduplication_id: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)  # ack/txack/status/log specifics
+    # ack: acknowledged, fCntDown, queueItemId; txack: downlinkId, gatewayId, status (gw.TxAckStatus name),
+    # fCntDown, queueItemId; status: battery (raw DevStatusAns byte), margin; log: level, code, description,
+    # context
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
@@ -164,11 +167,36 @@ class QueuedDownlink:
     """The head of a device's queue as the network server takes it: the payload in clear (it encrypts it
     with the AppSKey for the counter it sends it with); `f_cnt` is set once sent (confirmed: until ACK)."""
 
-    item_id: str
+    item_id: str  # the queue's range key: time-ordered, ends with the queue item id
     f_port: int
     payload: bytes = field(repr=False)
     confirmed: bool
     f_cnt: int | None
+
+    @property
+    def queue_item_id(self) -> str:
+        """The id applications know (ChirpStack's `queueItemId`, the DownlinkCommand's `id`)."""
+        return queue_item_id(self.item_id)
+
+
+def queue_item_id(item_id: str) -> str:
+    return item_id.split("-", 1)[1] if "-" in item_id else item_id
+
+
+@dataclass
+class QueueHead:
+    """The queue as one downlink opportunity finds it (`ApplicationServer.queue_head`)."""
+
+    items: list[QueuedDownlink] = field(default_factory=list)  # up to two sendable items, in order
+    acknowledged: QueuedDownlink | None = None  # the confirmed item this uplink's ACK acknowledges
+    unacknowledged: list[QueuedDownlink] = field(default_factory=list)  # confirmed, never acknowledged
+    expired: list[QueuedDownlink] = field(default_factory=list)  # dropped unsent (ChirpStack EXPIRED)
+    waiting: QueuedDownlink | None = None  # a class C item sent and not yet answered: nothing goes now
+
+    @property
+    def f_pending(self) -> bool:
+        """More than the first item waits (LoRaWAN 1.0.4 §4.3.1.6 FPending)."""
+        return len(self.items) > 1
 
 
 @dataclass(frozen=True)
@@ -192,6 +220,7 @@ class AbpActivation:
     adr: bool
     device_class: str
     disabled: bool
+    mac_settings: dict[str, Any] = field(default_factory=dict)  # the profile's, for the network to converge
 
 
 @dataclass(frozen=True)
@@ -224,20 +253,46 @@ class NetworkServer(Protocol):
     def sessions(self, dev_euis: list[str]) -> dict[str, SessionView]:
         """The sessions of these devices that have one."""
 
+    def validate_mac(self, desired: dict[str, Any], region: str) -> None:
+        """Raises ValueError for MAC settings the network would refuse in the region."""
+
+    def request_mac(self, dev_eui: str, desired: dict[str, Any]) -> bool:
+        """Bring an activated device to these MAC settings at its next uplinks; False without a session."""
+
+    def mac_view(self, dev_eui: str) -> dict[str, Any] | None:
+        """Wanted, acknowledged, pending and refused MAC settings of the device; None without a session."""
+
 
 class ApplicationServer(Protocol):
     """The application server's offer to the uplink and downlink functions (`functions/appserver/service.py`):
     the queue and what the network needs of a provisioned device. The TX ack and gateway-events functions
     get narrower offers (`queue_requeue()`, `gateway_event_log()`), so they reach only their tables."""
 
-    def queue_head(self, dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
-        """The head of the queue, oldest first (expired items are dropped on the way)."""
+    def queue_head(
+        self, dev_eui: str, *, ack: bool | None, now: float | None = None, answer_after_s: float = 0.0
+    ) -> QueueHead:
+        """What earlier downlinks left resolved (acknowledged, given up, expired: removed, for the caller
+        to report) and what can go now; `ack` is the uplink's ACK bit, None for class C; an item sent
+        less than `answer_after_s` ago is not given up by an uplink without the ACK."""
 
     def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> None:
-        """A confirmed downlink went out with `f_cnt`; it stays queued until the device's ACK."""
+        """A downlink went out with `f_cnt`; it stays queued until the gateway's TX ack (confirmed: until
+        the device's ACK)."""
 
-    def remove_from_queue(self, dev_eui: str, item_id: str) -> None:
-        """Sent (unconfirmed) or acknowledged (confirmed)."""
+    def transmitted(self, dev_eui: str, queue_item_id: str) -> QueuedDownlink | None:
+        """The gateway sent it: unconfirmed, it leaves the queue; confirmed, it waits for the ACK."""
+
+    def not_transmitted(self, dev_eui: str, queue_item_id: str) -> bool:
+        """The gateway did not send it: back to not sent, first in line."""
+
+    def flush_queue(self, dev_eui: str) -> int:
+        """Empty the device's queue; how many items went."""
+
+    def mac_settings(self, dev_eui: str) -> dict[str, Any]:
+        """The MAC settings of the device's profile (`mac_requests.FIELDS`), which a new session wants."""
+
+    def flush_queue_on_activate(self, dev_eui: str) -> bool:
+        """Whether the device's profile empties its queue when it (re)joins (ChirpStack's setting)."""
 
     def mac_version(self, dev_eui: str) -> str | None:
         """The LoRaWAN version the device was provisioned with; None for an unknown device."""
@@ -251,6 +306,12 @@ class ApplicationServer(Protocol):
 
 class QueueRequeue(Protocol):
     """What the TX ack handler needs of the queue (`functions/appserver/requeue.py`)."""
+
+    def transmitted(self, dev_eui: str, item_id: str) -> object:
+        """The gateway sent the item: unconfirmed, it is done; confirmed, it waits for the ACK."""
+
+    def not_transmitted(self, dev_eui: str, item_id: str) -> bool:
+        """The gateway did not send the item: back to not sent, first in line."""
 
     def requeue(self, dev_eui: str, f_cnt: int) -> bool:
         """The confirmed downlink sent with `f_cnt` was not transmitted: back to not sent."""

@@ -45,6 +45,8 @@ class Settings:
     mqtt_endpoint: str | None
     mqtt_ca_file: str | None
     application_policy_name: str | None
+    # Network server: frames from gateways nobody registered are refused unless this allows them.
+    allow_unknown_gateways: bool
 
 
 def _flag(value: str) -> bool:
@@ -82,6 +84,9 @@ def load(env: Mapping[str, str] = os.environ) -> Settings:
         mqtt_endpoint=get("LORALESS_MQTT_ENDPOINT") or None,
         mqtt_ca_file=get("LORALESS_MQTT_CA_FILE") or None,
         application_policy_name=get("APPLICATION_POLICY_NAME") or None,
+        # Frames from gateways nobody registered are refused, as ChirpStack refuses them; a deployment may
+        # allow them (`cdk.json` context `allow_unknown_gateways`).
+        allow_unknown_gateways=get("ALLOW_UNKNOWN_GATEWAYS", "false").lower() in ("1", "true", "yes"),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 ORGANIZATION = "loraless-tests"
 DEFAULT_APPLICATION = "e2e"
+TEST_APPLICATIONS = (DEFAULT_APPLICATION, "weather")  # the e2e tests' applications
 
 # (api_url, token, kind, name) -> id, so a fleet of devices costs one device creation each
 _known: dict[tuple[str, str, str, str], str] = {}
@@ -103,6 +104,12 @@ def application_id(api_url: str, token: str, application: str = DEFAULT_APPLICAT
     )  # fmt: skip
 
 
+def set_http_integration(api_url: str, token: str, url: str, application: str = DEFAULT_APPLICATION) -> None:
+    """Send every event of the application to `url` too (ChirpStack's HTTP integration, `?event=<type>`)."""
+    app = application_id(api_url, token, application)
+    _expect(api_url, token, "PUT", f"/applications/{app}/integrations/http", {"url": url}, 200)
+
+
 def device_profile_id(
     api_url: str, token: str, *, region: str, mac_version: str, supports_class_c: bool
 ) -> str:
@@ -129,14 +136,17 @@ def provision_device(
     mac_version: str = "1.0.3",
     region: str = "EU868",
     supports_class_c: bool = False,
+    profile_id: str | None = None,
 ) -> dict[str, Any]:
-    """Create an OTAA device; returns the API's view of it (`application_id` names its MQTT topics)."""
+    """Create an OTAA device; returns the API's view of it (`application_id` names its MQTT topics). Its
+    profile is `profile_id`, or the tests' shared profile for its radio options."""
     body: dict[str, Any] = {
         "dev_eui": dev_eui,
         "join_eui": join_eui,
         "name": name,
         "application_id": application_id(api_url, token, application),
-        "device_profile_id": device_profile_id(
+        "device_profile_id": profile_id
+        or device_profile_id(
             api_url, token, region=region, mac_version=mac_version, supports_class_c=supports_class_c
         ),
         "app_key": app_key,
@@ -145,6 +155,36 @@ def provision_device(
         body["nwk_key"] = nwk_key
     created: dict[str, Any] = _expect(api_url, token, "POST", "/devices", body, 201)
     return created
+
+
+def register_gateway(api_url: str, token: str, gateway_id: str) -> None:
+    """Register a gateway with the tests' organization (the network refuses frames of unknown gateways,
+    as ChirpStack does); a gateway already registered is left as it is."""
+    organization = _find_or_create(api_url, token, "organization", ORGANIZATION, "/organizations", {})
+    body = {"gateway_id": gateway_id, "organization_id": organization, "name": f"gateway {gateway_id}"}
+    _expect(api_url, token, "POST", "/gateways", body, 201, 409)
+
+
+def create_device_profile(api_url: str, token: str, name: str, **fields: Any) -> dict[str, Any]:
+    """A device profile of the tests' organization of its own (for tests that change it)."""
+    organization = _find_or_create(api_url, token, "organization", ORGANIZATION, "/organizations", {})
+    body = {"organization_id": organization, "name": name} | fields
+    created: dict[str, Any] = _expect(api_url, token, "POST", "/device-profiles", body, 201)
+    return created
+
+
+def update_device_profile(api_url: str, token: str, profile_id: str, **changes: Any) -> dict[str, Any]:
+    """Change some fields of a device profile (the others as they are)."""
+    profile = _expect(api_url, token, "GET", f"/device-profiles/{profile_id}", None, 200)
+    body = {k: v for k, v in profile.items() if k not in ("id", "organization_id")} | changes
+    updated: dict[str, Any] = _expect(api_url, token, "PUT", f"/device-profiles/{profile_id}", body, 200)
+    return updated
+
+
+def device_mac(api_url: str, token: str, dev_eui: str) -> dict[str, Any]:
+    """What the network wants the device to use and what the device acknowledged."""
+    mac: dict[str, Any] = _expect(api_url, token, "GET", f"/devices/{dev_eui}/mac", None, 200)
+    return mac
 
 
 def get_device(api_url: str, token: str, dev_eui: str) -> dict[str, Any]:

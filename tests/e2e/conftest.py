@@ -1,16 +1,23 @@
 """One local cloud and one gateway bridge per test module (starting them is most of a scenario's time),
-an API client for the provisioning helpers, and an inbox on the applications' MQTT topics."""
+an API client for the provisioning helpers, an inbox on the applications' and gateways' MQTT topics, and
+an HTTP-integration receiver for the tests' applications. Every event either of them sees goes through
+the strict ChirpStack checker (`tests/support/chirpstack.py`): a test that saw a message ChirpStack's own
+definitions refuse fails."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +31,19 @@ from localcloud import station
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.cloud import CloudSettings, LocalCloud
 from localcloud.dynamodb import free_port
+from tests.support.chirpstack import NotChirpStack, check_integration_event
 from tests.support.mosquitto import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 JOIN_EUI = EUI64.parse("70b3d57ed00e2e00")
+# The gateways the e2e tests use, registered through the API before the bridge takes them, as an operator
+# would: the network refuses frames of unknown gateways (the shipped setting).
+E2E_GATEWAYS = (
+    "00800000e2e00001", "00800000e2e00002", "00800000e2e00003",  # test_network_e2e
+    "00800000e2e0c001", "00800000a0000000",  # test_local_cloud_e2e (its own, the simulator's first)
+    "00800000e2e0d001",  # test_mac_control_e2e
+    "4e7b2799b9bfd428",  # test_mote_emulator_e2e
+)  # fmt: skip
 NewDevice = Callable[..., tuple[EndDevice, dict[str, Any]]]
 
 
@@ -55,15 +71,74 @@ def cloud(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         local.stop()
 
 
+@dataclass
+class HttpReceiver:
+    """The applications' HTTP integration endpoint: a real HTTP server on loopback that takes every
+    delivery, checks it strictly and keeps (event type, body)."""
+
+    url: str = ""
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, query: str, body: bytes) -> None:
+        event_type = urllib.parse.parse_qs(query).get("event", [""])[0]
+        try:
+            check_integration_event(event_type, body)
+        except NotChirpStack as exc:
+            with self.lock:
+                self.violations.append(f"HTTP {event_type}: {exc}")
+        with self.lock:
+            self.events.append((event_type, json.loads(body)))
+
+    def assert_chirpstack(self) -> None:
+        assert not self.violations, "not ChirpStack v4:\n" + "\n".join(self.violations)
+
+
 @pytest.fixture(scope="module")
-def api(cloud: LocalCloud) -> Api:
+def http_receiver() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            receiver.take(urllib.parse.urlsplit(self.path).query, body)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/events"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+    receiver.assert_chirpstack()
+
+
+@pytest.fixture(scope="module")
+def api(cloud: LocalCloud, http_receiver: HttpReceiver) -> Api:
+    """The API, with the tests' applications sending every event to `http_receiver` too."""
     assert cloud.api is not None
-    return Api(cloud.api.url, provisioning.admin_token(cloud.settings.data_dir))
+    found = Api(cloud.api.url, provisioning.admin_token(cloud.settings.data_dir))
+    for application in provisioning.TEST_APPLICATIONS:
+        provisioning.set_http_integration(found.url, found.token, http_receiver.url, application)
+    return found
 
 
 @pytest.fixture(scope="module")
-def bridge(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """The gateway bridge as `make run` starts it (its own process, IoT Core's publish limits on)."""
+def bridge(
+    broker: Mosquitto, api: Api, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    """The gateway bridge as `make run` starts it (its own process, IoT Core's publish limits on), with
+    the tests' gateways registered."""
+    for gateway_id in E2E_GATEWAYS:
+        provisioning.register_gateway(api.url, api.token, gateway_id)
     access = broker.access_for(BRIDGE_IDENTITY)
     udp_port, health_port = free_port(), free_port()
     log = (tmp_path_factory.mktemp("bridge") / "bridge.log").open("wb")
@@ -92,8 +167,8 @@ def bridge(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture
 def inbox(broker: Mosquitto) -> Iterator[Inbox]:
-    """Everything published to applications from now on."""
-    watching = Inbox(broker, "application/#")
+    """Everything published to applications and gateways from now on."""
+    watching = Inbox(broker, "application/#", "+/gateway/#")
     try:
         yield watching
     finally:

@@ -22,7 +22,7 @@ from functions.simulator.provisioning import application_topic, enqueue_downlink
 from functions.simulator.radio import Air, join
 from localcloud.broker import Mosquitto
 from localcloud.mqtt import ServiceSession
-from tests.e2e.conftest import Api, NewDevice
+from tests.e2e.conftest import Api, HttpReceiver, NewDevice
 from tests.support.mosquitto import Inbox
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ APP_KEY = AES128Key.parse("8899aabbccddeeff0011223344556677")
 
 
 def test_provision_join_uplink_and_mqtt_downlink_with_the_simulator(
-    broker: Mosquitto, bridge: tuple[str, int], api: Api, inbox: Inbox
+    broker: Mosquitto, bridge: tuple[str, int], api: Api, inbox: Inbox, http_receiver: HttpReceiver
 ) -> None:
     device = make_device(FleetSettings(otaa=True, app_key=APP_KEY), 0)
     created = provision_device(
@@ -55,19 +55,22 @@ def test_provision_join_uplink_and_mqtt_downlink_with_the_simulator(
         # The application sends a confirmed downlink over MQTT with its own identity (ACL: its topics only);
         # it goes out after the device's next uplink, and the gateway's TX ack comes back as a txack event.
         application = ServiceSession(broker.access_for(application_id), application_id).start()
-        command = {"devEui": str(device.dev_eui), "confirmed": True, "fPort": 42, "data": "SGVsbG8="}
+        command_id = "5b6a3c52-0d2f-4a4e-9f51-7f1d7e0f2a11"  # the application's own id for the item
+        command = {"id": command_id, "devEui": str(device.dev_eui), "confirmed": True, "fPort": 42,
+                   "data": "SGVsbG8="}  # fmt: skip
         application.publish(
             f"application/{application_id}/device/{device.dev_eui}/command/down", json.dumps(command).encode()
         )
         (txack,) = await loop.run_in_executor(None, inbox.wait, f"{events}/txack", 1, 40)
-        assert txack["status"] == "OK" and txack["window"] == "RX1"
+        assert txack["queueItemId"] == command_id and txack["gatewayId"] == "00800000a0000000"
         for _ in range(200):
             if settings.received:
                 break
             await asyncio.sleep(0.1)
         assert settings.received == [(str(device.dev_eui), 42, b"Hello")]
         (ack,) = await loop.run_in_executor(None, inbox.wait, f"{events}/ack", 1, 40)
-        assert ack["acknowledged"] is True
+        assert ack["acknowledged"] is True and ack["queueItemId"] == command_id
+        assert isinstance(ack["fCntDown"], int) and ack["deduplicationId"]
         application.stop()
         stop.set()
         counts = await fleet
@@ -76,6 +79,10 @@ def test_provision_join_uplink_and_mqtt_downlink_with_the_simulator(
     asyncio.run(asyncio.wait_for(scenario(), 120))
     state = api.device(str(device.dev_eui))
     assert state["activated"] is True and state["f_cnt_up"] >= 1
+    # The HTTP integration got the same events (each checked strictly as it arrived).
+    dev_eui = str(device.dev_eui)
+    delivered = {kind for kind, body in http_receiver.events if body["deviceInfo"]["devEui"] == dev_eui}
+    assert {"join", "up", "txack", "ack"} <= delivered
 
 
 def test_a_class_c_device_gets_a_queued_downlink_without_sending_first(
@@ -90,7 +97,7 @@ def test_a_class_c_device_gets_a_queued_downlink_without_sending_first(
             air.transmit(device, device.uplink(1, CAYENNE_TEMPERATURE))
             await asyncio.to_thread(inbox.wait, application_topic(created, "up"), 1, 20)
             assert await air.quiet(0.5) == []
-            enqueue_downlink(api.url, api.token, str(device.dev_eui), f_port=10, data=b"\x01on")
+            item_id = enqueue_downlink(api.url, api.token, str(device.dev_eui), f_port=10, data=b"\x01on")
             heard = await air.downlink(15)
             assert heard.gateway_id == gateway
             # class C: sent at once in RX2 parameters (EU868: 869.525 MHz, DR0)
@@ -99,7 +106,7 @@ def test_a_class_c_device_gets_a_queued_downlink_without_sending_first(
             received = device.downlink(heard.phy_payload)
             assert (received.f_port, received.payload, received.confirmed) == (10, b"\x01on", False)
             (txack,) = await asyncio.to_thread(inbox.wait, application_topic(created, "txack"), 1, 20)
-            assert txack["status"] == "OK"
+            assert txack["queueItemId"] == item_id and txack["fCntDown"] == 0  # its first downlink
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
     assert api.device(str(device.dev_eui))["f_cnt_up"] == 1  # that one uplink, nothing since

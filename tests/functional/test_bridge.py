@@ -297,3 +297,36 @@ def test_the_health_endpoint_listens_on_loopback_while_udp_is_open_to_the_lan(br
             await app.stop()
 
     asyncio.run(scenario())
+
+
+def test_more_rxpk_than_a_concentrator_holds_and_oversized_frames_are_dropped_and_counted(
+    broker: Mosquitto,
+) -> None:
+    """60 rxpk in one PUSH_DATA: the first 16 (a concentrator's RX FIFO) go on, 44 are counted; a
+    40 KB `data` and a 256-octet frame are refused, a 255-octet one (LoRa's largest) goes on."""
+    inbox = Inbox(broker, f"eu868/gateway/{GW_A}/event/up")
+
+    async def scenario() -> None:
+        app = await running(broker)
+        assert app.udp_address is not None
+        forwarder = await PacketForwarder(GW_A, app.udp_address).start(keepalive=False)
+        flood = [forwarder.rxpk(bytes([0x40, n]) + PHY[2:]) for n in range(60)]
+        await asyncio.wait_for(forwarder.push({"rxpk": flood}), 5)
+        await settle(inbox, f"eu868/gateway/{GW_A}/event/up", 16)
+        largest, too_large = bytes([0x40]) + bytes(254), bytes([0x40]) + bytes(255)
+        huge = forwarder.rxpk(PHY) | {"data": base64.b64encode(bytes(40_000)).decode()}
+        document = {"rxpk": [huge, forwarder.rxpk(too_large), forwarder.rxpk(largest)]}
+        await asyncio.wait_for(forwarder.push(document), 5)
+        frames = await settle(inbox, f"eu868/gateway/{GW_A}/event/up", 17)
+        assert base64.b64decode(frames[16]["phyPayload"]) == largest
+        await asyncio.sleep(0.5)
+        assert len(inbox.matching(f"eu868/gateway/{GW_A}/event/up")) == 17
+        counters = app.metrics.snapshot()["counters"]
+        assert counters["drop_rxpk_over_limit"] == 44 and counters["drop_payload_too_large"] == 2
+        await forwarder.stop()
+        await app.stop()
+
+    try:
+        run(scenario)
+    finally:
+        inbox.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from functions.network.models import PendingDownlink
 from functions.network.transmissions import handle_tx_ack
 from functions.shared import envelope
 from functions.shared.interface import NetworkEvent
+from tests.support.chirpstack import check_topic
 
 DEV_EUI = "0004a30b001c0530"
 
@@ -53,8 +55,9 @@ def test_a_chirpstack_downlink_command_is_queued(device: Device) -> None:
         ({"topic_application_id": "other"}, "not in application"),
         ({"data": "***"}, ""),
         ({"fPort": 0}, "FPort"),
-        ({"fPort": "10"}, "integer"),
+        ({"fPort": 1.5}, "integer"),
         ({"data": "A" * 400}, "exceeds"),
+        ({"id": "not-a-uuid"}, "UUID"),
     ],
 )
 def test_malformed_commands_become_log_events_and_queue_nothing(
@@ -65,7 +68,44 @@ def test_malformed_commands_become_log_events_and_queue_nothing(
     ((topic, message),) = published
     assert topic.endswith(f"/device/{DEV_EUI}/event/log") and message["level"] == "ERROR"
     assert reason in message["description"]
+    check_topic(topic, json.dumps(message))  # a ChirpStack LogCode, string context
+    expected = "DOWNLINK_PAYLOAD_SIZE" if reason == "exceeds" else "UNKNOWN"
+    assert message["code"] == expected
     assert queue.pending(DEV_EUI) == []
+
+
+def test_the_commands_id_is_the_queue_items_id_and_a_repeated_command_is_queued_once(device: Device) -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+    command_id = "8fd6a5ef-3b56-4e3a-9c2c-7c3b5d0d5b2a"
+    for _ in range(2):  # an MQTT QoS 1 redelivery
+        queued_id = handle_mqtt_command(command(id=command_id), lambda t, m: published.append((t, m)))
+        assert queued_id == command_id
+    (queued,) = queue.pending(DEV_EUI)
+    assert queued.queue_item_id == command_id and published == []
+
+
+def test_proto_field_names_are_taken_as_proto3_json_readers_take_them(device: Device) -> None:
+    snake = {"dev_eui": DEV_EUI, "f_port": "12", "data": "AQID", "expires_at": "2099-01-01T00:00:00Z",
+             "topic_application_id": "weather", "topic_dev_eui": DEV_EUI}  # fmt: skip
+    parsed = check_topic(
+        f"application/weather/device/{DEV_EUI}/command/down",
+        json.dumps({k: v for k, v in snake.items() if not k.startswith("topic_")}),
+    )  # ChirpStack's reader takes it too
+    assert parsed is not None
+    assert handle_mqtt_command(snake, lambda t, m: None) is not None
+    (queued,) = queue.pending(DEV_EUI)
+    assert (queued.f_port, queued.payload) == (12, b"\x01\x02\x03")
+
+
+def test_an_object_the_codec_cannot_encode_is_a_downlink_codec_log_event(device: Device) -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+    body = command(object={"on": True}, id="1f0c8c1e-3f7b-4d8a-9d8e-2b6f1c1d0e55")
+    body.pop("data")
+    assert handle_mqtt_command(body, lambda t, m: published.append((t, m))) is None
+    ((topic, message),) = published
+    check_topic(topic, json.dumps(message))
+    assert message["code"] == "DOWNLINK_CODEC"
+    assert message["context"] == {"queue_item_id": "1f0c8c1e-3f7b-4d8a-9d8e-2b6f1c1d0e55"}
 
 
 def test_tx_acks_reach_the_device_the_downlink_was_for(dynamodb: str) -> None:
@@ -76,6 +116,7 @@ def test_tx_acks_reach_the_device_the_downlink_was_for(dynamodb: str) -> None:
         dev_eui=DEV_EUI,
         gateway_id="0016c001ff10a235",
         f_cnt=7,
+        queue_item_id="8fd6a5ef-3b56-4e3a-9c2c-7c3b5d0d5b2a",
         expires_at=datetime.now(UTC) + timedelta(minutes=5),
     ).save()
     counts: list[str] = []
@@ -94,7 +135,7 @@ def test_tx_acks_reach_the_device_the_downlink_was_for(dynamodb: str) -> None:
         "gatewayId": "0016c001ff10a235",
         "status": "OK",
         "fCntDown": 7,
-        "window": "RX2",
+        "queueItemId": "8fd6a5ef-3b56-4e3a-9c2c-7c3b5d0d5b2a",
     }
     # The same ack again (a retried invocation) finds nothing pending and emits nothing.
     assert handle_tx_ack(ack, counts.append, events.append)["status"] == "OK" and len(events) == 1

@@ -5,6 +5,7 @@ event log and last-seen kept."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
 from functions.shared import envelope
 from functions.shared.interface import NetworkEvent
+from tests.support.chirpstack import check_integration_event, check_topic
 
 APP_S_KEY = AES128Key.parse("ec925802ae430ca77fd3dd73cb2cc588")
 DEV_ADDR = "26011bda"
@@ -29,14 +31,18 @@ BROKEN_CODEC = "function decodeUplink(input) { throw new Error('sensor table mis
 
 
 class Sink:
+    """What the application server publishes and hands to the webhook, each checked strictly as sent."""
+
     def __init__(self) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
         self.webhooks: list[tuple[str, str, dict[str, Any]]] = []
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
+        assert check_topic(topic, json.dumps(message)) is not None
         self.published.append((topic, message))
 
     def dispatch(self, application_id: str, kind: str, body: dict[str, Any]) -> None:
+        check_integration_event(kind, json.dumps(body))
         self.webhooks.append((application_id, kind, body))
 
 
@@ -90,6 +96,7 @@ def test_a_broken_codec_gives_a_log_event_and_the_uplink_still_goes_out(dynamodb
     (up_topic, up), (log_topic, log) = sink.published
     assert up_topic.endswith("/event/up") and up["data"] == "AQI=" and "object" not in up
     assert log_topic.endswith("/event/log") and log["level"] == "ERROR" and log["code"] == "UPLINK_CODEC"
+    assert log["context"] == {"deduplication_id": "d1"}
     assert log["description"]
     kinds = [e["type"] for e in eventlog.recent(eventlog.device_subject(DEV_EUI))]
     assert sorted(kinds) == ["log", "up"]
@@ -138,3 +145,55 @@ def test_an_event_log_body_too_large_for_an_item_is_kept_as_a_note(dynamodb: str
     eventlog.record("device#0004a30b001c0530", "up", {"object": {"blob": "y" * 500_000}})
     (kept,) = eventlog.recent("device#0004a30b001c0530")
     assert "too large" in kept["body"]["omitted"]
+
+
+@pytest.mark.parametrize(
+    ("battery", "expected"),
+    [
+        (0, {"externalPowerSource": True, "batteryLevelUnavailable": False, "batteryLevel": 0.0}),
+        (255, {"externalPowerSource": False, "batteryLevelUnavailable": True, "batteryLevel": 0.0}),
+        (254, {"externalPowerSource": False, "batteryLevelUnavailable": False, "batteryLevel": 100.0}),
+        (127, {"externalPowerSource": False, "batteryLevelUnavailable": False, "batteryLevel": 50.0}),
+        (1, {"externalPowerSource": False, "batteryLevelUnavailable": False, "batteryLevel": 0.39}),
+    ],
+)
+def test_device_status_battery_is_mapped_as_chirpstack_maps_it(
+    dynamodb: str, battery: int, expected: dict[str, Any]
+) -> None:
+    """LoRaWAN 1.0.4 §5.5 DevStatusAns: 0 = external power, 255 = cannot measure, 1..254 = level."""
+    provision("none", webhook=True)
+    sink = Sink()
+    status = NetworkEvent("status", DEV_EUI, "2026-11-24T12:00:00Z", deduplication_id="d2",
+                          details={"battery": battery, "margin": -3})  # fmt: skip
+    handle_network_event(status, sink.publish, sink.dispatch)
+    ((topic, message),) = sink.published
+    assert topic.endswith("/event/status") and message["margin"] == -3 and message["deduplicationId"] == "d2"
+    assert {k: message[k] for k in expected} == expected
+
+
+def test_acks_carry_the_queue_item_and_the_uplink_that_acknowledged(dynamodb: str) -> None:
+    provision("none")
+    sink = Sink()
+    ack = NetworkEvent("ack", DEV_EUI, "2026-11-24T12:00:00Z", deduplication_id="d3",
+                       details={"acknowledged": True, "fCntDown": 4, "queueItemId": "q-1"})  # fmt: skip
+    handle_network_event(ack, sink.publish, sink.dispatch)
+    ((_, message),) = sink.published
+    assert (message["queueItemId"], message["deduplicationId"], message["fCntDown"]) == ("q-1", "d3", 4)
+    assert message["acknowledged"] is True
+
+
+def test_a_sent_downlink_is_a_txack_and_a_refused_one_a_downlink_gateway_log(dynamodb: str) -> None:
+    provision("none")
+    sink = Sink()
+    details = {"downlinkId": 77, "gatewayId": "0016c001ff10a235", "fCntDown": 4, "queueItemId": "q-1"}
+    for status in ("OK", "TOO_LATE"):
+        event = NetworkEvent("txack", DEV_EUI, "2026-11-24T12:00:00Z", details=details | {"status": status})
+        handle_network_event(event, sink.publish, sink.dispatch)
+    (sent_topic, sent), (log_topic, refused) = sink.published
+    assert sent_topic.endswith("/event/txack") and log_topic.endswith("/event/log")
+    assert sent == {"downlinkId": 77, "time": "2026-11-24T12:00:00Z", "deviceInfo": sent["deviceInfo"],
+                    "queueItemId": "q-1", "fCntDown": 4, "gatewayId": "0016c001ff10a235"}  # fmt: skip
+    assert (refused["code"], refused["level"]) == ("DOWNLINK_GATEWAY", "ERROR")
+    context = {"downlink_id": "77", "gateway_id": "0016c001ff10a235", "queue_item_id": "q-1"}
+    assert refused["context"] == context
+    assert "TOO_LATE" in refused["description"]

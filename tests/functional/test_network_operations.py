@@ -230,7 +230,8 @@ def test_a_confirmed_downlink_the_gateway_could_not_send_goes_back_to_the_queue(
     result = tx_ack_handler.handle_tx_ack(ack, world.count, monkey_send)
     assert result["status"] == "COLLISION_PACKET" and result["requeued"] is True
     ((txack),) = events
-    assert txack.details["error"] == "COLLISION_PACKET" and txack.details["fCntDown"] == sent.f_cnt
+    assert txack.details["status"] == "COLLISION_PACKET" and txack.details["fCntDown"] == sent.f_cnt
+    assert txack.details["queueItemId"] == sent.queue_item_id
     (back,) = queue.pending(dev_eui)
     assert back.f_cnt is None  # not counted as sent
     assert handle(event(device.uplink(2, b"b").phy_payload)) == "uplink"

@@ -5,6 +5,7 @@ three gateways de-duplicated under concurrency, replays and forged frames reject
 from __future__ import annotations
 
 import base64
+import json
 import random
 import threading
 from collections import Counter
@@ -25,6 +26,7 @@ from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq, NetworkEvent
 from functions.shared.settings import SETTINGS
+from tests.support.chirpstack import check_topic
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 NWK_KEY = AES128Key.parse("000102030405060708090a0b0c0d0e0f")
@@ -45,6 +47,8 @@ class World:
         self.last_downlink: tuple[str, dict[str, Any]] | None = None
         monkeypatch.setattr(SETTINGS, "join_server_function", "join-server")
         monkeypatch.setattr(SETTINGS, "network_events_function", "network-events")
+        # These tests are about what follows the gateway check (test_unknown_gateways.py covers it).
+        monkeypatch.setattr(SETTINGS, "allow_unknown_gateways", True)
 
     def invoke(self, function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
         if function == "join-server":
@@ -52,8 +56,12 @@ class World:
         event = NetworkEvent.from_dict(payload)
         with self.lock:
             self.events.append(event)
-        handle_network_event(event, lambda topic, message: self.app_messages.append((topic, message)))
+        handle_network_event(event, self._to_application)
         return None
+
+    def _to_application(self, topic: str, message: dict[str, Any]) -> None:
+        check_topic(topic, json.dumps(message))  # what applications get parses strictly as ChirpStack's
+        self.app_messages.append((topic, message))
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         with self.lock:
@@ -253,7 +261,7 @@ def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_
     world = World(monkeypatch)
     device = joined_device(world)
     dev_eui = str(device.dev_eui)
-    queue.enqueue(dev_eui, 10, b"first", confirmed=True)
+    first = queue.enqueue(dev_eui, 10, b"first", confirmed=True)
     queue.enqueue(dev_eui, 11, b"second")
     assert handle_reception(reception(device.uplink(2, b"u1").phy_payload), world.pipeline()) == "uplink"
     received = device.downlink(downlink_payload(world))
@@ -265,7 +273,8 @@ def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_
     )
     # The device acknowledges in its next uplink: the item goes, the ACK is reported, the next is sent.
     assert handle_reception(reception(device.uplink(2, b"u2").phy_payload), world.pipeline()) == "uplink"
-    assert [e.details for e in world.events if e.type == "ack"] == [{"acknowledged": True, "fCntDown": 0}]
+    acks = [e.details for e in world.events if e.type == "ack"]
+    assert acks == [{"acknowledged": True, "fCntDown": 0, "queueItemId": first}]
     received = device.downlink(downlink_payload(world))
     assert (received.f_port, received.payload, received.confirmed, received.f_pending) == (
         11,
@@ -273,26 +282,43 @@ def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_
         False,
         False,
     )
-    assert queue.pending(dev_eui) == []
+    assert queue.head(dev_eui, ack=False).items == []  # "second" went (no TX ack here: the uplink settles it)
     assert world.app_messages[-1][0].endswith("/event/ack") or any(
         t.endswith("/event/ack") for t, _ in world.app_messages
     )
 
 
-def test_an_unacknowledged_confirmed_downlink_is_sent_again_with_a_new_counter(
+def test_an_unacknowledged_confirmed_downlink_is_given_up_and_the_queue_moves_on(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """ChirpStack v4: one transmission; the next uplink without an ACK gives it up (`ack`, false) and the
+    next item goes, instead of sending it again forever with new counters."""
     from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
-    queue.enqueue(str(device.dev_eui), 5, b"please ack", confirmed=True)
+    dev_eui = str(device.dev_eui)
+    lost_id = queue.enqueue(dev_eui, 5, b"please ack", confirmed=True)
+    queue.enqueue(dev_eui, 6, b"next")
     handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline())
-    lost = downlink_payload(world)  # the device never hears this one
+    downlink_payload(world)  # the device never hears this one
+    # An uplink before the downlink's RX windows closed could not have carried the ACK: nothing is given up.
+    early = device.uplink(2, b"early")
+    handle_reception(reception(early.phy_payload), world.pipeline())
+    assert [e for e in world.events if e.type == "ack"] == []
+    from functions.appserver.models import DeviceQueueItem
+
+    for item in DeviceQueueItem.query(dev_eui):  # the RX windows have passed
+        if item.sent_at is not None:
+            item.update(actions=[DeviceQueueItem.sent_at.set(float(item.sent_at) - 10)])
     handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline())
-    again = device.downlink(downlink_payload(world))
-    assert again.payload == b"please ack" and downlink_payload(world) != lost
-    assert world.counts["DownlinkRetries"] == 1
+    following = device.downlink(downlink_payload(world))
+    assert (following.f_port, following.payload) == (6, b"next")
+    acks = [e.details for e in world.events if e.type == "ack"]
+    assert acks == [{"acknowledged": False, "fCntDown": 0, "queueItemId": lost_id}]
+    assert world.counts["DownlinksUnacknowledged"] == 1
+    message = next(m for t, m in world.app_messages if t.endswith("/event/ack"))
+    assert message["acknowledged"] is False and message["queueItemId"] == lost_id
 
 
 def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
@@ -336,4 +362,12 @@ def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
     assert item["txInfo"]["timing"] == {"immediately": {}} and item["txInfo"]["frequency"] == 869_525_000
     received = device.downlink(base64.b64decode(item["phyPayload"]))
     assert (received.f_port, received.payload) == (7, b"now")
-    assert queue.pending(dev_eui) == [] and world.counts["DownlinksClassC"] == 1
+    assert world.counts["DownlinksClassC"] == 1
+    assert [i.payload for i in queue.pending(dev_eui)] == [b"now"]  # sent; it goes with the gateway's TX ack
+    from functions.network.transmissions import handle_tx_ack
+
+    ack = {"gatewayId": "0016c001ff10a236", "downlinkId": frame["downlinkId"], "items": [{"status": "OK"}]}
+    handle_tx_ack(ack, world.count, lambda e: world.invoke("network-events", e.to_dict(), wait=False))
+    assert queue.pending(dev_eui) == []
+    (txack,) = [m for t, m in world.app_messages if t.endswith("/event/txack")]
+    assert txack["fCntDown"] == 0 and txack["queueItemId"]

@@ -3,6 +3,7 @@ expired, refused when already past; over REST and over MQTT."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from functions.appserver import queue
 from functions.appserver.downlinks import handle_mqtt_command
 from functions.appserver.models import Device
 from tests.support.api import call, make_tenant, ok
+from tests.support.chirpstack import check_topic
 
 DEV_EUI = "0004a30b001c0530"
 
@@ -22,8 +24,9 @@ def test_an_expired_downlink_is_never_sent(dynamodb: str) -> None:
     keep = queue.enqueue(DEV_EUI, 2, b"\x02", expires_at=datetime.now(UTC) + timedelta(hours=1))
     assert [d.f_port for d in queue.pending(DEV_EUI)] == [1, 2]
     time.sleep(1.2)
-    assert [d.item_id for d in queue.pending(DEV_EUI)] == [keep]
-    assert [d.item_id for d in queue.pending(DEV_EUI)] == [keep]  # and it is gone, not skipped each time
+    assert [d.queue_item_id for d in queue.pending(DEV_EUI)] == [keep]
+    # and it is gone, not skipped each time
+    assert [d.queue_item_id for d in queue.pending(DEV_EUI)] == [keep]
 
 
 def test_expiry_over_mqtt(dynamodb: str) -> None:
@@ -36,6 +39,9 @@ def test_expiry_over_mqtt(dynamodb: str) -> None:
     for bad in ("2020-01-01T00:00:00Z", "tomorrow", "2030-01-01T00:00:00"):
         assert handle_mqtt_command(base | {"expiresAt": bad}, lambda t, m: published.append((t, m))) is None
     assert len(published) == 3 and all(t.endswith("/event/log") for t, _ in published)
+    assert [m["code"] for _, m in published] == ["EXPIRED", "UNKNOWN", "UNKNOWN"]
+    for topic, message in published:
+        check_topic(topic, json.dumps(message))
     assert len(queue.pending(DEV_EUI, limit=10)) == 1
 
 

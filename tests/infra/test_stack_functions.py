@@ -33,6 +33,7 @@ def test_every_handler_is_a_python313_arm64_function_with_tracing_and_dead_lette
         variables = function["Environment"]["Variables"]
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Loraless"
         assert variables["REGION_PREFIXES"] == ",".join(synthesized.region_prefixes)
+        assert variables["ALLOW_UNKNOWN_GATEWAYS"] == "false"  # ChirpStack's: registered gateways only
         assert {"KMS_KEY_ID", "IOT_DATA_ENDPOINT"} <= variables.keys()
 
 

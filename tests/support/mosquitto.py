@@ -16,6 +16,7 @@ from localcloud.broker import CLOUD_CLIENT_PREFIX, CLOUD_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from localcloud.iot_sql import topic_matches
 from localcloud.mqtt import ServiceSession
+from tests.support.chirpstack import NotChirpStack, check_topic
 
 
 def start_broker(directory: Path, *, persistence: bool = False) -> Mosquitto:
@@ -30,12 +31,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 
 
 class Inbox:
-    """Messages received on some topic filters, with waits that fail loudly on timeout."""
+    """Messages received on some topic filters, with waits that fail loudly on timeout. Every message on
+    a ChirpStack topic (application events and commands, gateway events, commands and states) goes through
+    the strict checker (`tests/support/chirpstack.py`): a violation fails the next wait and `close`."""
 
     def __init__(
         self, broker: Mosquitto, *filters: str, identity: str = CLOUD_IDENTITY, persistent: bool = False
     ) -> None:
         self.messages: list[tuple[str, bytes]] = []
+        self.violations: list[str] = []
+        self.checked = 0
         self._changed = threading.Condition()
         client_id = (
             f"{CLOUD_CLIENT_PREFIX}-inbox-{time.monotonic_ns()}" if identity == CLOUD_IDENTITY else identity
@@ -46,7 +51,15 @@ class Inbox:
         self.session.subscribe(filters)
 
     def _on_message(self, topic: str, payload: bytes, _client: str) -> None:
+        try:
+            checked = check_topic(topic, payload) is not None
+            violation = None
+        except NotChirpStack as exc:
+            checked, violation = True, f"{topic}: {exc}"
         with self._changed:
+            self.checked += checked
+            if violation is not None:
+                self.violations.append(violation)
             self.messages.append((topic, payload))
             self._changed.notify_all()
 
@@ -59,12 +72,18 @@ class Inbox:
         deadline = time.monotonic() + timeout_s
         with self._changed:
             while len(self.matching_unlocked(topic_filter)) < count:
+                self.assert_chirpstack()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     got = [t for t, _ in self.messages]
                     raise AssertionError(f"{count} messages on {topic_filter} expected; got topics {got}")
                 self._changed.wait(remaining)
+            self.assert_chirpstack()
             return [json.loads(p) for _, p in self.matching_unlocked(topic_filter)[:count]]
+
+    def assert_chirpstack(self) -> None:
+        """Fails with every message so far that a ChirpStack v4 peer would refuse."""
+        assert not self.violations, "not ChirpStack v4:\n" + "\n".join(self.violations)
 
     def matching_unlocked(self, topic_filter: str) -> list[tuple[str, bytes]]:
         return [(t, p) for t, p in self.messages if topic_matches(topic_filter, t)]
@@ -74,3 +93,4 @@ class Inbox:
 
     def close(self) -> None:
         self.session.stop()
+        self.assert_chirpstack()

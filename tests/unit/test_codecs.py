@@ -270,7 +270,7 @@ def test_js_encode_keeps_the_given_fport_when_the_script_names_none() -> None:
             "encodeDownlink failed: RangeError: no",
         ),
         ("function encodeDownlink(i) { for (;;) {} }", "encodeDownlink: time limit of 100 ms exceeded"),
-        ("function decodeUplink(i) { return {}; }", "no encodeDownlink\\(input\\) in the script"),
+        ("function decodeUplink(i) { return {}; }", "no encodeDownlink\\(input\\) nor ChirpStack v3 Encode"),
         ("function encodeDownlink(i) {", "script does not compile: SyntaxError"),
     ],
 )
@@ -389,7 +389,8 @@ FAILURES = [
     (
         "no-decoder",
         "function encodeDownlink(i) { return {bytes: []}; }",
-        "decodeUplink failed: TypeError: no decodeUplink(input) in the script",
+        "decodeUplink failed: TypeError: no decodeUplink(input) nor ChirpStack v3 Decode(fPort, bytes, "
+        "variables)",
     ),
     (
         "es-module-import",

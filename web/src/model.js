@@ -99,6 +99,27 @@ export function batteryText(battery) {
   return `${Math.round((battery / 254) * 100)} %`;
 }
 
+/** The numeric MAC settings of a device profile (the API's `mac` object). */
+export const MAC_NUMBERS = ["rx1_dr_offset", "max_eirp", "max_duty_cycle", "adr_ack_limit_exp", "adr_ack_delay_exp",
+  "rejoin_max_time_n", "rejoin_max_count_n", "dev_status_every_s", "dev_status_every_uplinks"];
+
+/** Extra channels as the profile form shows them: one "frequency min_dr max_dr" per line. */
+export function channelsText(channels) {
+  return (channels || []).map((c) => `${c.frequency} ${c.min_dr} ${c.max_dr}`).join("\n");
+}
+
+/** The form's extra-channel lines back to `[{frequency, min_dr, max_dr}]`; a bad line throws. */
+export function parseChannels(text) {
+  return String(text || "").split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const parts = line.split(/[\s,]+/).map(Number);
+    if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n))) {
+      throw new Error(`extra channel "${line}": give frequency (Hz), min DR and max DR`);
+    }
+    const [frequency, min_dr, max_dr] = parts;
+    return { frequency, min_dr, max_dr };
+  });
+}
+
 /** One line about an event, whatever shape its body has (ChirpStack-style camelCase or snake_case). */
 export function eventSummary(event) {
   const body = event.body || {};
@@ -123,7 +144,7 @@ export function eventSummary(event) {
     if (rx.rssi !== undefined) parts.push(`RSSI ${rx.rssi}`);
     if (rx.snr !== undefined) parts.push(`SNR ${rx.snr}`);
   }
-  for (const name of ["devAddr", "dev_addr", "status", "acknowledged", "level", "description", "message"]) {
+  for (const name of ["devAddr", "dev_addr", "status", "acknowledged", "queueItemId", "level", "code", "description", "message"]) {
     if (body[name] !== undefined && typeof body[name] !== "object") parts.push(`${name} ${body[name]}`);
   }
   if (!parts.length) {

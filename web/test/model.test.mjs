@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  ago, batteryText, canWrite, chartGeometry, downlinkData, eventSummary, mapPoints, mergeEvents, newestId, niceMax,
+  ago, batteryText, canWrite, channelsText, parseChannels, chartGeometry, downlinkData, eventSummary, mapPoints, mergeEvents, newestId, niceMax,
 } from "../src/model.js";
 
 test("roles: viewers write nothing, device and gateway admins their own area, admins all but users", () => {
@@ -81,4 +81,13 @@ test("the map places gateways inside the box, north up, and skips those without 
   assert.ok(points[0].y < points[1].y && points[0].x < points[1].x);
   const [single] = mapPoints([{ latitude: 1, longitude: 2 }], { width: 100, height: 100 });
   assert.deepEqual([single.x, single.y], [50, 50]);
+});
+
+test("extra channels round-trip through the profile form's text", () => {
+  const channels = [{ frequency: 867100000, min_dr: 0, max_dr: 5 }, { frequency: 867300000, min_dr: 1, max_dr: 4 }];
+  assert.equal(channelsText(channels), "867100000 0 5\n867300000 1 4");
+  assert.deepEqual(parseChannels(channelsText(channels)), channels);
+  assert.deepEqual(parseChannels(" 867100000, 0, 5 \n\n"), [channels[0]]);
+  assert.deepEqual(parseChannels(""), []);
+  assert.throws(() => parseChannels("867100000 0"), /min DR and max DR/);
 });

@@ -1,7 +1,9 @@
-"""Device profiles: what a kind of device is (region, LoRaWAN version, classes, ADR, RX windows, codec).
+"""Device profiles: what a kind of device is (region, LoRaWAN version, classes, ADR, RX windows, codec)
+and the MAC settings the network brings its devices to (functions/appserver/mac_settings.py).
 
-Devices keep a copy of the fields the network server reads on every frame (region, MAC version, class
-C), so that the hot path stays one read; changing a profile refreshes those copies."""
+Devices keep a copy of the fields the network server reads (region, MAC version, class C, MAC
+settings), so that the hot path stays one read; changing a profile refreshes those copies and asks the
+network to converge every activated device at its next uplinks."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field, field_validator
 
+from functions.appserver import mac_settings
 from functions.appserver.api.common import UUID_PATTERN, new_id, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
+from functions.appserver.mac_settings import MacSettings
 from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
@@ -46,6 +50,8 @@ class DeviceProfileFields(BaseModel):
     rx2_dr: int | None = Field(default=None, ge=0, le=15)
     rx2_frequency: int | None = Field(default=None, ge=100_000_000, le=1_000_000_000)
     uplink_interval_s: int = Field(default=3600, ge=1, le=30 * 86400)
+    mac: MacSettings = Field(default_factory=MacSettings)
+    flush_queue_on_activate: bool = False
     codec: Codec = Field(default_factory=Codec)
 
     @field_validator("region")
@@ -77,6 +83,8 @@ def profile_out(profile: DeviceProfile) -> dict[str, Any]:
         "rx2_dr": profile.rx2_dr,
         "rx2_frequency": profile.rx2_frequency,
         "uplink_interval_s": profile.uplink_interval_s,
+        "mac": MacSettings.model_validate(profile.mac_settings or {}).model_dump(),
+        "flush_queue_on_activate": bool(profile.flush_queue_on_activate),
         "codec": {"kind": profile.codec_kind, "script": profile.codec_script},
     }
 
@@ -96,6 +104,13 @@ def _apply(item: DeviceProfile, body: DeviceProfileFields) -> None:
         setattr(item, field, getattr(body, field))
     item.codec_kind = body.codec.kind
     item.codec_script = body.codec.script
+    item.mac_settings = body.mac.model_dump(exclude_defaults=True)
+    item.flush_queue_on_activate = body.flush_queue_on_activate
+    region = get_region(item.region)
+    try:
+        mac_settings.validate(mac_settings.desired(item, region), region)
+    except ValueError as exc:
+        raise BadRequestError(f"MAC settings: {exc}") from exc
 
 
 @router.get("/device-profiles")
@@ -131,6 +146,7 @@ def update_device_profile(profile_id: ProfileId, body: DeviceProfileFields) -> d
     item.save()
     for device in devices:
         device.update(actions=[Device.supports_class_c.set(bool(item.supports_class_c))])
+    mac_settings.apply_profile(item, devices, get_region(item.region))
     return profile_out(item)
 
 

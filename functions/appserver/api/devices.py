@@ -7,13 +7,14 @@ import base64
 import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
-from functions.appserver import eventlog, queue
+from functions.appserver import eventlog, mac_settings, queue
 from functions.appserver.api.applications import application
 from functions.appserver.api.common import (
     EUI_PATTERN,
@@ -127,6 +128,8 @@ def create_device(body: DeviceCreate) -> tuple[dict[str, Any], int]:
         mac_version=profile.mac_version,
         region=profile.region,
         supports_class_c=bool(profile.supports_class_c),
+        mac_settings=mac_settings.desired(profile, get_region(profile.region)),
+        flush_queue_on_activate=bool(profile.flush_queue_on_activate),
         root_keys=envelope.seal(keys, context=dev_eui) if keys else None,
     )
     try:
@@ -171,6 +174,7 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
     profile = _profile_for(body.device_profile_id, item.org_id)
     if (profile.region, profile.mac_version) != (item.region, item.mac_version):
         raise BadRequestError("the new profile must have the device's region and LoRaWAN version")
+    new_profile = profile.profile_id != item.device_profile_id
     item.update(
         actions=[
             Device.name.set(body.name),
@@ -182,6 +186,8 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
         ]
     )
     network_server().set_disabled(item.dev_eui, not body.enabled)  # the network reads only its session
+    if new_profile:
+        mac_settings.apply_profile(profile, [item], get_region(item.region))
     return device_out(item)
 
 
@@ -268,17 +274,43 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
             adr=bool(profile.adr_enabled),
             device_class="C" if profile.supports_class_c else "A",
             disabled=not item.enabled,
+            mac_settings=mac_settings.desired(profile, region),
         )
     )
+    if profile.flush_queue_on_activate:
+        queue.flush(item.dev_eui)
     sealed = envelope.seal({"app_s_key": AES128Key.parse(body.app_s_key).hex()}, context=item.dev_eui)
     item.update(actions=[Device.app_s_key.set(sealed)])
     return {}, 204
+
+
+# -- MAC settings -----------------------------------------------------------------------------------
+
+
+class MacRequest(BaseModel):
+    dev_status: bool = Field(default=False, description="DevStatusReq (battery, margin) at the next uplink")
+
+
+@router.get("/devices/<dev_eui>/mac")
+def get_mac(dev_eui: DevEui) -> dict[str, Any]:
+    """What the network wants the device to use, what the device has acknowledged, what is on its way."""
+    return mac_settings.view(device(dev_eui, write=False))
+
+
+@router.post("/devices/<dev_eui>/mac/requests")
+def request_mac(dev_eui: DevEui, body: MacRequest) -> tuple[dict[str, Any], int]:
+    """One-shot MAC requests, sent with the device's next downlink."""
+    item = device(dev_eui, write=True)
+    if not mac_settings.request_now(item.dev_eui, dev_status=body.dev_status):
+        return {"message": "the device is not activated: requests go out after its next uplink"}, 409
+    return {"requested": [name for name, wanted in (("DevStatusReq", body.dev_status),) if wanted]}, 202
 
 
 # -- downlink queue ---------------------------------------------------------------------------------
 
 
 class QueueItemCreate(BaseModel):
+    id: UUID | None = Field(default=None, description="the queue item id acks and txacks carry; new if unset")
     f_port: int | None = Field(default=None, ge=1, le=223)
     data: str | None = Field(default=None, description="base64", max_length=400)
     object: dict[str, Any] | None = Field(default=None, description="encoded by the profile's codec")
@@ -324,7 +356,10 @@ def enqueue_downlink(dev_eui: DevEui, body: QueueItemCreate) -> tuple[dict[str, 
         f_port = body.f_port
     try:
         expires = body.expires_at.astimezone(UTC) if body.expires_at else None
-        item_id = queue.enqueue(item.dev_eui, f_port, payload, confirmed=body.confirmed, expires_at=expires)
+        item_id = queue.enqueue(
+            item.dev_eui, f_port, payload, confirmed=body.confirmed, expires_at=expires,
+            item_id=str(body.id) if body.id else None,
+        )  # fmt: skip
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
     logged = {"queue_id": item_id, "f_port": f_port, "confirmed": body.confirmed, "size": len(payload)}
@@ -339,7 +374,7 @@ def list_queue(dev_eui: DevEui) -> dict[str, Any]:
     return {
         "items": [
             {
-                "id": i.item_id,
+                "id": i.queue_item_id,
                 "f_port": i.f_port,
                 "data": base64.b64encode(i.payload).decode(),
                 "confirmed": i.confirmed,

@@ -114,6 +114,8 @@ def encode_downlink(
         raise CodecError(f"codec {codec.kind!r} cannot encode objects; send bytes instead")
     try:
         payload = json.loads(json.dumps({"data": obj, "variables": dict(variables or {})}))
+        if f_port is not None:
+            payload["fPort"] = f_port  # for ChirpStack v3 `Encode(fPort, obj, variables)` scripts
     except (TypeError, ValueError) as exc:
         raise CodecError(f"downlink object is not JSON: {exc}") from None
     result = javascript.default_runner().call(codec.script, "encodeDownlink", payload, owner=codec.owner)

@@ -1,6 +1,10 @@
 """JavaScript payload codecs with the signature of the TTN device repository and ChirpStack v4:
 `decodeUplink({bytes, fPort, variables, recvTime}) -> {data, errors?, warnings?}` and
-`encodeDownlink({data, variables}) -> {bytes, fPort?, errors?, warnings?}`.
+`encodeDownlink({data, fPort, variables}) -> {bytes, fPort?, errors?, warnings?}`. A ChirpStack v3 script
+(`Decode(fPort, bytes, variables)` / `Encode(fPort, obj, variables)`, no v4 entry point) runs as
+ChirpStack's v3-to-v4 migration makes it run: `decodeUplink` returns `{data: Decode(...)}` and
+`encodeDownlink` returns `{bytes: Encode(...)}`. Scripts find a global `Buffer` (buffer.js), as
+ChirpStack gives them one.
 
 Scripts run in QuickJS (the `quickjs-ng` wheel, the engine ChirpStack embeds too): a bare ECMAScript
 realm without `std`/`os` modules, so no filesystem, network, timers or host callbacks. Each call is held
@@ -26,6 +30,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
+from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
@@ -43,16 +48,24 @@ THREAD_STACK = 8 * 1024 * 1024  # room below QuickJS's own 1 MiB stack limit (mu
 
 # Captured before the user's script runs, so a script that replaces JSON cannot confuse the harness.
 _PRELUDE = "const __loraless_parse = JSON.parse, __loraless_stringify = JSON.stringify;"
+_BUFFER = (Path(__file__).with_name("buffer.js")).read_text()
 _HARNESS = """
 function __loraless_decodeUplink(inputJson, recvTime) {
-  if (typeof decodeUplink !== "function") throw new TypeError("no decodeUplink(input) in the script");
   const input = __loraless_parse(inputJson);
   if (recvTime) input.recvTime = new Date(recvTime);
-  return __loraless_stringify(decodeUplink(input));
+  if (typeof decodeUplink === "function") return __loraless_stringify(decodeUplink(input));
+  if (typeof Decode === "function")  // ChirpStack v3; the wrapper its v3-to-v4 migration adds
+    return __loraless_stringify({data: Decode(input.fPort, input.bytes, input.variables)});
+  throw new TypeError("no decodeUplink(input) nor ChirpStack v3 Decode(fPort, bytes, variables)");
 }
 function __loraless_encodeDownlink(inputJson) {
-  if (typeof encodeDownlink !== "function") throw new TypeError("no encodeDownlink(input) in the script");
-  return __loraless_stringify(encodeDownlink(__loraless_parse(inputJson)));
+  const input = __loraless_parse(inputJson);
+  let result;
+  if (typeof encodeDownlink === "function") result = encodeDownlink(input);
+  else if (typeof Encode === "function") result = {bytes: Encode(input.fPort, input.data, input.variables)};
+  else throw new TypeError("no encodeDownlink(input) nor ChirpStack v3 Encode(fPort, obj, variables)");
+  if (result && ArrayBuffer.isView(result.bytes)) result.bytes = Array.from(result.bytes);  // a Buffer
+  return __loraless_stringify(result);
 }
 """
 ENTRY_POINTS = ("decodeUplink", "encodeDownlink")
@@ -207,6 +220,7 @@ class ScriptRunner:
         context.set_time_limit(self.time_limit_s)
         try:
             context.eval(_PRELUDE)
+            context.eval(_BUFFER)
             context.eval(script)
             context.eval(_HARNESS)
         except quickjs.JSException as exc:

@@ -25,7 +25,7 @@ from functions.network.models import DeviceSession
 from functions.network.observability import Count
 from functions.network.receptions import Reception
 from functions.shared import aws
-from functions.shared.interface import NetworkEvent, QueuedDownlink
+from functions.shared.interface import NetworkEvent, QueuedDownlink, QueueHead
 from functions.shared.settings import SETTINGS
 
 
@@ -94,8 +94,7 @@ class DataUplink:
     units: list[Unit] = field(default_factory=list)  # what wants this downlink, in order of worth
     busy: set[str] = field(default_factory=set)  # requests already on their way (retries)
     # take_queue_head / fit_mac_commands / build_frame / choose_gateway
-    head: list[QueuedDownlink] = field(default_factory=list)
-    acked: QueuedDownlink | None = None  # the confirmed downlink this uplink acknowledges
+    head: QueueHead = field(default_factory=QueueHead)  # the queue, resolved for this uplink
     item: QueuedDownlink | None = None  # the application payload this downlink carries
     limit: int = 0  # the RX1 data rate's N (RP002 maximum payload size)
     included: list[Unit] = field(default_factory=list)

@@ -94,15 +94,28 @@ def check_enabled(up: DataUplink) -> str | None:
 def check_frame_counter(up: DataUplink) -> str | None:
     """The 16-bit FCnt was widened around the next expected value (65535 rolls over to 65536). A counter
     at or above it is new; one of the 64 below it not accepted before is late (overtaken by a newer frame)
-    and accepted once; anything else is a replay (the anti-replay window, `accept_f_cnt`)."""
+    and accepted once; anything else is a replay (the anti-replay window, `accept_f_cnt`), and the
+    application hears of it as ChirpStack tells it: the last counter again is a retransmission (`log`
+    UPLINK_F_CNT_RETRANSMISSION), an older one a replay or a counter reset (`log` UPLINK_F_CNT_RESET)."""
     session = up.session
     expected = int(session.f_cnt_up)
     seen = int(session.f_cnt_up_seen) if session.f_cnt_up_seen is not None else None
     try:
         session.f_cnt_up, session.f_cnt_up_seen, up.late = accept_f_cnt(up.f_cnt, expected, seen)
     except FrameCounterReplay:
+        retransmission = up.f_cnt == expected - 1
         up.ports.count("Replays")
         logger.warning("frame counter replayed", extra={"f_cnt": up.f_cnt, "expected": expected})
+        code, level, description = (
+            ("UPLINK_F_CNT_RETRANSMISSION", "WARNING", "uplink with the frame counter of the last one "
+             "(a retransmission); dropped") if retransmission else
+            ("UPLINK_F_CNT_RESET", "ERROR", f"frame counter {up.f_cnt} is below the expected {expected} "
+             "(a replay, or the device reset its counters without rejoining); dropped")
+        )  # fmt: skip
+        context = {"deduplication_id": up.frame.deduplication_id, "f_cnt": str(up.f_cnt),
+                   "expected_f_cnt": str(expected)}  # fmt: skip
+        details = {"level": level, "code": code, "description": description, "context": context}
+        up.ports.send_event(NetworkEvent("log", up.session.dev_eui, now_iso(), details=details))
         return "replay"
     if up.late:
         up.ports.count("LateUplinks")
@@ -194,7 +207,9 @@ def send_events(up: DataUplink) -> None:
         )
     )
     if up.mac.status is not None:
-        up.ports.send_event(NetworkEvent("status", up.session.dev_eui, now_iso(), details=up.mac.status))
+        dev_eui, dedup_id = up.session.dev_eui, up.frame.deduplication_id
+        status = NetworkEvent("status", dev_eui, now_iso(), deduplication_id=dedup_id, details=up.mac.status)
+        up.ports.send_event(status)
 
 
 def accepted(up: DataUplink) -> str:

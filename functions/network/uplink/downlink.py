@@ -10,26 +10,26 @@ from functions.network.mac.channels import uplink_channel_index
 from functions.network.mac.discipline import keep_pending, record_sent
 from functions.network.mac.units import fit
 from functions.network.observability import logger
+from functions.network.queue_events import report_queue
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
-from functions.network.uplink.context import DataUplink, now_iso
-from functions.shared.interface import NetworkEvent, application_server
+from functions.network.uplink.context import DataUplink
+from functions.shared.interface import application_server
 
 
 def take_queue_head(up: DataUplink) -> None:
-    """The application payload this downlink carries, if it fits: a confirmed downlink waiting for this
-    device's ACK is acknowledged or sent again; a payload beyond the RX1 data rate's N stays queued; a
-    payload that would leave the answers to the device's requests no room waits (FPending is set)."""
+    """The application payload this downlink carries, if it fits. What earlier downlinks left is resolved
+    first, as ChirpStack does: the confirmed downlink this uplink acknowledges (ACK bit) or, without the
+    ACK, gives up on (each reported in `settle_queue`); expired items go. A payload beyond the RX1 data
+    rate's N stays queued; a payload that would leave the answers to the device's requests no room waits
+    (FPending is set)."""
     session, region = up.session, up.region
     if up.late:  # no downlink for it: the queue waits for the device's next frame
         return
-    head = application_server().queue_head(session.dev_eui)
-    if head and head[0].f_cnt is not None:  # a confirmed downlink waits for this device's ACK
-        if up.mac_payload.fhdr.f_ctrl.ack:
-            head, up.acked = head[1:], head[0]
-        else:
-            up.ports.count("DownlinkRetries")  # sent again, with a new counter
-    up.head = head
-    item = head[0] if head else None
+    ack = bool(up.mac_payload.fhdr.f_ctrl.ack)
+    # A device cannot answer a downlink before its RX windows closed: an uplink that early gives nothing up.
+    answer_after_s = int(session.rx1_delay) + 1
+    up.head = head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
+    item = head.items[0] if head.items else None
     dwell = bool(session.mac_state.applied.downlink_dwell_time)
     rx1_dr = region.rx1_data_rate(up.best.data_rate, int(session.rx1_dr_offset), dwell)
     up.limit = region.max_payload_size(rx1_dr, dwell).n  # RP002 maximum payload size (N: FOpts empty)
@@ -97,7 +97,7 @@ def build_frame(up: DataUplink) -> None:
         f_opts=b"" if on_port_0 else mac_bytes,
         item=item,
         app_s_key=store.app_s_key_of(up.session, up.keys) if item is not None else None,
-        f_pending=len(up.head) > (1 if item is not None else 0),
+        f_pending=len(up.head.items) > (1 if item is not None else 0),
         mac_frm_payload=mac_bytes if on_port_0 else b"",
     )
 
@@ -114,19 +114,15 @@ def choose_gateway(up: DataUplink) -> None:
 
 
 def settle_queue(up: DataUplink) -> None:
-    """The acknowledged confirmed downlink leaves the queue (`ack` event); the one sent now is marked sent
-    (confirmed: it waits for the ACK) or removed (unconfirmed)."""
-    dev_eui, queue = up.session.dev_eui, application_server()
-    if up.acked is not None:
-        queue.remove_from_queue(dev_eui, up.acked.item_id)
-        details = {"acknowledged": True, "fCntDown": up.acked.f_cnt}
-        up.ports.send_event(NetworkEvent("ack", dev_eui, now_iso(), details=details))
+    """`ack` events for the confirmed downlink this uplink acknowledged or gave up on, `log` EXPIRED for
+    items dropped unsent; the item sent now is marked sent: it stays queued until the gateway's TX ack
+    (confirmed: until the device's ACK)."""
+    dev_eui = up.session.dev_eui
+    report_queue(up.head, dev_eui, up.ports.send_event, up.ports.count,
+                 deduplication_id=up.frame.deduplication_id)  # fmt: skip
     built = up.built
     if built is not None and built.item is not None:
-        if built.item.confirmed:
-            queue.mark_sent(dev_eui, built.item.item_id, built.f_cnt)
-        else:
-            queue.remove_from_queue(dev_eui, built.item.item_id)
+        application_server().mark_sent(dev_eui, built.item.item_id, built.f_cnt)
 
 
 def send_downlink(up: DataUplink) -> None:
@@ -148,6 +144,7 @@ def send_downlink(up: DataUplink) -> None:
         gateway_id=gateway.gateway_id,
         kind="application" if built.item else "network",
         f_cnt=built.f_cnt,
+        queue_item_id=built.item.queue_item_id if built.item else None,
     )
     up.ports.publish(command_topic(gateway), frame)
     up.ports.count("Downlinks")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from functions.lorawan.join import DLSettings, JoinRequest
 from functions.lorawan.regions import Region
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import store
-from functions.network.mac.state import DevStatusSent, MacState
+from functions.network.mac.state import Desired, DevStatusSent, MacState
 from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception, sub_band_channels
@@ -33,6 +33,7 @@ class Join:
     dev_addr: DevAddr = field(init=False)
     rx: RxParameters = field(init=False)
     mac_state: MacState = field(default_factory=MacState)
+    profile_mac: dict[str, Any] = field(default_factory=dict)  # the device profile's MAC settings
     cf_list: str | None = None
     answer: JoinAns = field(init=False)
 
@@ -52,7 +53,9 @@ def choose_gateway(join: Join) -> None:
 def read_device(join: Join) -> None:
     """The device's LoRaWAN version (unknown devices: 1.0.3, the join server answers UnknownDevEUI) and
     the session this join replaces."""
-    join.mac_version = application_server().mac_version(join.dev_eui) or "1.0.3"
+    application = application_server()
+    join.mac_version = application.mac_version(join.dev_eui) or "1.0.3"
+    join.profile_mac = application.mac_settings(join.dev_eui)
     join.old = store.session_of(join.dev_eui)
 
 
@@ -69,11 +72,24 @@ def refuse_stale(join: Join) -> str | None:
 
 
 def propose_session(join: Join) -> None:
-    """What the network decides for the session: a DevAddr, the RX settings, the CFList, the MAC state."""
+    """What the network decides for the session: a DevAddr, the RX settings, the CFList, the MAC state.
+    The device profile's RX1 delay, RX1 DR offset and RX2 data rate go in the JoinAccept (RxDelay,
+    DLSettings; 1.0.4 §6.2.5); the rest of its MAC settings become the session's desired state, which MAC
+    requests bring the device to at its next uplinks (an RX2 frequency, extra channels, ...)."""
     region = join.frame.region
+    wanted = join.profile_mac
     join.dev_addr = DevAddr.random(NetID.parse(SETTINGS.net_id))
-    join.rx = RxParameters(SETTINGS.rx1_delay_s, 0, region.rx2.dr, region.rx2.frequency)
+    join.rx = RxParameters(
+        max(1, int(wanted.get("rx1_delay", SETTINGS.rx1_delay_s))),
+        int(wanted.get("rx1_dr_offset", 0)),
+        int(wanted.get("rx2_dr", region.rx2.dr)),
+        region.rx2.frequency,
+    )
     join.mac_state, join.cf_list = initial_mac_state(region, join.gateway.topic_prefix, join.old)
+    if wanted:
+        merged = {**join.mac_state.desired.to_json(), **wanted}
+        known = {f.name for f in fields(Desired)}
+        join.mac_state.desired = Desired(**{k: v for k, v in merged.items() if k in known})
 
 
 def ask_join_server(join: Join) -> str | None:
@@ -118,6 +134,15 @@ def save_session(join: Join) -> str | None:
     return None
 
 
+def flush_queue(join: Join) -> None:
+    """A device profile may ask that a (re)join empties the queue (ChirpStack's flush_queue_on_activate):
+    what was queued for the old session would reach the new one out of date."""
+    application = application_server()
+    if application.flush_queue_on_activate(join.dev_eui):
+        flushed = application.flush_queue(join.dev_eui)
+        logger.info("queue flushed on join", extra={"items": flushed})
+
+
 def send_join_accept(join: Join) -> None:
     """In the join-accept windows (JOIN_ACCEPT_DELAY1/2), RX1 on the uplink channel's RX1 frequency."""
     region = join.frame.region
@@ -150,6 +175,7 @@ STEPS = (
     propose_session,
     ask_join_server,
     save_session,
+    flush_queue,
     send_join_accept,
     send_join_event,
 )

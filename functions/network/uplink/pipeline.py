@@ -7,11 +7,13 @@ from __future__ import annotations
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.phypayload import MType, PHYPayload
 from functions.network.dedup import collect
+from functions.network.gateways import registered
 from functions.network.observability import logger
 from functions.network.receptions import Reception, region_for_prefix
 from functions.network.scheduling import best_reception
 from functions.network.uplink import data, join, rejoin
 from functions.network.uplink.context import Frame, Ports, run
+from functions.shared.settings import SETTINGS
 
 
 def handle_reception(reception: Reception, ports: Ports) -> str:
@@ -20,9 +22,23 @@ def handle_reception(reception: Reception, ports: Ports) -> str:
     return run(Frame(reception, ports), STEPS)
 
 
+def check_gateway(frame: Frame) -> str | None:
+    """Frames from a gateway no organization registered are refused (ChirpStack refuses unknown gateways),
+    before they can join a collection or carry a downlink, unless the deployment allows them."""
+    gateway_id = frame.reception.gateway_id
+    if SETTINGS.allow_unknown_gateways or registered(gateway_id):
+        return None
+    frame.ports.count("UnknownGateways")
+    logger.warning("frame from an unregistered gateway dropped", extra={"gateway_id": gateway_id})
+    return "unknown_gateway"
+
+
 def deduplicate(frame: Frame) -> str | None:
     """Step 2: one invocation goes on with every gateway's reception; the others stop here."""
     outcome = collect(frame.reception, window_s=frame.ports.window_s)
+    if outcome.retransmission:
+        frame.ports.count("Retransmissions")  # checked as a frame of its own: the counter check reports it
+        logger.info("the device sent a frame again", extra={"attempt": outcome.retransmission})
     if outcome.status != "process":
         frame.ports.count("DedupDrops")
         if outcome.status == "late":
@@ -77,4 +93,4 @@ def by_frame_type(frame: Frame) -> str:
     return "unsupported"
 
 
-STEPS = (deduplicate, decode, check_size, by_frame_type)
+STEPS = (check_gateway, deduplicate, decode, check_size, by_frame_type)

@@ -221,6 +221,7 @@ export function DeviceView({ dev_eui }) {
               <Queue dev_eui={dev_eui} version={queueVersion} writable={writable} />
             </section>
           </div>
+          <MacSettings dev_eui={dev_eui} writable={writable} version={device.f_cnt_up} />
           <LiveEvents
             path={`/devices/${dev_eui}/events`}
             onNew={(events) => {
@@ -237,6 +238,69 @@ export function DeviceView({ dev_eui }) {
         </Page>
       )}
     </Loading>
+  );
+}
+
+const MAC_LABELS = {
+  rx1_delay: "RX1 delay (s)", rx1_dr_offset: "RX1 DR offset", rx2_dr: "RX2 data rate", rx2_frequency: "RX2 frequency (Hz)",
+  channels: "Extra channels", uplink_dwell_time: "Uplink dwell time", downlink_dwell_time: "Downlink dwell time",
+  max_eirp: "Max EIRP index", max_duty_cycle: "Max duty cycle (1/2^n)", adr_ack_limit_exp: "ADR ack limit (2^n)",
+  adr_ack_delay_exp: "ADR ack delay (2^n)", rejoin_max_time_n: "Rejoin time (n)", rejoin_max_count_n: "Rejoin count (n)",
+  dev_status_every_s: "Device status every (s)", dev_status_every_uplinks: "Device status every (uplinks)",
+};
+
+function macValue(value) {
+  if (value === undefined || value === null) return "—";
+  if (typeof value === "object") return Object.entries(value).map(([i, c]) => `${i}: ${Array.isArray(c) ? c.join(" / ") : c}`).join(", ") || "—";
+  return String(value);
+}
+
+/** What the network wants the device to use (from its profile), what the device acknowledged, what is
+ * on its way; a one-shot device-status request. */
+function MacSettings({ dev_eui, writable, version }) {
+  const { api } = useApp();
+  const [asked, setAsked] = useState(0);
+  const state = useLoad(() => api.get(`/devices/${dev_eui}/mac`), [dev_eui, version, asked]);
+  return (
+    <section class="card">
+      <h2>MAC settings</h2>
+      <Loading state={state}>
+        {(mac) => {
+          const names = Object.keys(MAC_LABELS).filter((n) => n in mac.desired || n in mac.acknowledged);
+          return (
+            <>
+              {!mac.activated && <p class="muted">Not activated: the device starts from its profile's settings when it joins.</p>}
+              <table class="list mac-settings">
+                <thead>
+                  <tr><th>Setting</th><th>Wanted</th><th>Acknowledged by the device</th></tr>
+                </thead>
+                <tbody>
+                  {names.map((name) => (
+                    <tr key={name}>
+                      <td>{MAC_LABELS[name]}</td>
+                      <td>{macValue(mac.desired[name])}</td>
+                      <td>{macValue(mac.acknowledged[name])}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {mac.pending?.length > 0 && <p>Waiting for the device to answer: {mac.pending.join(", ")}</p>}
+              {Object.keys(mac.refused || {}).length > 0 && <p class="error">Refused by the device: {Object.keys(mac.refused).join(", ")}</p>}
+              {writable && mac.activated && (
+                <ActionButton
+                  action={async () => {
+                    await api.post(`/devices/${dev_eui}/mac/requests`, { dev_status: true });
+                    setAsked((n) => n + 1);
+                  }}
+                >
+                  {mac.dev_status_requested ? "Device status requested" : "Request device status"}
+                </ActionButton>
+              )}
+            </>
+          );
+        }}
+      </Loading>
+    </section>
   );
 }
 

@@ -1,9 +1,9 @@
-// Device profiles: what a kind of device is (region, LoRaWAN version, classes, RX windows, ADR) and how
-// its payloads are decoded (codec kind and script).
+// Device profiles: what a kind of device is (region, LoRaWAN version, classes, RX windows, ADR), the MAC
+// settings the network brings its devices to, and how its payloads are decoded (codec kind and script).
 import {
   ActionButton, Badge, Field, ListFooter, Loading, Page, ReadOnlyNote, SearchBox, Submit, useApp, useForm, useList,
   useLoad, SubmitRow } from "../components.jsx";
-import { CODEC_KINDS, MAC_VERSIONS, REGIONS, REG_PARAMS_REVISIONS } from "../model.js";
+import { CODEC_KINDS, MAC_NUMBERS, MAC_VERSIONS, REGIONS, REG_PARAMS_REVISIONS, channelsText, parseChannels } from "../model.js";
 import { navigate } from "../router.js";
 
 export function ProfileList() {
@@ -69,18 +69,28 @@ function toForm(profile) {
     rx2_dr: "",
     rx2_frequency: "",
     uplink_interval_s: "3600",
+    flush_queue_on_activate: profile?.flush_queue_on_activate ?? false,
     codec: { kind: profile?.codec?.kind ?? "none", script: profile?.codec?.script ?? "" },
+    mac: { extra_channels: channelsText(profile?.mac?.extra_channels), uplink_dwell_time: "", downlink_dwell_time: "" },
   };
   for (const name of NUMBERS) if (profile && profile[name] !== null && profile[name] !== undefined) values[name] = String(profile[name]);
+  const mac = profile?.mac || {};
+  for (const name of MAC_NUMBERS) values.mac[name] = mac[name] === null || mac[name] === undefined ? "" : String(mac[name]);
+  for (const name of ["uplink_dwell_time", "downlink_dwell_time"]) if (typeof mac[name] === "boolean") values.mac[name] = mac[name] ? "on" : "off";
   return values;
 }
 
 function toBody(values) {
-  const body = { ...values, codec: { ...values.codec } };
+  const body = { ...values, codec: { ...values.codec }, mac: {} };
   for (const name of NUMBERS) body[name] = values[name] === "" ? null : Number(values[name]);
+  for (const name of MAC_NUMBERS) body.mac[name] = values.mac[name] === "" ? null : Number(values.mac[name]);
+  for (const name of ["uplink_dwell_time", "downlink_dwell_time"]) body.mac[name] = values.mac[name] === "" ? null : values.mac[name] === "on";
+  body.mac.extra_channels = parseChannels(values.mac.extra_channels);
   if (body.codec.kind !== "javascript") body.codec.script = "";
   return body;
 }
+
+const DWELL = [["", "leave as is"], ["on", "400 ms limit"], ["off", "no limit"]];
 
 function ProfileForm({ profile, writable, onSave, label }) {
   const form = useForm(toForm(profile));
@@ -105,6 +115,28 @@ function ProfileForm({ profile, writable, onSave, label }) {
         <Field form={form} name="rx2_frequency" label="RX2 frequency (Hz)" type="number" placeholder="region default" disabled={disabled} />
         <Field form={form} name="uplink_interval_s" label="Uplink interval (s)" type="number" disabled={disabled} />
       </div>
+      <fieldset class="mac">
+        <legend>MAC settings the network brings devices to (empty: leave as the device has it)</legend>
+        <div class="row">
+          <Field form={form} name="mac.rx1_dr_offset" label="RX1 DR offset" type="number" placeholder="0" disabled={disabled} />
+          <Field form={form} name="mac.max_duty_cycle" label="Max duty cycle (1/2^n)" type="number" placeholder="0" disabled={disabled} />
+          <Field form={form} name="mac.max_eirp" label="Max EIRP (TxParamSetup index)" type="number" disabled={disabled} />
+          <Field form={form} name="mac.uplink_dwell_time" label="Uplink dwell time" type="select" options={DWELL} disabled={disabled} />
+          <Field form={form} name="mac.downlink_dwell_time" label="Downlink dwell time" type="select" options={DWELL} disabled={disabled} />
+        </div>
+        <div class="row">
+          <Field form={form} name="mac.adr_ack_limit_exp" label="ADR ack limit (2^n, 1.1)" type="number" placeholder="6" disabled={disabled} />
+          <Field form={form} name="mac.adr_ack_delay_exp" label="ADR ack delay (2^n, 1.1)" type="number" placeholder="5" disabled={disabled} />
+          <Field form={form} name="mac.rejoin_max_time_n" label="Rejoin every 2^(n+10) s (1.1)" type="number" disabled={disabled} />
+          <Field form={form} name="mac.rejoin_max_count_n" label="Rejoin every 2^(n+4) uplinks (1.1)" type="number" disabled={disabled} />
+        </div>
+        <div class="row">
+          <Field form={form} name="mac.dev_status_every_s" label="Device status every (s)" type="number" placeholder="86400" disabled={disabled} />
+          <Field form={form} name="mac.dev_status_every_uplinks" label="Device status every (uplinks)" type="number" placeholder="off" disabled={disabled} />
+          <Field form={form} name="flush_queue_on_activate" label="Flush the queue on (re)join" type="checkbox" disabled={disabled} />
+        </div>
+        <Field form={form} name="mac.extra_channels" label="Extra uplink channels (one per line: frequency Hz, min DR, max DR)" type="textarea" rows={3} placeholder="867100000 0 5" disabled={disabled} />
+      </fieldset>
       <Field
         form={form}
         name="codec.kind"
