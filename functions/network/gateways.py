@@ -19,25 +19,6 @@ from functions.shared.interface import gateway_event_log
 
 GATEWAY_ID_LENGTH = 16
 Publish = Callable[..., None]
-REGISTERED_MEMORY_S = 60.0  # how long a process trusts what it read of a gateway's registration
-_registered: dict[str, tuple[bool, float]] = {}
-
-
-def registered(gateway_id: str, *, now: float | None = None) -> bool:
-    """Whether an organization registered the gateway (the API sets `org_id`; a gateway only heard has
-    none). Remembered per process for REGISTERED_MEMORY_S, so a warm function reads it once a minute."""
-    now = time.monotonic() if now is None else now
-    known = _registered.get(gateway_id)
-    if known is not None and now - known[1] < REGISTERED_MEMORY_S:
-        return known[0]
-    try:
-        found = bool(Gateway.get(gateway_id).org_id)
-    except Gateway.DoesNotExist:
-        found = False
-    if len(_registered) > 10_000:
-        _registered.clear()
-    _registered[gateway_id] = (found, now)
-    return found
 
 
 def bridge_state(event: dict[str, Any], publish: Publish = aws.publish) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from functions.appserver import queue
 from functions.appserver.mac_settings import apply_profile
 from functions.appserver.models import Device, DeviceProfile
-from functions.network import gateways
+from functions.network import gateway_registry
 from functions.network.models import Gateway, UplinkCollection
 from functions.network.transmissions import handle_tx_ack
 from functions.network.uplink import handle_reception
@@ -101,7 +101,7 @@ def test_frames_from_unregistered_gateways_are_refused_unless_allowed(
 ) -> None:
     device = joined_device(world)  # joined while unknown gateways are allowed (the World allows them)
     monkeypatch.setattr(SETTINGS, "allow_unknown_gateways", False)
-    monkeypatch.setattr(gateways, "_registered", {})
+    monkeypatch.setattr(gateway_registry, "_registered", {})
     up = device.uplink(1, b"a")
     assert handle_reception(reception(up.phy_payload, gateway="00000000000000aa"), world.pipeline()) == (
         "unknown_gateway"
@@ -112,7 +112,7 @@ def test_frames_from_unregistered_gateways_are_refused_unless_allowed(
         handle_reception(reception(up.phy_payload, gateway="00000000000000bb"), world.pipeline()) == "uplink"
     )
     Gateway("00000000000000aa").save()  # heard (stats, state), not registered: still refused
-    monkeypatch.setattr(gateways, "_registered", {})
+    monkeypatch.setattr(gateway_registry, "_registered", {})
     nxt = device.uplink(1, b"b")
     assert handle_reception(reception(nxt.phy_payload, gateway="00000000000000aa"), world.pipeline()) == (
         "unknown_gateway"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.phypayload import MType, PHYPayload
 from functions.network.dedup import collect
-from functions.network.gateways import registered
+from functions.network.gateway_registry import registered
 from functions.network.observability import logger
 from functions.network.receptions import Reception, region_for_prefix
 from functions.network.scheduling import best_reception
