@@ -354,6 +354,9 @@ class GatewayStatsBucket(Model):
     expires_at = TTLAttribute()
 
 
+from functions.shared.frame_log import FrameLogItem, MetricsBucket  # noqa: E402  (it uses _meta above)
+
+FRAME_LOG_MODELS: tuple[type[Model], ...] = (FrameLogItem, MetricsBucket)
 ALL_MODELS: tuple[type[Model], ...] = (
     Device,
     DeviceSession,
@@ -370,6 +373,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     DeviceProfile,
     EventLogItem,
     GatewayStatsBucket,
+    *FRAME_LOG_MODELS,
 )
 
 
