@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import contextlib
+import re
 import threading
 
 import pytest
