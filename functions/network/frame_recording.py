@@ -13,7 +13,7 @@ from typing import Any
 
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
-from functions.network.events import Reception
+from functions.network.receptions import Reception
 from functions.shared import frame_log
 from functions.shared.frame_log import counter_name, device_subject, gateway_subject
 
@@ -89,8 +89,8 @@ class _Subjects:
     def flush(self, now: float) -> None:
         for subject, counters in self.counters.items():
             if frame_log.add(subject, counters, now=now):
-                for kind, body in self.entries.get(subject, []):
-                    frame_log.record(subject, kind, body, now=now)
+                for order, (kind, body) in enumerate(self.entries.get(subject, [])):
+                    frame_log.record(subject, kind, body, now=now, order=order)
 
 
 def _reception(r: Reception) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.expressions.operand import Path
 from pynamodb.models import Model
 
-from functions.shared.models import _meta
+from functions.shared.tables import table_meta
 
 KEEP_S = 3 * 86400  # frames: a bounded log for debugging
 METRICS_KEEP_S = 31 * 86400  # hour buckets: a month of charts
@@ -45,7 +45,7 @@ class FrameLogItem(Model):
     """One frame (or TX acknowledgement, or rejected frame) of a device or gateway, recorded while
     someone watches; `frame_id` is time-ordered so the newest are read first."""
 
-    Meta = _meta("FRAME_LOG_TABLE", "loraless-frame-log")
+    Meta = table_meta("FRAME_LOG_TABLE", "loraless-frame-log")
     subject = UnicodeAttribute(hash_key=True)
     frame_id = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()  # uplink, downlink, tx_ack, rejected
@@ -57,11 +57,14 @@ class MetricsBucket(Model):
     """A subject's counters of one hour. Only the keys, the watch flag and the TTL are declared: the
     counters are top-level attributes named by what they count (see `add`)."""
 
-    Meta = _meta("METRICS_TABLE", "loraless-metrics")
+    Meta = table_meta("METRICS_TABLE", "loraless-metrics")
     subject = UnicodeAttribute(hash_key=True)
     hour = NumberAttribute(range_key=True)  # epoch seconds at the start of the hour
     watch_until = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+
+FRAME_LOG_TABLES: tuple[type[Model], ...] = (FrameLogItem, MetricsBucket)
 
 
 def hour_of(at: float) -> int:
@@ -110,10 +113,11 @@ def watch(subject: str, *, now: float | None = None) -> None:
         )
 
 
-def record(subject: str, kind: str, body: dict[str, Any], *, now: float | None = None) -> str:
-    """Write one frame to the subject's log; returns its id (time-ordered)."""
+def record(subject: str, kind: str, body: dict[str, Any], *, now: float | None = None, order: int = 0) -> str:
+    """Write one frame to the subject's log; returns its id: time-ordered, then by `order` (an uplink
+    before the downlink that answers it, recorded in the same millisecond)."""
     at = time.time() if now is None else now
-    frame_id = f"{int(at * 1000):013d}{secrets.token_hex(3)}"
+    frame_id = f"{int(at * 1000):013d}{order:02d}{secrets.token_hex(3)}"
     FrameLogItem(subject, frame_id, kind=kind, body=body, expires_at=timedelta(seconds=KEEP_S)).save()
     return frame_id
 

@@ -8,14 +8,13 @@ import base64
 import time
 from typing import Any
 
-from functions.lorawan.device import DeviceSession as ReferenceSession
-from functions.lorawan.device import abp
+from functions.lorawan.device import EndDeviceSession, abp
 from functions.lorawan.keys import session_keys_1_0
 from functions.lorawan.mac_commands import LinkADRReq, encode_mac_commands
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
-from functions.network.events import Reception
 from functions.network.frame_recording import SentDownlink, record_rejected, record_tx_ack, record_uplink
+from functions.network.receptions import Reception
 from functions.network.scheduling import RxParameters, class_a_downlink
 from functions.shared import frame_log
 from functions.shared.frame_log import FrameLogItem, MetricsBucket, device_subject, gateway_subject
@@ -33,7 +32,7 @@ def reception(phy: bytes, gateway_id: str, *, dr: int = 5, rssi: int = -60, snr:
 def reference_device(dev_eui: str) -> Any:
     keys = session_keys_1_0(AES128Key(bytes(range(16))), 1, NetID.parse("000000"), 1)
     return abp(
-        EUI64.parse(dev_eui), EU868, ReferenceSession.from_1_0(DevAddr.parse("26000001"), keys), seed=1
+        EUI64.parse(dev_eui), EU868, EndDeviceSession.from_1_0(DevAddr.parse("26000001"), keys), seed=1
     )
 
 

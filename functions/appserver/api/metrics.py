@@ -18,9 +18,10 @@ from functions.appserver.api.devices import DevEui, device
 from functions.appserver.api.gateways import GatewayId, gateway
 from functions.shared import frame_log
 from functions.shared.frame_log import HOUR, device_subject, gateway_subject, hour_of
-from functions.shared.models import GatewayStatsBucket
+from functions.shared.interface import network_server
 
 router = APIGatewayRouter()
+GatewayStatsBucket = network_server().GatewayStatsBucket
 DAY = 24 * HOUR
 MAX_RANGE_S = 31 * DAY
 SERIES = ("up", "join", "down", "tx_ok")
