@@ -142,6 +142,7 @@ def send_downlink(up: DataUplink) -> None:
         f_cnt=built.f_cnt,
     )
     up.ports.publish(command_topic(gateway), frame)
+    up.frame.sent = frame
     up.ports.count("Downlinks")
 
 
