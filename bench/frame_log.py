@@ -40,7 +40,8 @@ from functions.network.models import NETWORK_TABLES
 from functions.network.uplink import Ports, handle_reception
 from functions.network.uplink import context as pipeline_context
 from functions.shared import envelope, frame_log
-from functions.shared.frame_log import FrameLogItem, MetricsBucket, device_subject, gateway_subject
+from functions.shared.frame_log import device_subject, gateway_subject
+from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from functions.shared.interface import JoinReq
 from tests.functional.test_network_pipeline import reception
 

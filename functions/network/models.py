@@ -22,7 +22,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.network.mac.state import MacState, MacStateAttribute
-from functions.shared.frame_log import FRAME_LOG_TABLES
+from functions.shared.frame_tables import FRAME_LOG_TABLES
 from functions.shared.tables import OrganizationIndex, table_meta
 
 

@@ -20,11 +20,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.operand import Path
-from pynamodb.models import Model
 
-from functions.shared.tables import table_meta
+from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 
 KEEP_S = 3 * 86400  # frames: a bounded log for debugging
 METRICS_KEEP_S = 31 * 86400  # hour buckets: a month of charts
@@ -39,32 +38,6 @@ def device_subject(dev_eui: str) -> str:
 
 def gateway_subject(gateway_id: str) -> str:
     return f"gateway#{gateway_id}"
-
-
-class FrameLogItem(Model):
-    """One frame (or TX acknowledgement, or rejected frame) of a device or gateway, recorded while
-    someone watches; `frame_id` is time-ordered so the newest are read first."""
-
-    Meta = table_meta("FRAME_LOG_TABLE", "loraless-frame-log")
-    subject = UnicodeAttribute(hash_key=True)
-    frame_id = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute()  # uplink, downlink, tx_ack, rejected
-    body = JSONAttribute(default=dict)
-    expires_at = TTLAttribute()
-
-
-class MetricsBucket(Model):
-    """A subject's counters of one hour. Only the keys, the watch flag and the TTL are declared: the
-    counters are top-level attributes named by what they count (see `add`)."""
-
-    Meta = table_meta("METRICS_TABLE", "loraless-metrics")
-    subject = UnicodeAttribute(hash_key=True)
-    hour = NumberAttribute(range_key=True)  # epoch seconds at the start of the hour
-    watch_until = NumberAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
-
-
-FRAME_LOG_TABLES: tuple[type[Model], ...] = (FrameLogItem, MetricsBucket)
 
 
 def hour_of(at: float) -> int:

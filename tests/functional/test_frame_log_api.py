@@ -17,7 +17,8 @@ from functions.network.frame_recording import SentDownlink, record_rejected, rec
 from functions.network.receptions import Reception
 from functions.network.scheduling import RxParameters, class_a_downlink
 from functions.shared import frame_log
-from functions.shared.frame_log import FrameLogItem, MetricsBucket, device_subject, gateway_subject
+from functions.shared.frame_log import device_subject, gateway_subject
+from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from tests.support.api import call, make_tenant, ok
 
 EU868 = get_region("EU868")

@@ -16,7 +16,8 @@ from pynamodb.connection import base as pynamodb_base
 from functions.network.transmissions import handle_tx_ack
 from functions.network.uplink import handle_reception
 from functions.shared import frame_log
-from functions.shared.frame_log import FrameLogItem, MetricsBucket, device_subject, gateway_subject
+from functions.shared.frame_log import device_subject, gateway_subject
+from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
 
 GATEWAY_A, GATEWAY_B = "0016c001ff10a235", "0016c001ff10a236"

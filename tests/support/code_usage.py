@@ -78,13 +78,19 @@ def closure(module: str) -> frozenset[str]:
     return frozenset(seen)
 
 
+# The modules that define the tables' models (a store per server, and the frame log's shared tables).
+MODELS_MODULES = frozenset(
+    {"functions.network.models", "functions.appserver.models", "functions.shared.frame_tables"}
+)
+
+
 def usage(
-    handler: str, model_names: set[str], *, models_module: str = "functions.shared.models"
+    handler: str, model_names: set[str], *, models_modules: frozenset[str] = MODELS_MODULES
 ) -> CodeUsage:
     """What the handler (`package.module.function`) can reach. A model counts when any reached module
-    other than the one defining the models names it."""
+    other than those defining the models names it."""
     modules = closure(handler.rsplit(".", 1)[0])
-    names = set().union(*(_names(m) for m in modules if m != models_module))
+    names = set().union(*(_names(m) for m in modules if m not in models_modules))
     return CodeUsage(
         modules=modules,
         models=frozenset(names & model_names),

@@ -14,7 +14,8 @@ from functions.appserver.api.devices import DevEui, device
 from functions.appserver.api.gateways import GatewayId, gateway
 from functions.lorawan.frame_view import FrameKeys, safe_frame_view
 from functions.shared import frame_log
-from functions.shared.frame_log import FrameLogItem, device_subject, frame_time, gateway_subject
+from functions.shared.frame_log import device_subject, frame_time, gateway_subject
+from functions.shared.frame_tables import FrameLogItem
 
 router = APIGatewayRouter()
 
