@@ -13,7 +13,16 @@ from functions.network.uplink.context import DataUplink, Frame
 
 # Outcomes that reject a frame (README steps 2-5): logged for its gateways, and its device if known.
 REJECTIONS = frozenset(
-    {"invalid_frame", "too_large", "unknown_dev_addr", "mic_failure", "replay", "disabled", "join_rejected"}
+    {
+        "invalid_frame",
+        "too_large",
+        "unknown_dev_addr",
+        "mic_failure",
+        "replay",
+        "disabled",
+        "join_rejected",
+        "rejoin_rejected",
+    }
 )
 
 
