@@ -124,3 +124,21 @@ def test_an_uplink_nobody_watches_costs_one_counter_update_per_device_and_gatewa
     assert heard_by_two(world, device.uplink(2, b"x").phy_payload) == ["duplicate", "uplink"]
     assert calls == {"UpdateItem": 3}  # the device's hour and each gateway's; nothing logged
     assert FrameLogItem.count(device_subject(DEV_EUI)) == 0
+
+
+def test_a_rejoin_and_its_join_accept_are_logged_and_a_refused_one_with_its_reason(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.functional.test_network_rejoin import rejoin_frame, send
+
+    world = World(monkeypatch)
+    world.window_s = 0.0
+    device = joined_device(world, "1.1.0", DEV_EUI)
+    frame_log.watch(device_subject(DEV_EUI))
+    assert send(world, rejoin_frame(device, 0, 0)) == "rejoined"
+    request, accept = logged(device_subject(DEV_EUI))
+    assert (request.kind, accept.kind) == ("uplink", "downlink")
+    assert bytes.fromhex(accept.body["phy_payload"]) == downlink_payload(world)
+    # the device did not take the JoinAccept: its old SNwkSIntKey no longer verifies
+    assert send(world, rejoin_frame(device, 0, 1)) == "mic_failure"
+    assert logged(device_subject(DEV_EUI))[-1].body["reason"] == "mic_failure"
