@@ -150,7 +150,7 @@ def test_frames_and_dashboards_of_a_device_and_a_gateway(
     frames = page.get_by_role("table", name="LoRaWAN frames")
     radio.start()
     try:
-        expect(frames.get_by_text("JoinRequest").first).to_be_visible(timeout=60_000)
+        expect(frames.get_by_text("JoinRequest").first).to_be_visible(timeout=180_000)  # cold functions
         expect(frames.get_by_text("JoinAccept").first).to_be_visible()
         expect(frames.get_by_text("UnconfirmedDataUp").first).to_be_visible(timeout=60_000)
         expect(frames.get_by_text(f"DR{FIRST_DR} 868").first).to_be_visible()
@@ -163,6 +163,10 @@ def test_frames_and_dashboards_of_a_device_and_a_gateway(
         expect(frames.get_by_text("ConfirmedDataDown").first).to_be_visible(timeout=60_000)
         expect(frames.get_by_text("sent RX1").first).to_be_visible()  # its TX ack
         expect(frames.get_by_text(re.compile(r"\bADR ACK\b")).first).to_be_visible(timeout=30_000)  # it acked
+
+        # ADR: after 20 uplinks the network asks for a faster data rate; the device answers and moves
+        expect(frames.get_by_text("LinkADRReq").first).to_be_visible(timeout=120_000)
+        expect(frames.get_by_text("LinkADRAns").first).to_be_visible(timeout=30_000)
         expect(frames.get_by_text("DR5 868").first).to_be_visible(timeout=30_000)
         frames.get_by_text("LinkADRReq").first.click()  # the decoded frame, field by field
         expect(page.locator("tr.body pre").first).to_contain_text('"name": "LinkADRReq"')
