@@ -26,6 +26,7 @@ from bench.network import calls, count_dynamodb_calls, start_moto
 from functions.appserver.auth import new_admin_key
 from functions.appserver.models import APPLICATION_TABLES, Device
 from functions.network.models import NETWORK_TABLES
+from functions.shared.settings import SETTINGS
 from tests.support.api import PASSWORD, call, make_tenant, ok
 
 
@@ -58,7 +59,7 @@ def main() -> None:
         model._connection = None
         model.create_table(wait=True)
     key, digest = new_admin_key()
-    os.environ["LORALESS_ADMIN_API_KEY_SHA256"] = digest
+    SETTINGS.admin_api_key_sha256 = digest
     tenant = make_tenant(key, "Bench")
     ids, token = tenant.ids, tenant.admin
     count_dynamodb_calls()

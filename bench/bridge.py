@@ -26,7 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from functions.bridge.forwarder_sim import PacketForwarder
+from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from localcloud.mqtt import ServiceSession

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench.bridge import start_bridge
-from functions.bridge.forwarder_sim import PacketForwarder
+from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import CLOUD_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from localcloud.mqtt import ServiceSession

@@ -41,23 +41,20 @@ from pathlib import Path
 from typing import Any
 
 from bench.bridge import bridge_cpu_seconds, start_bridge
-from functions.bridge.forwarder_sim import PacketForwarder
 from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
-from functions.lorawan.regions.base import LoRaModulation
 from functions.lorawan.types import EUI64, AES128Key
+from functions.simulator import provisioning
+from functions.simulator.radio import Air, Transmission
 from localcloud import lambda_runtime
 from localcloud.broker import CLOUD_IDENTITY, Mosquitto
 from localcloud.cloud import CloudSettings, LocalCloud
 from localcloud.dynamodb import free_port
 from localcloud.mqtt import BrokerAccess, ServiceSession
-from tests.support import provisioning
 
 JOIN_EUI = EUI64.parse("70b3d57ed0000001")
 DEV_EUI_BASE = 0x0004A30B00100000
-JOIN_ACCEPT_DELAY_US = 5_000_000
-JOIN_WINDOW_CLOSES_S = 6.0  # JOIN_ACCEPT_DELAY2: after it the device has stopped listening
 
 
 def app_key(index: int) -> AES128Key:
@@ -100,14 +97,6 @@ class FleetSpec:
 
 
 @dataclass
-class Sent:
-    device: int
-    kind: str  # join, up, confirmed
-    f_cnt: int
-    at: float
-
-
-@dataclass
 class FleetResult:
     joined: int = 0
     join_attempts: int = 0
@@ -137,15 +126,17 @@ def topic_kind(topic: str) -> str:
 
 
 class Radio:
-    """The forwarders and devices; every PULL_RESP is matched to the frame it answers by its timestamp
-    (uplink tmst + RX1 delay or JOIN_ACCEPT_DELAY1), the way a concentrator would schedule it."""
+    """The forwarders and devices on the simulator's air (functions/simulator/radio.py), which ties every
+    PULL_RESP to the frame it answers by its timestamp (uplink tmst + RX1 delay or JOIN_ACCEPT_DELAY1),
+    the way a concentrator would schedule it."""
 
     def __init__(self, spec: FleetSpec) -> None:
         self.spec = spec
         self.devices = [make_device(i) for i in range(spec.devices)]
-        self.forwarders: list[PacketForwarder] = []
-        self.sent: dict[tuple[str, int], Sent] = {}
-        self.latest_join: dict[int, Sent] = {}
+        self.index = {str(d.dev_eui): i for i, d in enumerate(self.devices)}
+        self.air = Air(spec.udp, [f"00800000b0{g:06x}" for g in range(spec.gateways)])
+        self.kinds: dict[tuple[str, float], str] = {}  # (dev_eui, sent_at) -> join, up, confirmed, warm-up
+        self.latest_join: dict[int, Transmission] = {}
         self.result = FleetResult()
         self.received: dict[tuple[str, int], float] = {}
         self.lock = threading.Lock()
@@ -172,74 +163,59 @@ class Radio:
                 self.result.up_latency.append(now - sent_at)
 
     def transmit(self, index: int, frame: Any, kind: str) -> None:
-        device = self.devices[index]
-        modulation = device.region.data_rate(frame.data_rate).modulation
-        assert isinstance(modulation, LoRaModulation)
-        sent = Sent(index, kind, frame.f_cnt, time.monotonic())
+        gateway_ids = self.air.gateway_ids
+        heard_by = [gateway_ids[(index + k) % len(gateway_ids)] for k in range(self.spec.heard_by)]
+        snr = {gateway_id: 9.5 - 3 * k for k, gateway_id in enumerate(heard_by)}
+        sent = self.air.transmit(self.devices[index], frame, gateways=heard_by, snr=snr, join=kind == "join")
+        self.kinds[(sent.dev_eui, sent.sent_at)] = kind
         if kind == "join":
             self.latest_join[index] = sent
-        for k in range(self.spec.heard_by):
-            forwarder = self.forwarders[(index + k) % len(self.forwarders)]
-            rxpk = forwarder.rxpk(
-                frame.phy_payload, frequency=frame.frequency, spreading_factor=modulation.spreading_factor,
-                bandwidth_khz=modulation.bandwidth // 1000, snr=9.5 - 3 * k, channel=frame.channel,
-            )  # fmt: skip
-            self.sent[(forwarder.gateway_id, rxpk["tmst"])] = sent
-            forwarder.push({"rxpk": [rxpk]})
 
-    async def pump(self, forwarder: PacketForwarder) -> None:
+    async def pump(self) -> None:
         while True:
-            received = await forwarder.downlinks.get()
-            tmst = int(received.txpk.get("tmst", -1))
-            phy = base64.b64decode(str(received.txpk.get("data", "")))
-            for delay in (JOIN_ACCEPT_DELAY_US, self.result.rx1_delay_s * 1_000_000):
-                origin = self.sent.get((forwarder.gateway_id, (tmst - delay) & 0xFFFFFFFF))
-                if origin is not None and (origin.kind == "join") == (delay == JOIN_ACCEPT_DELAY_US):
-                    break
-            else:
+            heard = await self.air.downlink(None)
+            origin = heard.answers
+            if origin is None:
                 continue
-            device = self.devices[origin.device]
-            latency = received.at - origin.at
-            if origin.kind == "join":
+            kind = self.kinds.get((origin.dev_eui, origin.sent_at), "")
+            index = self.index[origin.dev_eui]
+            device = self.devices[index]
+            latency = heard.at - origin.sent_at
+            if origin.join:
                 # the device listens only in the two join-accept windows after its latest JoinRequest
-                if origin is not self.latest_join.get(origin.device) or latency > JOIN_WINDOW_CLOSES_S:
+                if origin is not self.latest_join.get(index) or not origin.listening(device, heard.at):
                     self.result.late_join_accepts += 1
-                elif device.session is None and device.accept_join(phy):
+                elif device.session is None and device.accept_join(heard.phy_payload):
                     self.result.join_latency.append(latency)
                     self.result.rx1_delay_s = device.rx1_delay
                 continue
-            if origin.kind == "confirmed":
+            if kind == "confirmed":
                 self.result.downlink_latency.append(latency)
-            if latency > self.result.rx1_delay_s + 1:  # after RX2: the device is no longer listening
+            if not origin.listening(device, heard.at):  # after RX2: the device is no longer listening
                 continue
             try:
-                downlink = device.downlink(phy)
+                downlink = device.downlink(heard.phy_payload)
             except LoRaWANError:
                 continue
-            if origin.kind == "confirmed":
+            if kind == "confirmed":
                 self.result.acks += downlink.ack
             else:
                 self.result.mac_downlinks += 1
 
     async def run(self, conn: Connection) -> FleetResult:
         spec = self.spec
-        self.forwarders = [
-            await PacketForwarder(f"00800000b0{g:06x}", spec.udp).start() for g in range(spec.gateways)
-        ]
-        pumps = [asyncio.create_task(self.pump(f)) for f in self.forwarders]
-        session = ServiceSession(spec.access, f"bench-fleet-{os.getpid()}", on_message=self.on_message)
-        session.start().subscribe(["#"])
-        await asyncio.sleep(1.0)
-        await self.join_all()
-        await self.warm_up()
-        conn.send(("joined", self.result.joined))
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # the cloud took its snapshot
-        await self.uplinks()
-        for pump in pumps:
+        async with self.air:
+            pump = asyncio.create_task(self.pump())
+            session = ServiceSession(spec.access, f"bench-fleet-{os.getpid()}", on_message=self.on_message)
+            session.start().subscribe(["#"])
+            await asyncio.sleep(1.0)
+            await self.join_all()
+            await self.warm_up()
+            conn.send(("joined", self.result.joined))
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # the cloud took its snapshot
+            await self.uplinks()
             pump.cancel()
-        session.stop()
-        for forwarder in self.forwarders:
-            await forwarder.stop()
+            session.stop()
         return self.result
 
     async def join_all(self) -> None:

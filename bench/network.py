@@ -41,7 +41,7 @@ from functions.appserver.models import APPLICATION_TABLES
 from functions.network.models import NETWORK_TABLES
 from functions.appserver.models import Device
 from localcloud.dynamodb import free_port
-from tests.functional.test_network_pipeline import reception
+from bench.receptions import reception
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 RX1_DEADLINE_S = SETTINGS.rx1_delay_s

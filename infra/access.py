@@ -36,6 +36,8 @@ class Access:
 
 FUNCTION_ACCESS: dict[str, Access] = {
     # network server
+    # What a network function needs of the application server's tables it reaches through the offers of
+    # functions/shared/interface.py (queue and device facts; requeue; the gateway event log).
     "Uplink": Access(
         tables=(
             "Device",
@@ -67,7 +69,6 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "Gateway",
             "MetricsBucket",
             "PendingDownlink",
-            "UplinkCollection",
         ),
         envelope=True,
         publish=(GATEWAY_COMMANDS,),

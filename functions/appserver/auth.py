@@ -1,6 +1,6 @@
 """Who is calling, and what they may do.
 
-Credentials (all `Authorization: Bearer ...`): a login JWT (functions/appserver/sessions.py); an API key
+Credentials (all `Authorization: Bearer ...`): a login JWT (functions/appserver/login_tokens.py); an API key
 `ll_<key_id>_<secret>` of which only the secret's SHA-256 is stored; or the deployment's administrator
 key, of which the functions only receive the SHA-256 (LORALESS_ADMIN_API_KEY_SHA256). A fresh
 deployment without any of them refuses every call: closed, not open.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -24,8 +23,9 @@ from typing import Literal
 
 from aws_lambda_powertools.event_handler.exceptions import ForbiddenError, NotFoundError
 
-from functions.appserver import sessions
+from functions.appserver import login_tokens
 from functions.appserver.models import ApiKey, Membership, User
+from functions.shared.settings import SETTINGS
 
 API_KEY_PREFIX = "ll_"
 ROLES = ("admin", "device_admin", "gateway_admin", "viewer")
@@ -131,14 +131,14 @@ def principal_for(header: str | None) -> Principal | None:
     if not header or not header.startswith("Bearer "):
         return None
     token = header.removeprefix("Bearer ").strip()
-    admin = os.environ.get("LORALESS_ADMIN_API_KEY_SHA256", "")
+    admin = SETTINGS.admin_api_key_sha256
     if admin and hmac.compare_digest(_sha256(token), admin):
         return Principal("admin_key", None, True)
     if token.startswith(API_KEY_PREFIX):
         return _api_key_principal(token)
     try:
-        user_id = sessions.subject(token)
-    except sessions.InvalidSession:
+        user_id = login_tokens.subject(token)
+    except login_tokens.InvalidLoginToken:
         return None
     return user_principal(user_id)
 

@@ -52,9 +52,9 @@ def _encode(device: Device, f_port: Any, obj: dict[str, Any]) -> tuple[Any, byte
         profile = DeviceProfile.get(device.device_profile_id)
     except DeviceProfile.DoesNotExist as exc:
         raise ValueError("the device has no profile whose codec could encode the object") from exc
-    if profile.codec_kind == "none":
+    codec = Codec.of_profile(profile.codec_kind, profile.codec_script)
+    if codec is None:
         raise ValueError("the device profile has no codec to encode an object; send data instead")
-    codec = Codec(profile.codec_kind, profile.codec_script)  # type: ignore[arg-type]
     try:
         port, data = encode_downlink(codec, f_port=f_port if isinstance(f_port, int) else None, obj=obj)
     except CodecError as exc:

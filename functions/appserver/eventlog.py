@@ -28,6 +28,11 @@ def record(subject: str, kind: str, body: dict[str, Any], *, now: float | None =
     return event_id
 
 
+def record_gateway_event(gateway_id: str, kind: str, body: dict[str, Any]) -> None:
+    """A gateway's stats or connection state for its event log (`interface.GatewayEventLog`)."""
+    record(gateway_subject(gateway_id), kind, body)
+
+
 def recent(subject: str, *, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """Newest first; with `since`, only events after that id."""
     condition = EventLogItem.event_id > since if since else None

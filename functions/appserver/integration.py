@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
 from functions.shared import aws, envelope
 from functions.shared.interface import NetworkEvent
+from functions.shared.settings import SETTINGS
 
 log = logging.getLogger("loraless.appserver")
 Publish = Callable[[str, dict[str, Any]], None]
@@ -59,10 +59,11 @@ def _get[M: (Application, DeviceProfile)](model: type[M], key: str) -> M | None:
 
 def webhook_dispatch(application_id: str, event_type: str, body: dict[str, Any]) -> None:
     """Hand the event to the Webhook function (asynchronous: Lambda retries it, then dead-letters it)."""
-    function = os.environ.get("WEBHOOK_FUNCTION")
-    if function:
+    if SETTINGS.webhook_function:
         aws.invoke(
-            function, {"application_id": application_id, "event_type": event_type, "body": body}, wait=False
+            SETTINGS.webhook_function,
+            {"application_id": application_id, "event_type": event_type, "body": body},
+            wait=False,
         )
 
 
@@ -103,9 +104,10 @@ def handle_network_event(
         plain = _decrypt(device, event)
         if plain is not None:
             message["data"] = base64.b64encode(plain).decode()
-            if profile is not None and profile.codec_kind != "none" and event.f_port:
+            codec = Codec.of_profile(profile.codec_kind, profile.codec_script) if profile else None
+            if codec is not None and event.f_port:
                 decoded = decode_uplink(
-                    Codec(profile.codec_kind, profile.codec_script),  # type: ignore[arg-type]
+                    codec,
                     f_port=event.f_port,
                     data=plain,
                     recv_time=event.time,

@@ -12,7 +12,7 @@ binds the topics to the certificate's common name.
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -39,9 +39,8 @@ def _iot() -> Any:
 
 
 def _endpoint() -> str:
-    configured = os.environ.get("LORALESS_MQTT_ENDPOINT")
-    if configured:
-        return configured
+    if SETTINGS.mqtt_endpoint:
+        return SETTINGS.mqtt_endpoint
     host = (SETTINGS.iot_data_endpoint or "").removeprefix("https://").removeprefix("http://").rstrip("/")
     return f"{host}:8883"
 
@@ -49,11 +48,12 @@ def _endpoint() -> str:
 def _discard(iot: Any, certificate_id: str, certificate_arn: str, thing_name: str) -> None:
     """An active certificate without its policy is of no use and must not outlive the failed request:
     detach it from the thing, deactivate and delete it (best effort, the original error is raised)."""
-    for step in (
+    steps: tuple[Callable[[], object], ...] = (
         lambda: iot.detach_thing_principal(thingName=thing_name, principal=certificate_arn),
         lambda: iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE"),
         lambda: iot.delete_certificate(certificateId=certificate_id, forceDelete=True),
-    ):
+    )
+    for step in steps:
         try:
             step()
         except Exception as exc:  # cleanup goes on; the caller raises the cause
@@ -61,7 +61,7 @@ def _discard(iot: Any, certificate_id: str, certificate_arn: str, thing_name: st
 
 
 def issue(application_id: str) -> dict[str, Any]:
-    policy = os.environ.get("APPLICATION_POLICY_NAME")
+    policy = SETTINGS.application_policy_name
     if not policy:
         raise CredentialsUnavailable("this deployment has no application MQTT policy")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -89,7 +89,7 @@ def issue(application_id: str) -> dict[str, Any]:
         "subscribe": f"application/{application_id}/#",
         "publish": f"application/{application_id}/device/+/command/down",
     }
-    ca_file = os.environ.get("LORALESS_MQTT_CA_FILE")
+    ca_file = SETTINGS.mqtt_ca_file
     if ca_file:
         with open(ca_file) as ca:
             answer["ca_pem"] = ca.read()

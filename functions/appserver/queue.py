@@ -73,16 +73,6 @@ def mark_sent(dev_eui: str, item_id: str, f_cnt: int) -> None:
     DeviceQueueItem(dev_eui, item_id).update(actions=[DeviceQueueItem.f_cnt.set(f_cnt)])
 
 
-def requeue(dev_eui: str, f_cnt: int) -> bool:
-    """The confirmed item sent with `f_cnt` is back to not sent (the gateway did not transmit it); True if
-    there was one."""
-    for item in DeviceQueueItem.query(dev_eui, consistent_read=True):
-        if item.f_cnt is not None and int(item.f_cnt) == f_cnt:
-            item.update(actions=[DeviceQueueItem.f_cnt.remove()])
-            return True
-    return False
-
-
 def remove(dev_eui: str, item_id: str) -> None:
     DeviceQueueItem(dev_eui, item_id).delete()
 

@@ -4,16 +4,13 @@ server reaches this module only through `functions.shared.interface.application_
 
 from __future__ import annotations
 
-from typing import Any
-
-from functions.appserver import eventlog, queue
+from functions.appserver import queue
 from functions.appserver.models import Device
 from functions.lorawan.types import AES128Key
 from functions.shared import envelope
 from functions.shared.interface import QueuedDownlink
 
 mark_sent = queue.mark_sent
-requeue = queue.requeue
 remove_from_queue = queue.remove
 
 
@@ -43,7 +40,3 @@ def app_s_key(dev_eui: str) -> AES128Key | None:
     if device is None or device.app_s_key is None:
         return None
     return AES128Key.parse(envelope.open_sealed(device.app_s_key, context=dev_eui)["app_s_key"])
-
-
-def record_gateway_event(gateway_id: str, kind: str, body: dict[str, Any]) -> None:
-    eventlog.record(eventlog.gateway_subject(gateway_id), kind, body)

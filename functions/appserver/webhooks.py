@@ -25,7 +25,6 @@ import hmac
 import http.client
 import ipaddress
 import json
-import os
 import socket
 import time
 import urllib.error
@@ -38,6 +37,7 @@ from typing import Any
 
 from functions.appserver.models import Application
 from functions.shared import envelope
+from functions.shared.settings import SETTINGS
 
 SIGNATURE_HEADER = "X-Loraless-Signature"
 TIMESTAMP_HEADER = "X-Loraless-Timestamp"
@@ -54,15 +54,6 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _private_allowed_by_default() -> bool:
-    """Private addresses are refused on AWS Lambda unless WEBHOOK_ALLOW_PRIVATE_NETWORKS says otherwise;
-    on a development machine and in the local cloud, receivers usually are on localhost."""
-    value = os.environ.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS")
-    if value is not None:
-        return value.lower() in ("1", "true", "yes")
-    return "AWS_LAMBDA_RUNTIME_API" not in os.environ
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -203,7 +194,7 @@ def deliver(
     request = urllib.request.Request(
         event_url(url, event_type), data=body, headers=all_headers, method="POST"
     )
-    private = _private_allowed_by_default() if allow_private is None else allow_private
+    private = SETTINGS.webhook_private_networks_allowed if allow_private is None else allow_private
     try:
         with _opener(private).open(request, timeout=timeout) as response:
             status = int(response.status)

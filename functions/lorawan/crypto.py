@@ -86,12 +86,6 @@ def uplink_mic_1_1(
     return cmac_s[:2] + cmac_f[:2]
 
 
-def uplink_mic_1_1_f(f_nwk_s_int_key: AES128Key, dev_addr: DevAddr, f_cnt_up: int, msg: bytes) -> bytes:
-    """The half of the 1.1 uplink MIC a roaming forwarding network can check (cmacF, §4.4.2)."""
-    b0 = _block(0x49, b"\x00\x00\x00\x00", UPLINK, dev_addr, f_cnt_up, len(msg))
-    return aes_cmac(f_nwk_s_int_key, b0 + msg)[:2]
-
-
 def downlink_mic_1_1(
     s_nwk_s_int_key: AES128Key, dev_addr: DevAddr, f_cnt_down: int, msg: bytes, *, conf_f_cnt: int = 0
 ) -> bytes:

@@ -39,3 +39,28 @@ def check_f_cnt(full: int, next_expected: int, *, max_gap: int | None = MAX_FCNT
     if max_gap is not None and skipped >= max_gap:
         raise FrameCounterGap(full, next_expected - 1, max_gap)
     return skipped
+
+
+# The anti-replay window (as IPsec's, RFC 4303 §3.4.3, and DTLS's, RFC 6347 §4.1.2.6): besides the next
+# expected counter, a bitmap of which of the WINDOW counters below it were accepted. A frame that was
+# overtaken by a newer one (Lambda's asynchronous invocations and retries give no order) is accepted
+# once, late; a counter seen before, or older than the window, is a replay.
+REPLAY_WINDOW = 64
+_WINDOW_MASK = (1 << REPLAY_WINDOW) - 1
+ALL_SEEN = _WINDOW_MASK  # a session that recorded no window: nothing below its next counter is accepted
+
+
+def accept_f_cnt(full: int, next_expected: int, seen: int | None) -> tuple[int, int, bool]:
+    """Accept `full` against the next expected counter and the window `seen` (bit i: counter
+    `next_expected - 1 - i` was accepted; None: every one was). Returns the new next expected counter,
+    the new window, and whether the frame is late (older than one already accepted). Raises
+    FrameCounterReplay for a counter accepted before or older than the window."""
+    window = ALL_SEEN if seen is None else seen & _WINDOW_MASK
+    if full >= next_expected:
+        shift = full - next_expected + 1
+        window = ((window << shift) | 1) & _WINDOW_MASK if shift < REPLAY_WINDOW else 1
+        return full + 1, window, False
+    age = next_expected - 1 - full
+    if age >= REPLAY_WINDOW or window >> age & 1:
+        raise FrameCounterReplay(full, next_expected - 1)
+    return next_expected, window | 1 << age, True

@@ -80,11 +80,6 @@ def verify(expected: bytes, actual: bytes) -> None:
         raise InvalidMIC(f"MIC {actual.hex()} does not match")
 
 
-def frm_payload_key_role(f_port: int | None) -> str:
-    """Which key encrypts FRMPayload: the network's for FPort 0 (NwkSKey / NwkSEncKey), else AppSKey."""
-    return "network" if f_port == 0 else "application"
-
-
 def decrypt_frm_payload(phy: PHYPayload, key: AES128Key, f_cnt: int) -> bytes:
     """FRMPayload in clear; the caller passes AppSKey, or NwkSKey/NwkSEncKey for FPort 0."""
     mac = phy.mac_payload

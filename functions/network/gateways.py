@@ -15,7 +15,7 @@ from functions.network.models import Gateway, GatewayStatsBucket
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
 from functions.shared import aws
-from functions.shared.interface import application_server
+from functions.shared.interface import gateway_event_log
 
 GATEWAY_ID_LENGTH = 16
 Publish = Callable[..., None]
@@ -81,7 +81,7 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
     Gateway(gateway_id).update(actions=actions)
     kind = "conn" if "state" in event else "stats"
     body = {k: v for k, v in event.items() if not k.startswith("topic_")}
-    application_server().record_gateway_event(gateway_id, kind, body)
+    gateway_event_log().record_gateway_event(gateway_id, kind, body)
     return {"stored": True}
 
 

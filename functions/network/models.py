@@ -56,6 +56,9 @@ class DeviceSession(Model):
     region = UnicodeAttribute(default="EU868")
     net_keys = BinaryAttribute(legacy_encoding=False)
     f_cnt_up = NumberAttribute(default=0)  # the next FCntUp expected
+    # Which of the 64 counters below f_cnt_up were accepted (bit i: f_cnt_up - 1 - i), so a frame overtaken
+    # by a newer one is accepted once, late (functions/lorawan/fcnt.py, accept_f_cnt). Unset: all of them.
+    f_cnt_up_seen = NumberAttribute(null=True)
     n_f_cnt_down = NumberAttribute(default=0)  # 1.1 network counter; 1.0 uses a_f_cnt_down alone
     a_f_cnt_down = NumberAttribute(default=0)
     dr = NumberAttribute(default=0)

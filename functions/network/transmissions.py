@@ -18,7 +18,7 @@ from functions.network.frame_recording import record_tx_ack
 from functions.network.models import Gateway, PendingDownlink
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared.interface import NetworkEvent, application_server
+from functions.shared.interface import NetworkEvent, queue_requeue
 
 
 def _remember_too_late(gateway_id: str) -> None:
@@ -59,7 +59,7 @@ def handle_tx_ack(
     requeued = False
     if final != "OK":
         if pending.kind in ("application", "class_c") and pending.f_cnt is not None:
-            requeued = application_server().requeue(pending.dev_eui, int(pending.f_cnt))
+            requeued = queue_requeue().requeue(pending.dev_eui, int(pending.f_cnt))
         logger.warning("downlink not sent", extra={"statuses": items, "requeued": requeued})
     details = {
         "downlinkId": downlink_id,

@@ -226,8 +226,9 @@ class NetworkServer(Protocol):
 
 
 class ApplicationServer(Protocol):
-    """The application server's offer (`functions/appserver/service.py`): the queue, what the network
-    needs of a provisioned device, and the event log."""
+    """The application server's offer to the uplink and downlink functions (`functions/appserver/service.py`):
+    the queue and what the network needs of a provisioned device. The TX ack and gateway-events functions
+    get narrower offers (`queue_requeue()`, `gateway_event_log()`), so they reach only their tables."""
 
     def queue_head(self, dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
         """The head of the queue, oldest first (expired items are dropped on the way)."""
@@ -238,9 +239,6 @@ class ApplicationServer(Protocol):
     def remove_from_queue(self, dev_eui: str, item_id: str) -> None:
         """Sent (unconfirmed) or acknowledged (confirmed)."""
 
-    def requeue(self, dev_eui: str, f_cnt: int) -> bool:
-        """The confirmed downlink sent with `f_cnt` was not transmitted: back to not sent."""
-
     def mac_version(self, dev_eui: str) -> str | None:
         """The LoRaWAN version the device was provisioned with; None for an unknown device."""
 
@@ -249,6 +247,17 @@ class ApplicationServer(Protocol):
 
     def app_s_key(self, dev_eui: str) -> AES128Key | None:
         """The join server's AppSKey of the device: only for sessions stored before JoinAns carried it."""
+
+
+class QueueRequeue(Protocol):
+    """What the TX ack handler needs of the queue (`functions/appserver/requeue.py`)."""
+
+    def requeue(self, dev_eui: str, f_cnt: int) -> bool:
+        """The confirmed downlink sent with `f_cnt` was not transmitted: back to not sent."""
+
+
+class GatewayEventLog(Protocol):
+    """What the gateway-events handler needs: the event log (`functions/appserver/eventlog.py`)."""
 
     def record_gateway_event(self, gateway_id: str, kind: str, body: dict[str, Any]) -> None:
         """A line in the gateway's event log, which the API shows."""
@@ -264,3 +273,15 @@ def application_server() -> ApplicationServer:
     from functions.appserver import service
 
     return service
+
+
+def queue_requeue() -> QueueRequeue:
+    from functions.appserver import requeue
+
+    return requeue
+
+
+def gateway_event_log() -> GatewayEventLog:
+    from functions.appserver import eventlog
+
+    return eventlog

@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from functions.lorawan.types import AES128Key
-from functions.simulator.fleet import FleetSettings, make_device, run_fleet
+from functions.simulator.fleet import JOIN_RETRY_S, FleetSettings, make_device, run_fleet
 
 
 def main() -> None:
@@ -25,6 +26,18 @@ def main() -> None:
     parser.add_argument("--lorawan", default="1.0.3", help="1.0.3 or 1.1.0")
     parser.add_argument("--app-key", default="00" * 16, help="AppKey (OTAA) and the seed of ABP session keys")
     parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path(".loraless-simulator.json"),
+        help="file keeping each OTAA device's next DevNonce between runs",
+    )
+    parser.add_argument(
+        "--join-retry",
+        type=float,
+        default=JOIN_RETRY_S,
+        help="seconds a device waits for its JoinAccept before it sends another JoinRequest",
+    )
+    parser.add_argument(
         "--print-devices", action="store_true", help="print the devices' identities and keys, then exit"
     )
     args = parser.parse_args()
@@ -32,7 +45,7 @@ def main() -> None:
     settings = FleetSettings(
         bridge=(host or "127.0.0.1", int(port)), gateways=args.gateways, devices_per_gateway=args.devices,
         interval_s=args.interval, region=args.region, otaa=args.otaa, app_key=AES128Key.parse(args.app_key),
-        lorawan_version=args.lorawan,
+        lorawan_version=args.lorawan, state_file=args.state, join_retry_s=args.join_retry,
     )  # fmt: skip
     if args.print_devices:
         for index in range(args.gateways * args.devices):

@@ -19,10 +19,10 @@ import pytest
 from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
+from functions.simulator import provisioning
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.cloud import CloudSettings, LocalCloud
 from localcloud.dynamodb import free_port
-from tests.support import provisioning
 from tests.support.mosquitto import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ NewDevice = Callable[..., tuple[EndDevice, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Api:
-    """Where the local API is and the token to call it with (for `tests.support.provisioning`)."""
+    """Where the local API is and the token to call it with (for `functions.simulator.provisioning`)."""
 
     url: str
     token: str

@@ -18,12 +18,12 @@ import pytest
 
 from functions.lorawan.types import AES128Key
 from functions.simulator.fleet import CAYENNE_TEMPERATURE, FleetSettings, make_device, run_fleet
+from functions.simulator.provisioning import application_topic, enqueue_downlink, provision_device
+from functions.simulator.radio import Air, join
 from localcloud.broker import Mosquitto
 from localcloud.mqtt import ServiceSession
 from tests.e2e.conftest import Api, NewDevice
-from tests.e2e.radio import Air, join
 from tests.support.mosquitto import Inbox
-from tests.support.provisioning import application_topic, enqueue_downlink, provision_device
 
 pytestmark = pytest.mark.slow
 APP_KEY = AES128Key.parse("8899aabbccddeeff0011223344556677")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from functions.simulator.provisioning import application_topic, provision_device
 from localcloud.dynamodb import free_port
 from tests.e2e.conftest import Api
 from tests.support.mosquitto import Inbox
-from tests.support.provisioning import application_topic, provision_device
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTE = ROOT / ".oracles" / "mote-venv" / "bin" / "mote"

@@ -23,11 +23,11 @@ from functions.lorawan.device import EndDevice
 from functions.lorawan.mac_commands import LinkADRReq
 from functions.lorawan.regions.base import LoRaModulation
 from functions.simulator.fleet import CAYENNE_TEMPERATURE
+from functions.simulator.provisioning import application_topic
+from functions.simulator.radio import Air, Heard, Transmission, join
 from localcloud.broker import Mosquitto
 from tests.e2e.conftest import Api, NewDevice
-from tests.e2e.radio import Air, Heard, Transmission, join
 from tests.support.mosquitto import Inbox
-from tests.support.provisioning import application_topic
 
 pytestmark = pytest.mark.slow
 GATEWAYS = ["00800000e2e00001", "00800000e2e00002", "00800000e2e00003"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.shared.settings import SETTINGS
 from localcloud.aws_api import AwsApi
 from localcloud.broker import Mosquitto
 from localcloud.mqtt import BrokerAccess, ServiceSession
@@ -29,9 +30,9 @@ def test_an_application_certificate_reads_its_own_topics_only(
     iot = AwsApi(None, lambda *_: None, sign_csr=broker.ca.sign_request).start()  # type: ignore[arg-type]
     access = broker.access_for("loraless-cloud")
     monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", iot.url)
-    monkeypatch.setenv("APPLICATION_POLICY_NAME", "ApplicationPolicy")
-    monkeypatch.setenv("LORALESS_MQTT_ENDPOINT", f"{access.host}:{access.port}")
-    monkeypatch.setenv("LORALESS_MQTT_CA_FILE", str(access.ca_path))
+    monkeypatch.setattr(SETTINGS, "application_policy_name", "ApplicationPolicy")
+    monkeypatch.setattr(SETTINGS, "mqtt_endpoint", f"{access.host}:{access.port}")
+    monkeypatch.setattr(SETTINGS, "mqtt_ca_file", str(access.ca_path))
     acme, globex = make_tenant(admin_key, "Acme"), make_tenant(admin_key, "Globex")
     application_id = acme.ids["application_id"]
     path = f"/applications/{application_id}/integrations/mqtt/certificate"

@@ -19,7 +19,7 @@ from google.protobuf import json_format
 
 from functions.bridge.app import BridgeApp
 from functions.bridge.config import BridgeConfig
-from functions.bridge.forwarder_sim import PacketForwarder
+from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from tests.support.mosquitto import Inbox, start_broker

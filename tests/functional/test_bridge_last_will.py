@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from functions.bridge.forwarder_sim import PacketForwarder
 from functions.network.gateways import bridge_state, gateway_event
 from functions.network.models import Gateway
+from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from tests.support.mosquitto import Inbox

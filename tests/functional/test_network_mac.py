@@ -353,7 +353,7 @@ def test_unknown_settings_are_refused(world: World) -> None:
 
 def test_an_abp_1_1_device_reset_is_confirmed_and_its_mac_state_starts_over(world: World) -> None:
     from functions.lorawan.device import abp
-    from functions.lorawan.device.session import DeviceSession as DeviceState
+    from functions.lorawan.device.session import EndDeviceSession as DeviceState
     from functions.lorawan.mac_commands import ResetConf
     from functions.lorawan.regions import get_region
     from functions.lorawan.types import EUI64, AES128Key, DevAddr

@@ -18,9 +18,11 @@ import pytest
 
 from functions.appserver import webhooks
 from functions.appserver.models import Application
+from functions.shared import settings
 from functions.shared.settings import SETTINGS
 from localcloud.lambda_runtime import LambdaService
 from localcloud.template import FunctionDef
+from tests.support.api import make_tenant, ok
 
 SECRET = "whsec-6f1d2c0a9b8e4f3d"  # looked for in the logs below
 EVENT = {
@@ -160,11 +162,36 @@ def test_private_addresses_are_refused_unless_allowed(
         with pytest.raises(webhooks.DeliveryError, match="non-public address; refused"):
             webhooks.deliver(url, {}, SECRET, "up", b"{}", allow_private=False)
     assert receiver.requests == []
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # on Lambda the default is to refuse
+    on_lambda = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}  # on Lambda the default is to refuse
+    monkeypatch.setattr(
+        SETTINGS,
+        "webhook_private_networks_allowed",
+        settings.load(on_lambda).webhook_private_networks_allowed,
+    )
     with pytest.raises(webhooks.DeliveryError, match="refused"):
         webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}")
-    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")  # unless the deployment says otherwise
+    allowed = on_lambda | {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}  # unless the deployment says otherwise
+    monkeypatch.setattr(
+        SETTINGS, "webhook_private_networks_allowed", settings.load(allowed).webhook_private_networks_allowed
+    )
     assert webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}") == 200
+    assert settings.load({}).webhook_private_networks_allowed  # off Lambda: receivers on localhost
+
+
+def test_an_integration_set_through_the_api_stores_its_secret_sealed_and_signs_with_it(
+    receiver: Receiver, dynamodb: str, admin_key: str
+) -> None:
+    tenant = make_tenant(admin_key, "Acme")
+    application_id = tenant.ids["application_id"]
+    path = f"/applications/{application_id}/integrations/http"
+    answer = ok("PUT", path, {"url": receiver.url, "secret": SECRET}, tenant.admin)
+    assert answer == {"url": receiver.url, "headers": {}, "has_secret": True}  # write-only
+    stored = Application.get(application_id).http_integration
+    assert SECRET not in json.dumps(stored)
+    ok("PUT", path, {"url": receiver.url}, tenant.admin)  # the secret stays when not given again
+    assert webhooks.dispatch(application_id, "up", EVENT) == 200
+    (request,) = receiver.requests
+    assert webhooks.verify(SECRET, request["headers"], request["body"])
 
 
 def test_dispatch_reads_the_integration_and_opens_the_sealed_secret(

@@ -12,6 +12,7 @@ import pytest
 from functions.appserver.accounts import create_user
 from functions.appserver.auth import new_admin_key
 from functions.appserver.handlers.api import handler
+from functions.shared.settings import SETTINGS
 from localcloud.api_gateway import proxy_event
 
 PASSWORD = "correct horse battery"
@@ -48,8 +49,8 @@ def login(email: str, password: str = PASSWORD) -> str:
 def admin_key(monkeypatch: pytest.MonkeyPatch) -> str:
     """The deployment's administrator key (and a session secret, as the local cloud gives)."""
     key, digest = new_admin_key()
-    monkeypatch.setenv("LORALESS_ADMIN_API_KEY_SHA256", digest)
-    monkeypatch.setenv("LORALESS_JWT_SECRET", "test-session-secret-" + "x" * 32)
+    monkeypatch.setattr(SETTINGS, "admin_api_key_sha256", digest)
+    monkeypatch.setattr(SETTINGS, "jwt_secret", "test-session-secret-" + "x" * 32)
     return key
 
 

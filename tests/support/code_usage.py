@@ -35,12 +35,47 @@ def _tree(module: str) -> ast.Module:
     return ast.parse(path.read_text())
 
 
+# `functions.shared.interface` binds each server's offer at first use, inside the function that returns
+# it: a module reaches the other server's code only by calling that function.
+INTERFACE = "functions.shared.interface"
+OFFERS = {
+    "network_server": "functions.network.service",
+    "application_server": "functions.appserver.service",
+    "queue_requeue": "functions.appserver.requeue",
+    "gateway_event_log": "functions.appserver.eventlog",
+}
+MODELS_MODULES = frozenset(
+    {
+        "functions.network.models",
+        "functions.appserver.models",
+        "functions.shared.tables",
+        "functions.shared.frame_tables",
+    }
+)
+
+
+def _module_level(tree: ast.Module) -> list[ast.AST]:
+    """The nodes outside function bodies (the interface's late imports are inside them)."""
+    nodes: list[ast.AST] = []
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        todo.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.FunctionDef))
+    return nodes
+
+
 def _imports(module: str) -> set[str]:
     path = _path(module)
     assert path is not None
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found: set[str] = set()
-    for node in ast.walk(_tree(module)):
+    tree = _tree(module)
+    nodes = _module_level(tree) if module == INTERFACE else list(ast.walk(tree))
+    if module != INTERFACE:
+        names = _names(module)
+        found.update(offer for call, offer in OFFERS.items() if call in names)
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -78,19 +113,11 @@ def closure(module: str) -> frozenset[str]:
     return frozenset(seen)
 
 
-# The modules that define the tables' models (a store per server, and the frame log's shared tables).
-MODELS_MODULES = frozenset(
-    {"functions.network.models", "functions.appserver.models", "functions.shared.frame_tables"}
-)
-
-
-def usage(
-    handler: str, model_names: set[str], *, models_modules: frozenset[str] = MODELS_MODULES
-) -> CodeUsage:
+def usage(handler: str, model_names: set[str]) -> CodeUsage:
     """What the handler (`package.module.function`) can reach. A model counts when any reached module
-    other than those defining the models names it."""
+    other than the ones defining the models (and the interface's declarations) names it."""
     modules = closure(handler.rsplit(".", 1)[0])
-    names = set().union(*(_names(m) for m in modules if m not in models_modules))
+    names = set().union(*(_names(m) for m in modules if m not in MODELS_MODULES | {INTERFACE}))
     return CodeUsage(
         modules=modules,
         models=frozenset(names & model_names),

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
-from functions.appserver import sessions
+from functions.appserver import login_tokens
 from functions.appserver.accounts import EmailTaken, create_user, delete_user, find_by_email
 from functions.appserver.api.common import UUID_PATTERN, caller, get_or_404, listing, page
 from functions.appserver.auth import new_api_key, require_global_admin
@@ -40,7 +40,7 @@ def login(credentials: Login) -> dict[str, Any]:
         raise UnauthorizedError("wrong e-mail or password")
     if not verify_password(credentials.password, user.password_hash):
         raise UnauthorizedError("wrong e-mail or password")
-    token, expires = sessions.issue(user.user_id)
+    token, expires = login_tokens.issue(user.user_id)
     return {"token": token, "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))}
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -25,8 +24,9 @@ from functions.appserver.api import (
 )
 from functions.appserver.api.common import CALLER
 from functions.appserver.auth import principal_for
+from functions.shared.settings import SETTINGS
 
-WEB_ORIGIN = os.environ.get("LORALESS_WEB_ORIGIN", "*")
+WEB_ORIGIN = SETTINGS.web_origin
 cors = CORSConfig(
     allow_origin=WEB_ORIGIN,
     allow_headers=["Authorization", "Content-Type"],
@@ -39,10 +39,14 @@ for module in (account, organizations, applications, device_profiles, devices, g
 OPEN_PATHS = ("/docs", "/login")
 
 
-@app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response[dict[str, object]]:
     details = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}" for e in error.errors()]
     return Response(422, content_types.APPLICATION_JSON, {"message": "invalid request", "errors": details})
+
+
+app.exception_handler(RequestValidationError)(
+    invalid_request
+)  # registered as a call: the decorator is untyped
 
 
 JSON_ONLY = "the API takes JSON bodies (Content-Type: application/json)"

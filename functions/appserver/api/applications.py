@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -15,7 +14,7 @@ from functions.appserver.api.common import UUID_PATTERN, new_id, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
 from functions.appserver.models import Application, Device
-from functions.shared import envelope
+from functions.appserver.webhooks import seal_secret
 
 router = APIGatewayRouter()
 AppId = Annotated[str, Path(pattern=UUID_PATTERN)]
@@ -126,8 +125,7 @@ def put_http_integration(application_id: AppId, body: HttpIntegration) -> dict[s
     item = application(application_id, write=True)
     config: dict[str, Any] = {"url": body.url, "headers": body.headers}
     if body.secret is not None:
-        sealed = envelope.seal({"secret": body.secret}, context=item.application_id)
-        config["secret"] = base64.b64encode(sealed).decode()
+        config["secret"] = seal_secret(item.application_id, body.secret)
     elif item.http_integration and item.http_integration.get("secret"):
         config["secret"] = item.http_integration["secret"]  # unchanged when not given again
     item.update(actions=[Application.http_integration.set(config)])

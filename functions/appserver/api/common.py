@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
@@ -95,7 +96,8 @@ def _encode_cursor(key: dict[str, Any] | None) -> str | None:
 def search_condition(model: type[Model], search: str | None) -> Condition | None:
     if not search:
         return None
-    return getattr(model, "name_lower").contains(search.strip().lower())  # noqa: B009
+    name_lower: UnicodeAttribute = getattr(model, "name_lower")  # noqa: B009
+    return name_lower.contains(search.strip().lower())
 
 
 def page[M: Model](

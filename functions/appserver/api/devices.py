@@ -262,9 +262,9 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
             f_cnt_up=body.f_cnt_up,
             n_f_cnt_down=body.n_f_cnt_down,
             a_f_cnt_down=body.a_f_cnt_down,
-            rx1_delay=profile.rx1_delay or region.timing.receive_delay1,
-            rx2_dr=profile.rx2_dr if profile.rx2_dr is not None else region.rx2.dr,
-            rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
+            rx1_delay=int(profile.rx1_delay or region.timing.receive_delay1),
+            rx2_dr=int(profile.rx2_dr) if profile.rx2_dr is not None else region.rx2.dr,
+            rx2_frequency=int(profile.rx2_frequency or region.rx2.frequency),
             adr=bool(profile.adr_enabled),
             device_class="C" if profile.supports_class_c else "A",
             disabled=not item.enabled,
@@ -291,13 +291,14 @@ def encode_with_profile(item: Device, f_port: int | None, obj: dict[str, Any]) -
     from functions.appserver.codecs import Codec, CodecError, encode_downlink
 
     profile = _profile_for(item.device_profile_id, item.org_id)
-    if profile.codec_kind == "none":
+    codec = Codec.of_profile(profile.codec_kind, profile.codec_script)
+    if codec is None:
         raise BadRequestError("the device profile has no codec to encode an object; send data instead")
     try:
         port, payload = encode_downlink(
-            Codec(profile.codec_kind, profile.codec_script),
+            codec,
             f_port=f_port,
-            obj=obj,  # type: ignore[arg-type]
+            obj=obj,
         )
     except CodecError as exc:
         raise BadRequestError(f"the codec could not encode the object: {exc}") from exc

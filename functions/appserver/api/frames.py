@@ -37,9 +37,13 @@ def _frames(subject: str, *, lorawan: str) -> dict[str, Any]:
     frame_log.watch(subject)
     since = query("since")
     condition = FrameLogItem.frame_id > since if since else None
+
+    def render(item: FrameLogItem) -> dict[str, Any]:
+        return frame_out(item, lorawan=lorawan)
+
     return page(
         lambda **kw: FrameLogItem.query(subject, condition, scan_index_forward=False, **kw),
-        lambda item: frame_out(item, lorawan=lorawan),
+        render,
         limit=query("limit"),
         cursor=query("cursor"),
     )

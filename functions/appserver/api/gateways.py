@@ -4,7 +4,7 @@ statistics per hour and the recent event log."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -18,9 +18,12 @@ from functions.appserver.api.organizations import list_in_organization, organiza
 from functions.appserver.auth import Resource
 from functions.shared.interface import network_server
 
+if TYPE_CHECKING:  # for annotations only, as interface.py names it; the class comes from network_server()
+    from functions.network.models import Gateway as GatewayTable
+
 # The network server's gateway table: the API writes a gateway's registration (organization, name,
 # description, location); the network server its observed state (last seen, online, statistics).
-Gateway = network_server().Gateway
+Gateway: type[GatewayTable] = network_server().Gateway
 GatewayStatsBucket = network_server().GatewayStatsBucket
 
 router = APIGatewayRouter()
@@ -40,7 +43,7 @@ class GatewayCreate(GatewayFields):
     organization_id: str = Field(pattern=UUID_PATTERN)
 
 
-def gateway_out(item: Gateway) -> dict[str, Any]:
+def gateway_out(item: GatewayTable) -> dict[str, Any]:
     return {
         "gateway_id": item.gateway_id,
         "organization_id": item.org_id,
@@ -55,7 +58,7 @@ def gateway_out(item: Gateway) -> dict[str, Any]:
     }
 
 
-def gateway(gateway_id: str, *, write: bool) -> Gateway:
+def gateway(gateway_id: str, *, write: bool) -> GatewayTable:
     """A gateway registered to an organization the caller may read (or write) gateways of."""
     return owned(Gateway, gateway_id.lower(), Resource.GATEWAYS, write=write, what="gateway")
 

@@ -114,7 +114,7 @@ def delete_organization(org_id: OrgId) -> tuple[dict[str, Any], int]:
     require_global_admin(caller())
     item = get_or_404(Organization, org_id, what="organization")
     for model in (Application, DeviceProfile, network_server().Gateway):
-        if next(iter(model.by_org.query(org_id, limit=1)), None) is not None:  # type: ignore[attr-defined]
+        if next(iter(model.by_org.query(org_id, limit=1)), None) is not None:
             raise BadRequestError(f"the organization still has {model.__name__.lower()}s; delete them first")
     for membership in Membership.query(org_id):
         membership.delete()

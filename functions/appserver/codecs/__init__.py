@@ -35,6 +35,16 @@ class Codec:
     kind: CodecKind
     script: str = ""  # JavaScript source for kind "javascript"
 
+    @classmethod
+    def of_profile(cls, kind: str, script: str) -> Codec | None:
+        """The codec a device profile's stored fields name; None for "none" and for a kind this version
+        does not know (the API writes only known kinds)."""
+        if kind == "cayenne_lpp":
+            return cls("cayenne_lpp")
+        if kind == "javascript":
+            return cls("javascript", script)
+        return None
+
 
 @dataclass(frozen=True)
 class DecodeResult:

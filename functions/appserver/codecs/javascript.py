@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -31,9 +30,10 @@ from typing import Any
 import quickjs
 
 from functions.appserver.codecs.errors import ScriptError
+from functions.shared.settings import SETTINGS
 
-DEFAULT_TIME_LIMIT_S = float(os.environ.get("CODEC_JS_TIME_LIMIT_MS", "100")) / 1000
-DEFAULT_MEMORY_LIMIT = int(os.environ.get("CODEC_JS_MEMORY_LIMIT_BYTES", str(16 * 1024 * 1024)))
+DEFAULT_TIME_LIMIT_S = SETTINGS.codec_js_time_limit_s
+DEFAULT_MEMORY_LIMIT = SETTINGS.codec_js_memory_limit_bytes
 KEEP_BELOW_BYTES = 2 * 1024 * 1024
 CACHE_SIZE = 16
 WATCHDOG_SLACK_S = 2.0  # beyond the CPU limit of compile + call, before the worker is given up

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
-
 from functions.appserver.join_server import handle_join
 from functions.shared.interface import JoinAns, JoinReq
-
-logger = Logger()
-
-
-tracer = Tracer()
+from functions.shared.observability import lambda_handler, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         request = JoinReq.from_dict(event)

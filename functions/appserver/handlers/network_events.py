@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
-
 from functions.appserver.integration import handle_network_event
 from functions.shared import aws
 from functions.shared.interface import NetworkEvent
-
-logger = Logger()
-
-
-tracer = Tracer()
+from functions.shared.observability import lambda_handler, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         network_event = NetworkEvent.from_dict(event)

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.appserver.webhooks import DeliveryError, dispatch
-
-logger = Logger()
-metrics = Metrics()
+from functions.shared.observability import lambda_handler, logger, metrics
 
 
-tracer = Tracer()
-
-
-@metrics.log_metrics
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     application_id, event_type = event.get("application_id"), event.get("event_type")
     if not isinstance(application_id, str) or not isinstance(event_type, str) or "body" not in event:

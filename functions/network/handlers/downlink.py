@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.network.class_c import send_class_c
 from functions.network.observability import logger
 from functions.shared import aws
+from functions.shared.observability import lambda_handler
 
 metrics = Metrics()
 
@@ -17,9 +18,7 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dev_eui = str(event.get("dev_eui", ""))
     logger.append_keys(dev_eui=dev_eui)

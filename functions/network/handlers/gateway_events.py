@@ -8,12 +8,12 @@ from aws_lambda_powertools import Tracer
 
 from functions.network.gateways import bridge_state, gateway_event
 from functions.network.observability import logger
+from functions.shared.observability import lambda_handler
 
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "bridgeId" in event:
         return bridge_state(event)

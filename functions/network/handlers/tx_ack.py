@@ -11,6 +11,7 @@ from functions.network.observability import logger
 from functions.network.transmissions import handle_tx_ack
 from functions.shared import aws
 from functions.shared.interface import NetworkEvent
+from functions.shared.observability import lambda_handler
 from functions.shared.settings import SETTINGS
 
 metrics = Metrics()
@@ -24,9 +25,7 @@ def _send(event: NetworkEvent) -> None:
 tracer = Tracer()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(gateway_id=event.get("gatewayId"), downlink_id=event.get("downlinkId"))
     return handle_tx_ack(

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.network.observability import logger
 from functions.network.receptions import InvalidUplinkEvent, parse_uplink
 from functions.network.uplink import Ports, handle_reception
+from functions.shared.observability import lambda_handler
 
 metrics = Metrics()
 
@@ -26,9 +27,7 @@ def _count(name: str) -> None:
 tracer = Tracer()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # responses may carry keys (JoinAns)
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     try:
         reception = parse_uplink(event)

@@ -8,7 +8,6 @@ sent (or the join), or once at the next uplink with `dev_status_now`. The answer
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from functions.lorawan.mac_commands import DevStatusAns, DevStatusReq, MACCommand
@@ -17,9 +16,10 @@ from functions.network.mac.state import DevStatusSent
 from functions.network.mac.units import Unit, UplinkMAC
 from functions.network.models import DeviceSession
 from functions.network.observability import Count
+from functions.shared.settings import SETTINGS
 
-DEV_STATUS_EVERY_S = int(os.environ.get("DEV_STATUS_INTERVAL_S", "86400"))
-DEV_STATUS_EVERY_UPLINKS = int(os.environ.get("DEV_STATUS_EVERY_UPLINKS", "0"))
+DEV_STATUS_EVERY_S = SETTINGS.dev_status_interval_s
+DEV_STATUS_EVERY_UPLINKS = SETTINGS.dev_status_every_uplinks
 
 
 class DevStatus(NetworkRequest):

@@ -25,9 +25,13 @@ MAX_ATTEMPTS = 3  # sends of one request without an answer before it is dropped
 
 
 def handle_uplink_commands(
-    commands: list[MACCommand], session: DeviceSession, uplink: Uplink, count: Count
+    commands: list[MACCommand], session: DeviceSession, uplink: Uplink, count: Count, *, late: bool = False
 ) -> UplinkMAC:
-    """Answers to send, acknowledged requests applied, unanswered ones to send again (or dropped)."""
+    """Answers to send, acknowledged requests applied, unanswered ones to send again (or dropped).
+
+    A `late` frame (overtaken by a newer one) gets no downlink: its answers to pending requests still
+    apply (the device did apply them), but the device's own requests are not answered, and it says nothing
+    about requests sent after the newer frame, so none counts as unanswered."""
     result = UplinkMAC()
     answered: set[str] = set()
     lorawan_1_1 = session.mac_version.startswith("1.1")
@@ -62,13 +66,18 @@ def handle_uplink_commands(
             request.answered(session, entry, block, result, count, uplink.f_cnt)
             continue
         device_request = DEVICE_REQUESTS.get(type(command))
-        if device_request is not None and (lorawan_1_1 or not device_request.LORAWAN_1_1_ONLY):
+        if late:
+            logger.info("MAC command of a late frame not answered", extra={"command": command.NAME})
+        elif device_request is not None and (lorawan_1_1 or not device_request.LORAWAN_1_1_ONLY):
             unit = device_request.answer(command, session, uplink)
             if unit is not None:
                 result.answers.append(unit)
         else:
             logger.info("MAC command needs no answer here", extra={"command": command.NAME})
-    result.retries = _unanswered(session, count, uplink.f_cnt)
+    if late:
+        result.needs_downlink = False
+    else:
+        result.retries = _unanswered(session, count, uplink.f_cnt)
     return result
 
 

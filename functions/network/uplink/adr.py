@@ -9,7 +9,7 @@ from functions.network.uplink.context import DataUplink
 
 
 def run_adr(up: DataUplink) -> None:
-    if not up.mac_payload.fhdr.f_ctrl.adr:
+    if not up.mac_payload.fhdr.f_ctrl.adr or up.late:  # a late frame's settings are not the device's now
         return
     link_adr.REQUEST.record(
         up.session, f_cnt=up.f_cnt, max_snr=up.best.snr, gateway_count=len(up.frame.receptions)

@@ -91,6 +91,8 @@ class DataUplink:
     session: DeviceSession = field(init=False)
     keys: dict[str, AES128Key] = field(init=False)
     f_cnt: int = 0
+    late: bool = False  # overtaken by a newer frame: its RX windows are over, it only counts and informs
+    reread: str | None = None  # the DevEUI whose session is read again after another invocation saved it
     # read_mac_commands / handle_mac_commands / run_adr / add_mac_requests
     commands: list[MACCommand] = field(default_factory=list)
     mac: UplinkMAC = field(default_factory=UplinkMAC)

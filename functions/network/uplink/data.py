@@ -8,7 +8,7 @@ from pynamodb.exceptions import PutError
 
 from functions.lorawan import security
 from functions.lorawan.errors import FrameCounterReplay, LoRaWANError
-from functions.lorawan.fcnt import check_f_cnt, full_f_cnt
+from functions.lorawan.fcnt import accept_f_cnt, full_f_cnt
 from functions.lorawan.mac_commands import decode_mac_commands
 from functions.network import store
 from functions.network.mac.channels import uplink_channel_index
@@ -29,10 +29,21 @@ from functions.network.uplink.downlink import (
 )
 from functions.shared.interface import NetworkEvent
 
+SAVE_ATTEMPTS = 3  # another invocation may save the same session in between (two frames of one device)
+
 
 def handle_data(frame: Frame) -> str:
+    """The steps once; again from a fresh session read when another invocation saved the session in
+    between (nothing left the function before `save_session`), so neither frame is lost."""
     logger.append_keys(dev_addr=str(frame.phy.mac_payload.fhdr.dev_addr))
-    return run(DataUplink(frame), STEPS)
+    up = DataUplink(frame)
+    outcome = run(up, STEPS)
+    for _ in range(SAVE_ATTEMPTS - 1):
+        if outcome != "conflict":
+            break
+        up = DataUplink(frame, reread=up.session.dev_eui)
+        outcome = run(up, STEPS)
+    return outcome
 
 
 def find_session(up: DataUplink) -> str | None:
@@ -41,7 +52,10 @@ def find_session(up: DataUplink) -> str | None:
     phy, best, region = up.frame.phy, up.best, up.region
     f_cnt_16 = phy.mac_payload.fhdr.f_cnt
     candidates = 0
-    for session in store.sessions_of(phy.mac_payload.fhdr.dev_addr):
+    sessions = store.sessions_of(phy.mac_payload.fhdr.dev_addr)
+    if up.reread is not None:  # the index may lag the write that beat us: read the session itself
+        sessions = [s for s in [store.session_of(up.reread, consistent=True)] if s is not None]
+    for session in sessions:
         candidates += 1
         keys = store.session_keys(session)
         f_cnt = full_f_cnt(f_cnt_16, int(session.f_cnt_up))
@@ -79,16 +93,21 @@ def check_enabled(up: DataUplink) -> str | None:
 
 
 def check_frame_counter(up: DataUplink) -> str | None:
-    """The 16-bit FCnt was widened around the next expected value (65535 rolls over to 65536); anything
-    older is a replay. The next expected value moves past this frame (saved with the session)."""
-    expected = int(up.session.f_cnt_up)
+    """The 16-bit FCnt was widened around the next expected value (65535 rolls over to 65536). A counter
+    at or above it is new; one of the 64 below it not accepted before is late (overtaken by a newer frame)
+    and accepted once; anything else is a replay (the anti-replay window, `accept_f_cnt`)."""
+    session = up.session
+    expected = int(session.f_cnt_up)
+    seen = int(session.f_cnt_up_seen) if session.f_cnt_up_seen is not None else None
     try:
-        check_f_cnt(up.f_cnt, expected, max_gap=None)
+        session.f_cnt_up, session.f_cnt_up_seen, up.late = accept_f_cnt(up.f_cnt, expected, seen)
     except FrameCounterReplay:
         up.ports.count("Replays")
         logger.warning("frame counter replayed", extra={"f_cnt": up.f_cnt, "expected": expected})
         return "replay"
-    up.session.f_cnt_up = up.f_cnt + 1
+    if up.late:
+        up.ports.count("LateUplinks")
+        logger.info("uplink overtaken by a newer one: delivered, no downlink", extra={"f_cnt": up.f_cnt})
     return None
 
 
@@ -116,7 +135,7 @@ def follow_data_rate(up: DataUplink) -> None:
     """The device changed its data rate on its own (ADRACKReq back-off, a reset, a join at another DR):
     ADR starts over from the rate it uses, at full power (ChirpStack's `set_uplink_data_rate`)."""
     session = up.session
-    if up.best.data_rate != int(session.dr):
+    if not up.late and up.best.data_rate != int(session.dr):
         session.dr, session.tx_power_index, session.uplink_history = up.best.data_rate, 0, []
 
 
@@ -131,13 +150,15 @@ def handle_mac_commands(up: DataUplink) -> None:
         gps_time_s=gps_time_s(best.rx_info) or gps_seconds(best.received_at_ms),
         f_cnt=up.f_cnt,
     )
-    up.mac = handle_uplink_commands(up.commands, up.session, uplink, up.ports.count)
+    up.mac = handle_uplink_commands(up.commands, up.session, uplink, up.ports.count, late=up.late)
     up.units = [*up.mac.answers, *up.mac.retries]
     up.busy = {unit.name for unit in up.mac.retries}
 
 
 def add_mac_requests(up: DataUplink) -> None:
     """What the operator's desired state still asks of the device (each request module's `needed`)."""
+    if up.late:
+        return
     up.units += due_requests(up.session, up.region, f_cnt=up.f_cnt, busy=up.busy, now=up.now)
 
 

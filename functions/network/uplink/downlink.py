@@ -20,6 +20,8 @@ def take_queue_head(up: DataUplink) -> None:
     device's ACK is acknowledged or sent again; a payload beyond the RX1 data rate's N stays queued; a
     payload that would leave the answers to the device's requests no room waits (FPending is set)."""
     session, region = up.session, up.region
+    if up.late:  # no downlink for it: the queue waits for the device's next frame
+        return
     head = application_server().queue_head(session.dev_eui)
     if head and head[0].f_cnt is not None:  # a confirmed downlink waits for this device's ACK
         if up.mac_payload.fhdr.f_ctrl.ack:
@@ -83,6 +85,8 @@ def build_frame(up: DataUplink) -> None:
     item = up.item
     on_port_0 = item is None and len(mac_bytes) > MAX_F_OPTS
     adr_ack_req = up.mac_payload.fhdr.f_ctrl.adr_ack_req
+    if up.late:  # its RX windows closed before the newer frame was sent (issue 15, README)
+        return
     if not (up.confirmed or up.included or adr_ack_req or item is not None or up.mac.needs_downlink):
         return
     up.built = build_downlink(
@@ -102,7 +106,11 @@ def choose_gateway(up: DataUplink) -> None:
     """The best gateway that can still transmit sends the downlink (`scheduling.downlink_reception`); the
     session remembers it for class C."""
     up.gateway = downlink_reception(up.frame.receptions, up.ports.count) if up.built is not None else up.best
-    up.session.last_gateway_id, up.session.last_topic_prefix = up.gateway.gateway_id, up.gateway.topic_prefix
+    if not up.late:  # the newer frame's gateway stays the one that last heard the device
+        up.session.last_gateway_id, up.session.last_topic_prefix = (
+            up.gateway.gateway_id,
+            up.gateway.topic_prefix,
+        )
 
 
 def settle_queue(up: DataUplink) -> None:

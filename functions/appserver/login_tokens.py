@@ -1,28 +1,28 @@
-"""Login sessions as JWTs (HS256, PyJWT). The signing secret comes from Secrets Manager on AWS (through
+"""Login tokens: JWTs (HS256, PyJWT). The signing secret comes from Secrets Manager on AWS (through
 Powertools Parameters, cached for five minutes) and from LORALESS_JWT_SECRET in the local cloud."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import jwt
+
+from functions.shared.settings import SETTINGS
 
 ISSUER = "loraless"
 LIFETIME_S = 12 * 3600
 
 
-class InvalidSession(Exception):
+class InvalidLoginToken(Exception):
     """A token that is expired, forged or not ours."""
 
 
 def _secret() -> str:
-    local = os.environ.get("LORALESS_JWT_SECRET")
-    if local:
-        return local
-    arn = os.environ.get("JWT_SECRET_ARN")
+    if SETTINGS.jwt_secret:
+        return SETTINGS.jwt_secret
+    arn = SETTINGS.jwt_secret_arn
     if not arn:
-        raise InvalidSession("sessions are not configured (no JWT secret)")
+        raise InvalidLoginToken("login tokens are not configured (no JWT secret)")
     from aws_lambda_powertools.utilities import parameters
 
     return str(parameters.get_secret(arn, max_age=300))
@@ -43,5 +43,5 @@ def subject(token: str) -> str:
             token, _secret(), algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub"]}
         )
     except jwt.PyJWTError as exc:
-        raise InvalidSession(str(exc)) from exc
+        raise InvalidLoginToken(str(exc)) from exc
     return str(claims["sub"])
