@@ -14,11 +14,11 @@ import threading
 
 import pytest
 
-from functions.bridge.forwarder_sim import PacketForwarder
 from functions.lorawan import security
 from functions.lorawan.fhdr import FHDR, FCtrl
 from functions.lorawan.phypayload import MType
 from functions.simulator.fleet import JOIN_RETRY_S, FleetSettings, make_device
+from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import Mosquitto
 from localcloud.cloud import ADMIN_EMAIL, LocalCloud, local_admin_password
 from tests.browser.test_web_ui import APP_KEY, CHROMIUM, GATEWAY, browser, cloud, log_in, playwright, shot
