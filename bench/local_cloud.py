@@ -206,7 +206,9 @@ class Radio:
         spec = self.spec
         async with self.air:
             pump = asyncio.create_task(self.pump())
-            session = ServiceSession(spec.access, f"bench-fleet-{os.getpid()}", on_message=self.on_message)
+            session = ServiceSession(
+                spec.access, f"loraless-cloud-bench-fleet-{os.getpid()}", on_message=self.on_message
+            )
             session.start().subscribe(["#"])
             await asyncio.sleep(1.0)
             await self.join_all()

@@ -52,7 +52,7 @@ def _encode(device: Device, f_port: Any, obj: dict[str, Any]) -> tuple[Any, byte
         profile = DeviceProfile.get(device.device_profile_id)
     except DeviceProfile.DoesNotExist as exc:
         raise ValueError("the device has no profile whose codec could encode the object") from exc
-    codec = Codec.of_profile(profile.codec_kind, profile.codec_script)
+    codec = Codec.of_profile(profile.codec_kind, profile.codec_script, profile.profile_id)
     if codec is None:
         raise ValueError("the device profile has no codec to encode an object; send data instead")
     try:

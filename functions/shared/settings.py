@@ -76,11 +76,9 @@ def load(env: Mapping[str, str] = os.environ) -> Settings:
         web_origin=get("LORALESS_WEB_ORIGIN", "*"),
         codec_js_time_limit_s=float(get("CODEC_JS_TIME_LIMIT_MS", "100")) / 1000,
         codec_js_memory_limit_bytes=int(get("CODEC_JS_MEMORY_LIMIT_BYTES", str(16 * 1024 * 1024))),
-        # Refused on AWS Lambda (the runtime sets AWS_LAMBDA_RUNTIME_API) unless the deployment says
-        # otherwise; on a development machine and in the local cloud, receivers usually are on localhost.
-        webhook_private_networks_allowed=(
-            _flag(private) if private is not None else "AWS_LAMBDA_RUNTIME_API" not in env
-        ),
+        # Refused on AWS Lambda and in the local cloud alike unless the operator allows them
+        # (WEBHOOK_ALLOW_PRIVATE_NETWORKS=true; `make run --allow-private-webhooks`), issue 15.
+        webhook_private_networks_allowed=_flag(private) if private is not None else False,
         mqtt_endpoint=get("LORALESS_MQTT_ENDPOINT") or None,
         mqtt_ca_file=get("LORALESS_MQTT_CA_FILE") or None,
         application_policy_name=get("APPLICATION_POLICY_NAME") or None,

@@ -291,7 +291,7 @@ def encode_with_profile(item: Device, f_port: int | None, obj: dict[str, Any]) -
     from functions.appserver.codecs import Codec, CodecError, encode_downlink
 
     profile = _profile_for(item.device_profile_id, item.org_id)
-    codec = Codec.of_profile(profile.codec_kind, profile.codec_script)
+    codec = Codec.of_profile(profile.codec_kind, profile.codec_script, profile.profile_id)
     if codec is None:
         raise BadRequestError("the device profile has no codec to encode an object; send data instead")
     try:

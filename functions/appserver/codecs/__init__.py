@@ -34,15 +34,16 @@ CodecKind = Literal["none", "cayenne_lpp", "javascript"]
 class Codec:
     kind: CodecKind
     script: str = ""  # JavaScript source for kind "javascript"
+    owner: str = ""  # whose script (the device profile): contexts are never shared between owners
 
     @classmethod
-    def of_profile(cls, kind: str, script: str) -> Codec | None:
+    def of_profile(cls, kind: str, script: str, owner: str = "") -> Codec | None:
         """The codec a device profile's stored fields name; None for "none" and for a kind this version
         does not know (the API writes only known kinds)."""
         if kind == "cayenne_lpp":
             return cls("cayenne_lpp")
         if kind == "javascript":
-            return cls("javascript", script)
+            return cls("javascript", script, owner)
         return None
 
 
@@ -82,7 +83,9 @@ def decode_uplink(
         return DecodeResult(None, [f"unknown codec kind {codec.kind!r}"])
     payload = {"bytes": list(data), "fPort": f_port, "variables": dict(variables or {})}
     try:
-        result = javascript.default_runner().call(codec.script, "decodeUplink", payload, recv_time=recv_time)
+        result = javascript.default_runner().call(
+            codec.script, "decodeUplink", payload, recv_time=recv_time, owner=codec.owner
+        )
     except ScriptError as exc:
         return DecodeResult(None, [str(exc)])
     if not isinstance(result, dict):
@@ -113,7 +116,7 @@ def encode_downlink(
         payload = json.loads(json.dumps({"data": obj, "variables": dict(variables or {})}))
     except (TypeError, ValueError) as exc:
         raise CodecError(f"downlink object is not JSON: {exc}") from None
-    result = javascript.default_runner().call(codec.script, "encodeDownlink", payload)
+    result = javascript.default_runner().call(codec.script, "encodeDownlink", payload, owner=codec.owner)
     if not isinstance(result, dict):
         raise CodecError(f"encodeDownlink returned {type(result).__name__}, not an object")
     errors = _messages(result, "errors", "encodeDownlink")
