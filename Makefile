@@ -32,6 +32,7 @@ bench: setup
 	$(PY) -m bench.bridge
 	$(PY) -m bench.station
 	$(PY) -m bench.network
+	$(PY) -m bench.frame_log
 	$(PY) -m bench.api
 	$(PY) -m bench.local_cloud --devices 10 100 --rate 20 --concurrency 8
 

@@ -17,18 +17,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from functions.lorawan import security
-from functions.lorawan.cflist import decode_cf_list
 from functions.lorawan.errors import LoRaWANError
-from functions.lorawan.join import JoinRequest, RejoinRequest
+from functions.lorawan.frame_view import FrameKeys, frame_view
 from functions.lorawan.keys import (
     join_server_keys,
     session_keys_1_0,
     session_keys_1_1,
     session_keys_1_1_opt_neg_unset,
 )
-from functions.lorawan.mac_commands import decode_mac_commands
-from functions.lorawan.phypayload import EncryptedJoinAccept, MType, PHYPayload, ProprietaryPayload
 from functions.lorawan.types import EUI64, AES128Key, NetID
 
 EXIT_BAD_INPUT = 2
@@ -70,110 +66,20 @@ def _int(text: str) -> int:
     return int(text, 0)
 
 
-def _mac_commands(data: bytes, *, uplink: bool) -> list[dict[str, Any]]:
-    return [command.to_dict() for command in decode_mac_commands(data, uplink=uplink)]
-
-
-def _decode_data(phy: PHYPayload, args: argparse.Namespace, out: dict[str, Any]) -> None:
-    mac = phy.mac_payload
-    fhdr = mac.fhdr
-    f_cnt = args.f_cnt if args.f_cnt is not None else fhdr.f_cnt
-    out |= {
-        "dev_addr": str(fhdr.dev_addr),
-        "f_ctrl": fhdr.f_ctrl.to_dict(uplink=phy.uplink),
-        "f_cnt": f_cnt,
-        "f_opts": fhdr.f_opts.hex(),
-    }
-    lorawan_1_1 = args.lorawan == "1.1"
-    nwk_s_key = _key(args.nwk_s_key, "nwk-s-key")
-    app_s_key = _key(args.app_s_key, "app-s-key")
-    f_opts = fhdr.f_opts
-    if fhdr.f_opts and lorawan_1_1 and nwk_s_key is not None:
-        f_opts = security.decrypt_f_opts(phy, nwk_s_key, f_cnt)
-        out["f_opts_decrypted"] = f_opts.hex()
-    if f_opts and (not lorawan_1_1 or nwk_s_key is not None):
-        out["mac_commands"] = _mac_commands(f_opts, uplink=phy.uplink)
-    if mac.f_port is not None:
-        out["f_port"] = mac.f_port
-        payload = mac.frm_payload
-        key = nwk_s_key if mac.f_port == 0 else app_s_key
-        if key is not None and payload:
-            payload = security.decrypt_frm_payload(phy, key, f_cnt)
-            out["frm_payload_decrypted"] = True
-        out["frm_payload"] = payload.hex()
-        if mac.f_port == 0 and key is not None:
-            out["mac_commands"] = _mac_commands(payload, uplink=phy.uplink)
-    out["mic"] = phy.mic.hex()
-    if nwk_s_key is not None and not lorawan_1_1:
-        out["mic_valid"] = security.data_mic_1_0(phy, nwk_s_key, f_cnt) == phy.mic
-    elif nwk_s_key is not None and not phy.uplink:
-        # 1.1 downlink MIC: SNwkSIntKey; the CLI takes it as --nwk-s-key (one key for a quick check).
-        out["mic_valid"] = security.downlink_mic_1_1(phy, nwk_s_key, f_cnt) == phy.mic
-
-
-def _decode_join_accept(phy: PHYPayload, args: argparse.Namespace, out: dict[str, Any]) -> None:
-    assert isinstance(phy.payload, EncryptedJoinAccept)
-    key = (
-        _key(args.nwk_key, "nwk-key")
-        if args.lorawan == "1.1" and args.nwk_key
-        else _key(args.app_key, "app-key")
-    )
-    if key is None:
-        out["encrypted_payload"] = phy.payload.data.hex()
-        return
-    join_eui = EUI64.parse(args.join_eui) if args.join_eui else None
-    mic_key = key
-    if args.lorawan == "1.1" and args.dev_eui:
-        mic_key = join_server_keys(key, EUI64.parse(args.dev_eui)).js_int_key
-    join_accept, mic, valid = security.open_join_accept(
-        phy, encryption_key=key, mic_key=mic_key, join_eui=join_eui, dev_nonce=args.dev_nonce
-    )
-    out |= {
-        "join_nonce": join_accept.join_nonce,
-        "net_id": str(join_accept.net_id),
-        "dev_addr": str(join_accept.dev_addr),
-        "opt_neg": join_accept.dl_settings.opt_neg,
-        "rx1_dr_offset": join_accept.dl_settings.rx1_dr_offset,
-        "rx2_dr": join_accept.dl_settings.rx2_dr,
-        "rx_delay": join_accept.rx_delay,
-        "mic": mic.hex(),
-    }
-    if join_accept.cf_list is not None:
-        out["cf_list"] = decode_cf_list(join_accept.cf_list).to_dict()
-    if valid is not None:
-        out["mic_valid"] = valid
-
-
 def decode_frame(args: argparse.Namespace) -> dict[str, Any]:
-    """The JSON object `loraless frame decode` prints."""
-    phy = PHYPayload.from_bytes(_frame_bytes(args.frame))
-    out: dict[str, Any] = {"mtype": phy.m_type.name, "major": phy.mhdr.major}
-    payload = phy.payload
-    if phy.m_type.is_data:
-        _decode_data(phy, args, out)
-    elif isinstance(payload, JoinRequest):
-        out |= {
-            "join_eui": str(payload.join_eui),
-            "dev_eui": str(payload.dev_eui),
-            "dev_nonce": payload.dev_nonce,
-            "mic": phy.mic.hex(),
-        }
-        key = _key(args.nwk_key if args.lorawan == "1.1" and args.nwk_key else args.app_key, "app-key")
-        if key is not None:
-            out["mic_valid"] = security.join_request_mic(phy, key) == phy.mic
-    elif isinstance(payload, RejoinRequest):
-        out |= {
-            "rejoin_type": payload.rejoin_type,
-            "dev_eui": str(payload.dev_eui),
-            "rj_count": payload.rj_count,
-        }
-        out |= {"net_id": str(payload.net_id)} if payload.net_id else {"join_eui": str(payload.join_eui)}
-        out["mic"] = phy.mic.hex()
-    elif phy.m_type == MType.JoinAccept:
-        _decode_join_accept(phy, args, out)
-    elif isinstance(payload, ProprietaryPayload):
-        out["payload"] = payload.data.hex()
-    return out
+    """The JSON object `loraless frame decode` prints: the protocol core's frame view."""
+    keys = FrameKeys(
+        lorawan=args.lorawan,
+        nwk_s_key=_key(args.nwk_s_key, "nwk-s-key"),
+        app_s_key=_key(args.app_s_key, "app-s-key"),
+        app_key=_key(args.app_key, "app-key"),
+        nwk_key=_key(args.nwk_key, "nwk-key"),
+        f_cnt=args.f_cnt,
+        join_eui=EUI64.parse(args.join_eui) if args.join_eui else None,
+        dev_eui=EUI64.parse(args.dev_eui) if args.dev_eui else None,
+        dev_nonce=args.dev_nonce,
+    )
+    return frame_view(_frame_bytes(args.frame), keys)
 
 
 def derive_keys(args: argparse.Namespace) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from functions.network import store
+from functions.network.frame_recording import SentDownlink, record_downlink
 from functions.network.frames import build_downlink
 from functions.network.observability import logger
 from functions.network.queue_events import SendEvent, report_queue
@@ -89,5 +90,6 @@ def send_class_c(
     application.mark_sent(dev_eui, item.item_id, built.f_cnt)  # until the TX ack (confirmed: the ACK)
     publish(f"{session.last_topic_prefix}/gateway/{session.last_gateway_id}/command/down", frame)
     count("DownlinksClassC")
+    record_downlink(dev_eui=dev_eui, downlink=SentDownlink(built.phy_payload, frame, region))
     logger.info("class C downlink sent", extra={"gateway_id": session.last_gateway_id})
     return "sent"

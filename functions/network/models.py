@@ -22,6 +22,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.network.mac.state import MacState, MacStateAttribute
+from functions.shared.frame_tables import FRAME_LOG_TABLES
 from functions.shared.tables import OrganizationIndex, table_meta
 
 
@@ -144,4 +145,5 @@ NETWORK_TABLES: tuple[type[Model], ...] = (
     Gateway,
     PendingDownlink,
     GatewayStatsBucket,
+    *FRAME_LOG_TABLES,  # written by the network server; the API reads them and sets the watch flag
 )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.network.frame_recording import record_tx_ack
 from functions.network.models import Gateway, PendingDownlink
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
@@ -49,7 +50,12 @@ def handle_tx_ack(
         pending = PendingDownlink.get(downlink_id)
     except PendingDownlink.DoesNotExist:
         logger.info("TX ack for an unknown or expired downlink")
+        if isinstance(gateway_id, str) and gateway_id:
+            record_tx_ack(dev_eui=None, gateway_id=gateway_id, downlink_id=downlink_id, status=final,
+                          window=len(tried))  # fmt: skip
         return {"status": final, "window": len(tried)}
+    record_tx_ack(dev_eui=pending.dev_eui, gateway_id=pending.gateway_id, downlink_id=downlink_id,
+                  status=final, window=len(tried))  # fmt: skip
     logger.append_keys(dev_eui=pending.dev_eui)
     pending.delete()
     requeued = False

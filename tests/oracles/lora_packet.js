@@ -17,6 +17,8 @@ function decode(op) {
     frm_payload: hex(b.FRMPayload),
     adr: p.getFCtrlADR(),
     ack: p.getFCtrlACK(),
+    adr_ack_req: p.getFCtrlADRACKReq(),
+    f_pending: p.getFCtrlFPending(),
     mic: hex(b.MIC),
     join_eui: hex(b.AppEUI),
     dev_eui: hex(b.DevEUI),
@@ -26,6 +28,7 @@ function decode(op) {
 
 const handlers = {
   decode,
+  verify: (op) => lp.verifyMIC(lp.fromWire(buf(op.phy)), buf(op.nwk_s_key)),
   decrypt: (op) => hex(lp.decrypt(lp.fromWire(buf(op.phy)), op.app_s_key && buf(op.app_s_key), op.nwk_s_key && buf(op.nwk_s_key))),
   mic: (op) => hex(lp.calculateMIC(lp.fromWire(buf(op.phy)), op.nwk_s_key && buf(op.nwk_s_key), op.app_key && buf(op.app_key))),
   join_accept: (op) => hex(lp.decryptJoinAccept(lp.fromWire(buf(op.phy)), buf(op.app_key))),

@@ -50,6 +50,7 @@ MODELS_MODULES = frozenset(
         "functions.appserver.models",
         "functions.shared.tables",
         "functions.shared.station_credentials",
+        "functions.shared.frame_tables",
     }
 )
 

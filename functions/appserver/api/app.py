@@ -12,7 +12,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from functions.appserver.api import account, applications, device_profiles, devices, gateways, organizations
+from functions.appserver.api import (
+    account,
+    applications,
+    device_profiles,
+    devices,
+    frames,
+    gateways,
+    metrics,
+    organizations,
+)
 from functions.appserver.api.common import CALLER
 from functions.appserver.auth import principal_for
 from functions.shared.settings import SETTINGS
@@ -25,7 +34,7 @@ cors = CORSConfig(
 )
 app = APIGatewayRestResolver(enable_validation=True, cors=cors)
 app.enable_swagger(path="/docs", title="Loraless API", version="0.2.0")
-for module in (account, organizations, applications, device_profiles, devices, gateways):
+for module in (account, organizations, applications, device_profiles, devices, gateways, frames, metrics):
     app.include_router(module.router)
 OPEN_PATHS = ("/docs", "/login")
 

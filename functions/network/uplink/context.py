@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from functions.lorawan.mac_commands import MACCommand
 from functions.lorawan.macpayload import MACPayload
@@ -70,6 +71,10 @@ class Frame:
     phy: PHYPayload = field(init=False)
     best: Reception = field(init=False)
     region: Region = field(init=False)
+    # for the frame log (`record.py`): the device once known (JoinRequest, or the session whose MIC
+    # verified) and the gw.DownlinkFrame that answered the frame
+    dev_eui: str | None = None
+    sent: dict[str, Any] | None = None
 
     @property
     def rx_info(self) -> list[dict[str, object]]:

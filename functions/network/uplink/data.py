@@ -17,7 +17,7 @@ from functions.network.mac.device_time import gps_seconds
 from functions.network.mac.discipline import due_requests, handle_uplink_commands
 from functions.network.observability import logger
 from functions.network.receptions import gps_time_s
-from functions.network.uplink import adr
+from functions.network.uplink import adr, record
 from functions.network.uplink.context import DataUplink, Frame, now_iso, run
 from functions.network.uplink.downlink import (
     build_frame,
@@ -72,6 +72,7 @@ def find_session(up: DataUplink) -> str | None:
             mic = security.data_mic_1_0(phy, keys["f_nwk_s_int_key"], f_cnt)
         if mic == phy.mic:
             up.session, up.keys, up.f_cnt = session, keys, f_cnt
+            up.frame.dev_eui = session.dev_eui
             logger.append_keys(dev_eui=session.dev_eui)
             return None
     if not candidates:
@@ -238,5 +239,6 @@ STEPS = (
     send_events,
     settle_queue,
     send_downlink,
+    record.record_data,
     accepted,
 )

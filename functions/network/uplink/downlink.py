@@ -147,6 +147,7 @@ def send_downlink(up: DataUplink) -> None:
         queue_item_id=built.item.queue_item_id if built.item else None,
     )
     up.ports.publish(command_topic(gateway), frame)
+    up.frame.sent = frame
     up.ports.count("Downlinks")
 
 

@@ -17,6 +17,7 @@ from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception, sub_band_channels
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
+from functions.network.uplink import record
 from functions.network.uplink.context import Frame, Ports, now_iso, run
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent, application_server
 from functions.shared.settings import SETTINGS
@@ -43,6 +44,7 @@ def handle_join(frame: Frame) -> str:
     assert isinstance(request, JoinRequest)
     dev_eui = str(request.dev_eui)
     logger.append_keys(dev_eui=dev_eui)
+    frame.dev_eui = dev_eui
     return run(Join(frame, request, dev_eui), STEPS)
 
 
@@ -150,7 +152,13 @@ def send_join_accept(join: Join) -> None:
     join_rx = RxParameters(region.timing.join_accept_delay1, 0, region.rx2.dr, region.rx2.frequency)
     frame = class_a_downlink(region, join.gateway, bytes.fromhex(join.answer.phy_payload), join_rx)
     join.frame.ports.publish(command_topic(join.gateway), frame)
+    join.frame.sent = frame
     join.frame.ports.count("Joins")
+
+
+def record_frames(join: Join) -> None:
+    """The JoinRequest and its JoinAccept in the frame log (`record.py`)."""
+    record.record_join(join.frame)
 
 
 def send_join_event(join: Join) -> str:
@@ -177,6 +185,7 @@ STEPS = (
     save_session,
     flush_queue,
     send_join_accept,
+    record_frames,
     send_join_event,
 )
 

@@ -13,13 +13,17 @@ from functions.network.receptions import Reception, region_for_prefix
 from functions.network.scheduling import best_reception
 from functions.network.uplink import data, join, rejoin
 from functions.network.uplink.context import Frame, Ports, run
+from functions.network.uplink.record import record_rejection
 from functions.shared.settings import SETTINGS
 
 
 def handle_reception(reception: Reception, ports: Ports) -> str:
     """Returns what happened, for the handler's log line and the tests. Bad input is counted, logged and
     answered with a status: nothing raises for it (an exception would make the platform retry)."""
-    return run(Frame(reception, ports), STEPS)
+    frame = Frame(reception, ports)
+    outcome = run(frame, STEPS)
+    record_rejection(frame, outcome)
+    return outcome
 
 
 def check_gateway(frame: Frame) -> str | None:

@@ -30,6 +30,7 @@ from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception
 from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
+from functions.network.uplink import record
 from functions.network.uplink.context import Frame, now_iso, run
 from functions.network.uplink.join import call_join_server, initial_mac_state, session_fields
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent
@@ -57,6 +58,7 @@ def handle_rejoin(frame: Frame) -> str:
     assert isinstance(request, RejoinRequest)
     dev_eui = str(request.dev_eui)
     logger.append_keys(dev_eui=dev_eui, rejoin_type=request.rejoin_type)
+    frame.dev_eui = dev_eui
     return run(Rejoin(frame, request, dev_eui, keep=request.rejoin_type == 2), STEPS)
 
 
@@ -175,8 +177,14 @@ def send_join_accept(rejoin: Rejoin) -> None:
     payload = bytes.fromhex(rejoin.answer.phy_payload)
     frame = class_a_downlink(rejoin.frame.region, rejoin.gateway, payload, class_a_windows(rejoin.session))
     rejoin.frame.ports.publish(command_topic(rejoin.gateway), frame)
+    rejoin.frame.sent = frame
     rejoin.frame.ports.count("Rejoins")
     logger.append_keys(dev_addr=str(rejoin.dev_addr))
+
+
+def record_frames(rejoin: Rejoin) -> None:
+    """The RejoinRequest and its JoinAccept in the frame log (`record.py`)."""
+    record.record_join(rejoin.frame)
 
 
 def send_join_event(rejoin: Rejoin) -> str:
@@ -204,6 +212,7 @@ STEPS = (
     ask_join_server,
     save_session,
     send_join_accept,
+    record_frames,
     send_join_event,
 )
 

@@ -2,6 +2,7 @@
 // state, OTAA keys or ABP activation, live events, downlink queue and a form to enqueue a downlink.
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { RadioTabs } from "../frames.jsx";
 import { ApiError } from "../api.js";
 import {
   ActionButton, Badge, ErrorText, Field, Loading, Page, ReadOnlyNote, Submit, fieldError, useApp, useForm, useList,
@@ -229,6 +230,7 @@ export function DeviceView({ dev_eui }) {
               if (events.some((e) => ["txack", "ack", "downlink"].includes(e.type))) setQueueVersion((v) => v + 1);
             }}
           />
+          <RadioTabs base={`/devices/${dev_eui}`} />
           {writable && (
             <div class="grid">
               {(profile.data?.supports_otaa ?? true) && <DeviceKeys dev_eui={dev_eui} profile={profile.data} />}

@@ -7,6 +7,7 @@ import {
 } from "../components.jsx";
 import { ago } from "../model.js";
 import { navigate } from "../router.js";
+import { RadioTabs } from "../frames.jsx";
 import { LiveEvents } from "./devices.jsx";
 
 const Online = ({ gateway }) => (gateway.online ? <Badge kind="on">online</Badge> : <Badge kind="off">offline</Badge>);
@@ -195,6 +196,7 @@ export function GatewayView({ gateway_id }) {
             <ErrorText error={stats.error} />
             {stats.data && <StatsChart items={stats.data.items || []} />}
           </section>
+          <RadioTabs base={`/gateways/${gateway_id}`} gateway />
           <LiveEvents path={`/gateways/${gateway_id}/events`} />
         </Page>
       )}

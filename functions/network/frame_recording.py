@@ -1,0 +1,227 @@
+"""What the network server tells the frame logs and metrics (functions/shared/frame_log.py): per frame
+one counter update for its device and one for each gateway that heard it (or sent it); the full frame,
+with every gateway's reception, the downlink's windows and its TX acknowledgement, only while someone
+watches. Frames the network rejected (bad MIC, unknown DevAddr, replay) go to the gateways' logs with
+the reason, so a forged frame is visible where it arrived."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.lorawan.regions import Region
+from functions.lorawan.regions.base import LoRaModulation
+from functions.network.receptions import Reception
+from functions.shared import frame_log
+from functions.shared.frame_log import counter_name, device_subject, gateway_subject
+
+
+@dataclass(frozen=True)
+class SentDownlink:
+    """A downlink handed to a gateway: its PHYPayload, MAC commands in clear, and the gw.DownlinkFrame
+    (items = the windows to try in order)."""
+
+    phy_payload: bytes
+    frame: dict[str, Any]
+    region: Region
+    mac_commands: bytes = b""
+
+    @property
+    def gateway_id(self) -> str:
+        return str(self.frame.get("gatewayId", ""))
+
+    def windows(self) -> list[dict[str, Any]]:
+        """The TX parameters of each window: RX1 then RX2 for class A, one immediate for class C."""
+        out = []
+        for index, item in enumerate(self.frame.get("items", [])):
+            tx = item.get("txInfo", {})
+            timing = tx.get("timing", {})
+            lora = tx.get("modulation", {}).get("lora")
+            window: dict[str, Any] = {
+                "window": "immediately" if "immediately" in timing else f"RX{index + 1}",
+                "frequency": tx.get("frequency"),
+                "power": tx.get("power"),
+                "dr": self._data_rate(lora),
+            }
+            if lora:
+                window |= {
+                    "spreading_factor": lora.get("spreadingFactor"),
+                    "bandwidth": lora.get("bandwidth"),
+                }
+            delay = timing.get("delay", {}).get("delay")
+            if delay:
+                window["delay"] = delay
+            out.append(window)
+        return out
+
+    def _data_rate(self, lora: dict[str, Any] | None) -> int | None:
+        if not lora:
+            return None
+        for index, data_rate in self.region.data_rates.items():
+            modulation = data_rate.modulation
+            if (
+                isinstance(modulation, LoRaModulation)
+                and modulation.spreading_factor == lora.get("spreadingFactor")
+                and modulation.bandwidth == lora.get("bandwidth")
+            ):
+                return index
+        return None
+
+
+@dataclass
+class _Subjects:
+    """Counters per subject, added with one update each; and what to log where, if watched."""
+
+    counters: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    entries: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
+
+    def count(self, subject: str, *names: str, value: float = 1) -> None:
+        for name in names:
+            bucket = self.counters[subject]
+            bucket[name] = bucket.get(name, 0) + value
+
+    def log(self, subject: str, kind: str, body: dict[str, Any]) -> None:
+        self.counters.setdefault(subject, {})
+        self.entries[subject].append((kind, body))
+
+    def flush(self, now: float) -> None:
+        for subject, counters in self.counters.items():
+            if frame_log.add(subject, counters, now=now):
+                for order, (kind, body) in enumerate(self.entries.get(subject, [])):
+                    frame_log.record(subject, kind, body, now=now, order=order)
+
+
+def _reception(r: Reception) -> dict[str, Any]:
+    return {
+        "gateway_id": r.gateway_id,
+        "rssi": r.rssi,
+        "snr": r.snr,
+        "frequency": r.frequency,
+        "dr": r.data_rate,
+        "received_at_ms": r.received_at_ms,
+    }
+
+
+def _downlink_body(dev_eui: str | None, sent: SentDownlink) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "phy_payload": sent.phy_payload.hex(),
+        "gateway_id": sent.gateway_id,
+        "downlink_id": sent.frame.get("downlinkId"),
+        "windows": sent.windows(),
+    }
+    if dev_eui:
+        body["dev_eui"] = dev_eui
+    if sent.mac_commands:
+        body["mac_commands"] = sent.mac_commands.hex()
+    return body
+
+
+def _count_downlink(subjects: _Subjects, dev_eui: str | None, sent: SentDownlink) -> None:
+    if dev_eui:
+        subjects.count(device_subject(dev_eui), "down")
+        subjects.log(device_subject(dev_eui), "downlink", _downlink_body(None, sent))
+    first = (sent.windows() or [{}])[0]
+    gateway = gateway_subject(sent.gateway_id)
+    names = ["down"]
+    if first.get("frequency"):
+        names.append(counter_name("txf", first["frequency"]))
+    if first.get("dr") is not None:
+        names.append(counter_name("txdr", first["dr"]))
+    subjects.count(gateway, *names)
+    subjects.log(gateway, "downlink", _downlink_body(dev_eui, sent))
+
+
+def record_uplink(
+    *,
+    dev_eui: str,
+    phy_payload: bytes,
+    receptions: tuple[Reception, ...],
+    f_cnt: int | None = None,
+    mac_commands: bytes = b"",
+    join: bool = False,
+    downlink: SentDownlink | None = None,
+    deduplication_id: str = "",
+    now: float | None = None,
+) -> None:
+    """An accepted uplink (or JoinRequest) and the downlink that answered it, if any: its device's hour
+    gets uplinks (or joins), the best gateway's RSSI and SNR, the data rate and frequency used; each
+    gateway's hour its reception."""
+    at = time.time() if now is None else now
+    best = max(receptions, key=lambda r: (r.snr, r.rssi))
+    subjects = _Subjects()
+    device = device_subject(dev_eui)
+    dr, frequency = counter_name("dr", best.data_rate), counter_name("f", best.frequency)
+    subjects.count(device, "join" if join else "up", dr, frequency)
+    subjects.count(device, "rssi", value=best.rssi)
+    subjects.count(device, "snr", value=best.snr)
+    body: dict[str, Any] = {
+        "phy_payload": phy_payload.hex(),
+        "f_cnt": f_cnt,
+        "dr": best.data_rate,
+        "frequency": best.frequency,
+        "rx": [_reception(r) for r in receptions],
+        "deduplication_id": deduplication_id,
+    }
+    if mac_commands:
+        body["mac_commands"] = mac_commands.hex()
+    subjects.log(device, "uplink", body)
+    for r in receptions:
+        gateway = gateway_subject(r.gateway_id)
+        subjects.count(gateway, "up", counter_name("dr", r.data_rate), counter_name("f", r.frequency))
+        subjects.count(gateway, "rssi", value=r.rssi)
+        subjects.count(gateway, "snr", value=r.snr)
+        subjects.log(gateway, "uplink", body | {"dev_eui": dev_eui})
+    if downlink is not None:
+        _count_downlink(subjects, dev_eui, downlink)
+    subjects.flush(at)
+
+
+def record_rejected(
+    *,
+    reason: str,
+    phy_payload: bytes,
+    receptions: tuple[Reception, ...],
+    dev_eui: str | None = None,
+    now: float | None = None,
+) -> None:
+    """A frame the network did not accept: counted as an error of each gateway that heard it (and of the
+    device, when the MIC named it, as for a replay), logged with the reason."""
+    at = time.time() if now is None else now
+    subjects = _Subjects()
+    name = counter_name("err", reason)
+    body = {"reason": reason, "phy_payload": phy_payload.hex(), "rx": [_reception(r) for r in receptions]}
+    if dev_eui:
+        subjects.count(device_subject(dev_eui), name)
+        subjects.log(device_subject(dev_eui), "rejected", body)
+        body = body | {"dev_eui": dev_eui}
+    for r in receptions:
+        subjects.count(gateway_subject(r.gateway_id), name)
+        subjects.log(gateway_subject(r.gateway_id), "rejected", body)
+    subjects.flush(at)
+
+
+def record_downlink(*, dev_eui: str, downlink: SentDownlink, now: float | None = None) -> None:
+    """A downlink sent on its own (class C): the device's and the gateway's hour count it."""
+    subjects = _Subjects()
+    _count_downlink(subjects, dev_eui, downlink)
+    subjects.flush(time.time() if now is None else now)
+
+
+def record_tx_ack(
+    *, dev_eui: str | None, gateway_id: str, downlink_id: int, status: str, window: int,
+    now: float | None = None,
+) -> None:  # fmt: skip
+    """What the gateway did with a downlink: sent in RX1/RX2, or an error by reason (gw.TxAckStatus)."""
+    subjects = _Subjects()
+    body: dict[str, Any] = {"downlink_id": downlink_id, "gateway_id": gateway_id, "status": status}
+    names = ["tx_ok", counter_name("tx_rx", window)] if status == "OK" else [counter_name("err_tx", status)]
+    if status == "OK":
+        body["window"] = f"RX{window}"
+    if dev_eui:
+        subjects.count(device_subject(dev_eui), *names)
+        subjects.log(device_subject(dev_eui), "tx_ack", body)
+    subjects.count(gateway_subject(gateway_id), *names)
+    subjects.log(gateway_subject(gateway_id), "tx_ack", body | ({"dev_eui": dev_eui} if dev_eui else {}))
+    subjects.flush(time.time() if now is None else now)

@@ -1,0 +1,120 @@
+"""Frame logs and hourly metrics of devices and gateways (ChirpStack's "LoRaWAN frames" tab and
+dashboards), shaped so that an uplink nobody watches costs one small counter update per subject.
+
+Cost model (figures in bench/README.md):
+- Every frame adds its counters to its subject's hour bucket with ONE UpdateItem (ADD on top-level
+  attributes such as `up`, `dr_5`, `f_868100000`; counters are created by the first ADD, so no read is
+  ever needed). The update returns the bucket (ALL_NEW), which carries `watch_until`.
+- Someone watching a subject (the web page's frames tab, an API client polling `/frames`) sets
+  `watch_until` on its current and next hour's bucket. Only while it lies in the future is the full frame
+  written to the log, a second write that expires after `KEEP_S`. So the check costs no request.
+A subject is `device#<dev_eui>` or `gateway#<gateway_id>`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.expressions.operand import Path
+
+from functions.shared.frame_tables import FrameLogItem, MetricsBucket
+
+KEEP_S = 3 * 86400  # frames: a bounded log for debugging
+METRICS_KEEP_S = 31 * 86400  # hour buckets: a month of charts
+WATCH_S = 60  # a watcher refreshes its flag at least every WATCH_S / 2 (the web page polls every 2 s)
+HOUR = 3600
+_COUNTER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def device_subject(dev_eui: str) -> str:
+    return f"device#{dev_eui}"
+
+
+def gateway_subject(gateway_id: str) -> str:
+    return f"gateway#{gateway_id}"
+
+
+def hour_of(at: float) -> int:
+    return int(at) // HOUR * HOUR
+
+
+def counter_name(*parts: object) -> str:
+    """`dr_5`, `f_868100000`, `err_mic_failure`: lower case, digits and underscores only."""
+    name = "_".join(re.sub(r"[^a-z0-9]+", "_", str(p).lower()).strip("_") for p in parts)
+    if not _COUNTER.match(name):
+        raise ValueError(f"not a counter name: {name!r}")
+    return name
+
+
+def add(subject: str, counters: Mapping[str, float], *, now: float | None = None) -> bool:
+    """Add `counters` to the subject's bucket of this hour, in one UpdateItem; True while watched."""
+    at = time.time() if now is None else now
+    actions: list[Any] = [
+        Path(NumberAttribute(attr_name=name)).add(value) for name, value in counters.items() if value
+    ]
+    actions.append(MetricsBucket.expires_at.set(datetime.fromtimestamp(at + METRICS_KEEP_S, UTC)))
+    hash_key, range_key = MetricsBucket._serialize_keys(subject, hour_of(at))
+    answer = MetricsBucket._get_connection().update_item(
+        hash_key, range_key, actions=actions, return_values="ALL_NEW"
+    )
+    watch = answer.get("Attributes", {}).get("watch_until", {}).get("N")
+    return watch is not None and float(watch) > at
+
+
+def watch(subject: str, *, now: float | None = None) -> None:
+    """Someone watches `subject`: frames are logged for the next WATCH_S seconds. The flag goes on this
+    hour's bucket and the next one, so it holds across the hour; it is rewritten only when half used."""
+    at = time.time() if now is None else now
+    try:
+        current = MetricsBucket.get(subject, hour_of(at))
+        if current.watch_until is not None and float(current.watch_until) > at + WATCH_S / 2:
+            return
+    except MetricsBucket.DoesNotExist:
+        pass
+    for hour in (hour_of(at), hour_of(at) + HOUR):
+        MetricsBucket(subject, hour).update(
+            actions=[
+                MetricsBucket.watch_until.set(int(at + WATCH_S)),
+                MetricsBucket.expires_at.set(datetime.fromtimestamp(hour + METRICS_KEEP_S, UTC)),
+            ]
+        )
+
+
+def record(subject: str, kind: str, body: dict[str, Any], *, now: float | None = None, order: int = 0) -> str:
+    """Write one frame to the subject's log; returns its id: time-ordered, then by `order` (an uplink
+    before the downlink that answers it, recorded in the same millisecond)."""
+    at = time.time() if now is None else now
+    frame_id = f"{int(at * 1000):013d}{order:02d}{secrets.token_hex(3)}"
+    FrameLogItem(subject, frame_id, kind=kind, body=body, expires_at=timedelta(seconds=KEEP_S)).save()
+    return frame_id
+
+
+def frame_time(frame_id: str) -> str:
+    return datetime.fromtimestamp(int(frame_id[:13]) / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def buckets(subject: str, start: int, end: int) -> dict[int, dict[str, float]]:
+    """The counters of each hour in [start, end] that has any, by hour."""
+    out: dict[int, dict[str, float]] = {}
+    key: dict[str, Any] | None = None
+    condition = MetricsBucket.hour.between(hour_of(start), hour_of(end))
+    while True:
+        page = MetricsBucket._get_connection().query(
+            MetricsBucket._serialize_keys(subject)[0], range_key_condition=condition, exclusive_start_key=key
+        )
+        for item in page.get("Items", []):
+            hour = int(item["hour"]["N"])
+            out[hour] = {
+                name: float(value["N"])
+                for name, value in item.items()
+                if "N" in value and name not in ("hour", "watch_until", "expires_at")
+            }
+        key = page.get("LastEvaluatedKey")
+        if not key:
+            return out

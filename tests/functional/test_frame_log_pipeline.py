@@ -1,0 +1,144 @@
+"""The network server's pipeline records what the frame logs and dashboards show, against DynamoDB on
+moto with the real join server: a join with its JoinAccept, a data uplink heard by two gateways as one
+entry, the downlink with its MAC commands, windows and TX ack, rejected frames with their reasons in the
+gateways' logs; and an uplink nobody watches costs one counter update per device and gateway, no more."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from pynamodb.connection import base as pynamodb_base
+
+from functions.network.transmissions import handle_tx_ack
+from functions.network.uplink import handle_reception
+from functions.shared import frame_log
+from functions.shared.frame_log import device_subject, gateway_subject
+from functions.shared.frame_tables import FrameLogItem, MetricsBucket
+from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
+
+GATEWAY_A, GATEWAY_B = "0016c001ff10a235", "0016c001ff10a236"
+DEV_EUI = "0004a30b001c0530"
+
+
+def logged(subject: str) -> list[FrameLogItem]:
+    return list(FrameLogItem.query(subject))  # oldest first
+
+
+def heard_by_two(world: World, phy: bytes) -> list[str]:
+    """Both gateways' copies at once, as IoT Core runs them; returns the statuses."""
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def run(gateway: str, snr: float) -> None:
+        barrier.wait()
+        results.append(handle_reception(reception(phy, gateway=gateway, snr=snr), world.pipeline()))
+
+    threads = [threading.Thread(target=run, args=args) for args in ((GATEWAY_A, 2.0), (GATEWAY_B, 8.0))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+
+def test_watched_device_and_gateway_see_join_uplink_downlink_and_tx_ack(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(monkeypatch)
+    for subject in (device_subject(DEV_EUI), gateway_subject(GATEWAY_A)):
+        frame_log.watch(subject)
+    device = joined_device(world, dev_eui=DEV_EUI)
+    join_request, join_accept = logged(device_subject(DEV_EUI))
+    assert (join_request.kind, join_accept.kind) == ("uplink", "downlink")
+    assert join_request.body["rx"][0]["gateway_id"] == GATEWAY_A
+    assert [w["window"] for w in join_accept.body["windows"]] == ["RX1", "RX2"]
+    assert join_accept.body["windows"][0]["delay"] == "5s"
+
+    up = device.uplink(2, b"x", confirmed=True, link_check=True)
+    assert heard_by_two(world, up.phy_payload) == ["duplicate", "uplink"]
+    uplink, downlink = logged(device_subject(DEV_EUI))[2:]
+    assert sorted(r["gateway_id"] for r in uplink.body["rx"]) == [GATEWAY_A, GATEWAY_B]  # one entry
+    assert uplink.body["f_cnt"] == 0 and uplink.body["mac_commands"] == "02"  # LinkCheckReq, as read
+    assert downlink.body["gateway_id"] == GATEWAY_B  # the better link
+    assert downlink.body["mac_commands"].startswith("02")  # LinkCheckAns
+    assert bytes.fromhex(downlink.body["phy_payload"]) == downlink_payload(world)
+    device.downlink(downlink_payload(world))
+
+    tx_ack = {"gatewayId": GATEWAY_B, "downlinkId": downlink.body["downlink_id"], "items": [{"status": "OK"}]}
+    handle_tx_ack(tx_ack, lambda _name: None, lambda _event: None)
+    ack = logged(device_subject(DEV_EUI))[-1]
+    assert ack.kind == "tx_ack" and ack.body == {
+        "downlink_id": downlink.body["downlink_id"], "gateway_id": GATEWAY_B, "status": "OK", "window": "RX1"
+    }  # fmt: skip
+    # gateway A (watched) logged what it heard; B is not watched, so only counted
+    assert [i.kind for i in logged(gateway_subject(GATEWAY_A))] == ["uplink", "downlink", "uplink"]
+    assert logged(gateway_subject(GATEWAY_B)) == []
+    hour = frame_log.hour_of(time.time())
+    counters = frame_log.buckets(gateway_subject(GATEWAY_B), hour, hour)[hour]
+    assert counters["up"] == 1 and counters["down"] == 1 and counters["tx_ok"] == 1 and counters["dr_5"] == 1
+
+
+def test_rejected_frames_are_in_the_gateways_log_with_their_reason(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world, dev_eui=DEV_EUI)
+    assert device.session is not None
+    frame_log.watch(gateway_subject(GATEWAY_A))
+    frame_log.watch(device_subject(DEV_EUI))
+    assert handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline()) == "uplink"
+    device.session.f_cnt_up = 0
+    assert handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline()) == "replay"
+    forged = bytearray(device.uplink(2, b"c").phy_payload)
+    forged[-1] ^= 0xFF
+    assert handle_reception(reception(bytes(forged)), world.pipeline()) == "mic_failure"
+    assert handle_reception(reception(b"\x40\x01"), world.pipeline()) == "invalid_frame"
+    rejected = [i for i in logged(gateway_subject(GATEWAY_A)) if i.kind == "rejected"]
+    assert [i.body["reason"] for i in rejected] == ["replay", "mic_failure", "invalid_frame"]
+    assert rejected[0].body["dev_eui"] == DEV_EUI and "dev_eui" not in rejected[1].body
+    assert [i.body["reason"] for i in logged(device_subject(DEV_EUI)) if i.kind == "rejected"] == ["replay"]
+    hour = frame_log.hour_of(time.time())
+    errors = frame_log.buckets(gateway_subject(GATEWAY_A), hour, hour)[hour]
+    assert (errors["err_replay"], errors["err_mic_failure"], errors["err_invalid_frame"]) == (1, 1, 1)
+
+
+def test_an_uplink_nobody_watches_costs_one_counter_update_per_device_and_gateway(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(monkeypatch)
+    device = joined_device(world, dev_eui=DEV_EUI)
+    tables = {FrameLogItem.Meta.table_name, MetricsBucket.Meta.table_name}
+    calls: Counter[str] = Counter()
+    original = pynamodb_base.Connection._make_api_call
+
+    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        if operation_kwargs.get("TableName") in tables:
+            calls[operation_name] += 1
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
+    assert heard_by_two(world, device.uplink(2, b"x").phy_payload) == ["duplicate", "uplink"]
+    assert calls == {"UpdateItem": 3}  # the device's hour and each gateway's; nothing logged
+    assert FrameLogItem.count(device_subject(DEV_EUI)) == 0
+
+
+def test_a_rejoin_and_its_join_accept_are_logged_and_a_refused_one_with_its_reason(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.functional.test_network_rejoin import rejoin_frame, send
+
+    world = World(monkeypatch)
+    world.window_s = 0.0
+    device = joined_device(world, "1.1.0", DEV_EUI)
+    frame_log.watch(device_subject(DEV_EUI))
+    assert send(world, rejoin_frame(device, 0, 0)) == "rejoined"
+    request, accept = logged(device_subject(DEV_EUI))
+    assert (request.kind, accept.kind) == ("uplink", "downlink")
+    assert bytes.fromhex(accept.body["phy_payload"]) == downlink_payload(world)
+    # the device did not take the JoinAccept: its old SNwkSIntKey no longer verifies
+    assert send(world, rejoin_frame(device, 0, 1)) == "mic_failure"
+    assert logged(device_subject(DEV_EUI))[-1].body["reason"] == "mic_failure"
