@@ -15,7 +15,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy functions/lorawan functions/bridge functions/simulator localcloud infra
+	$(VENV)/bin/mypy functions/lorawan functions/bridge functions/simulator functions/network functions/shared localcloud infra
 
 test: setup lint typecheck
 	cd web && node --test test/

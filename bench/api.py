@@ -24,7 +24,8 @@ os.environ.setdefault("LORALESS_JWT_SECRET", "bench-" + "s" * 40)
 
 from bench.network import calls, count_dynamodb_calls, start_moto
 from functions.appserver.auth import new_admin_key
-from functions.shared.models import ALL_MODELS, Device
+from functions.appserver.models import APPLICATION_TABLES, Device
+from functions.network.models import NETWORK_TABLES
 from tests.support.api import PASSWORD, call, make_tenant, ok
 
 
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
     server, url = start_moto()
-    for model in ALL_MODELS:
+    for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
         model.create_table(wait=True)

@@ -33,16 +33,18 @@ from functions.appserver.join_server import handle_join
 from functions.lorawan.device import otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from functions.network import uplink as pipeline_module
-from functions.network.uplink import Pipeline, handle_reception
+from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
+from functions.shared.settings import SETTINGS
 from functions.shared.interface import JoinReq
-from functions.shared.models import ALL_MODELS, Device
+from functions.appserver.models import APPLICATION_TABLES
+from functions.network.models import NETWORK_TABLES
+from functions.appserver.models import Device
 from localcloud.dynamodb import free_port
 from tests.functional.test_network_pipeline import reception
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
-RX1_DEADLINE_S = pipeline_module.SETTINGS.rx1_delay_s
+RX1_DEADLINE_S = SETTINGS.rx1_delay_s
 calls: Counter[str] = Counter()
 
 
@@ -77,19 +79,19 @@ def main() -> None:
     parser.add_argument("--uplinks", type=int, default=200)
     args = parser.parse_args()
     server, url = start_moto()
-    for model in ALL_MODELS:
+    for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
         model.create_table(wait=True)
     count_dynamodb_calls()
     published: list[float] = []
-    pipeline_module.SETTINGS.join_server_function = "join-server"
-    pipeline_module.SETTINGS.network_events_function = None
+    SETTINGS.join_server_function = "join-server"
+    SETTINGS.network_events_function = None
 
     def invoke(function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
         return handle_join(JoinReq.from_dict(payload)).to_dict()
 
-    pipeline = Pipeline(
+    pipeline = Ports(
         count=lambda _name: None, publish=lambda _t, _m: published.append(time.perf_counter()), invoke=invoke
     )
     region = get_region("EU868")

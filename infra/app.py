@@ -11,10 +11,13 @@ from infra.suppressions import suppress
 
 
 def table_specs() -> list[TableSpec]:
-    """One table per model in functions/shared/models.py, named by the variable each model reads."""
-    from functions.shared.models import ALL_MODELS, table_env
+    """One table per model of either server (functions/network/models.py, functions/appserver/models.py),
+    named by the variable each model reads."""
+    from functions.appserver.models import APPLICATION_TABLES
+    from functions.network.models import NETWORK_TABLES
+    from functions.shared.tables import table_env
 
-    return [spec_of(model, table_env(model)) for model in ALL_MODELS]
+    return [spec_of(model, table_env(model)) for model in (*NETWORK_TABLES, *APPLICATION_TABLES)]
 
 
 def settings_from(app: cdk.App) -> StackSettings:

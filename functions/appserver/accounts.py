@@ -7,8 +7,8 @@ import uuid
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from functions.appserver.models import Unique, User
 from functions.appserver.passwords import hash_password
-from functions.shared.models import Unique, User
 
 
 class EmailTaken(Exception):

@@ -25,7 +25,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler.exceptions import ForbiddenError, NotFoundError
 
 from functions.appserver import sessions
-from functions.shared.models import ApiKey, Membership, User
+from functions.appserver.models import ApiKey, Membership, User
 
 API_KEY_PREFIX = "ll_"
 ROLES = ("admin", "device_admin", "gateway_admin", "viewer")

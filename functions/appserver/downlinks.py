@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.appserver import queue
 from functions.appserver.codecs import Codec, CodecError, encode_downlink
-from functions.shared import queue
-from functions.shared.models import Device, DeviceProfile
+from functions.appserver.models import Device, DeviceProfile
 
 log = logging.getLogger("loraless.appserver.downlinks")
 Publish = Callable[[str, dict[str, Any]], None]

@@ -16,12 +16,13 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
+from functions.appserver import eventlog
 from functions.appserver.codecs import Codec, decode_uplink
+from functions.appserver.models import Application, Device, DeviceProfile
 from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.shared import aws, envelope, eventlog
+from functions.shared import aws, envelope
 from functions.shared.interface import NetworkEvent
-from functions.shared.models import Application, Device, DeviceProfile
 
 log = logging.getLogger("loraless.appserver")
 Publish = Callable[[str, dict[str, Any]], None]

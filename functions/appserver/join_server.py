@@ -11,6 +11,7 @@ import logging
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from functions.appserver.models import Device
 from functions.lorawan import security
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.join import DLSettings, JoinAccept, JoinRequest, RejoinRequest
@@ -19,7 +20,6 @@ from functions.lorawan.phypayload import PHYPayload
 from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
 from functions.shared import envelope
 from functions.shared.interface import JoinAns, JoinReq
-from functions.shared.models import Device
 
 log = logging.getLogger("loraless.join_server")
 SESSION_LIFETIME_S = 0  # no forced rejoin
@@ -144,5 +144,11 @@ def _accept(
     )
     log.info("join of %s accepted: DevAddr %s, JoinNonce %d", device.dev_eui, dev_addr, join_nonce)
     return JoinAns(
-        request.transaction_id, "Success", "", sealed.to_bytes().hex(), network_keys, SESSION_LIFETIME_S
+        request.transaction_id,
+        "Success",
+        "",
+        sealed.to_bytes().hex(),
+        network_keys,
+        SESSION_LIFETIME_S,
+        app_s_key=app_s_key.hex(),
     )

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from functions.appserver.models import Application
 from functions.shared import envelope
-from functions.shared.models import Application
 
 SIGNATURE_HEADER = "X-Loraless-Signature"
 TIMESTAMP_HEADER = "X-Loraless-Timestamp"

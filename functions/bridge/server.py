@@ -36,7 +36,9 @@ class Publisher(Protocol):
 
 
 @dataclass
-class PendingDownlink:
+class DownlinkInFlight:
+    """A downlink handed to a gateway, item by item (RX1, then RX2 after an error), until its TX_ACK."""
+
     gateway_id: str
     downlink_id: int
     items: list[dict[str, Any]]
@@ -80,7 +82,7 @@ class Bridge(asyncio.DatagramProtocol):
         self.bridge_id = ""  # set by the app: the MQTT client id, which names this process's state topic
         self._announce_due = False
         self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[tuple[str, int], PendingDownlink] = {}
+        self.pending: dict[tuple[str, int], DownlinkInFlight] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._log = _RateLimitedLog()
 
@@ -231,10 +233,10 @@ class Bridge(asyncio.DatagramProtocol):
                 "downlink", "gateway %s: malformed downlink command dropped: %s", gateway_id, exc
             )
             return
-        pending = PendingDownlink(gateway_id, downlink_id, items, 0, [])
+        pending = DownlinkInFlight(gateway_id, downlink_id, items, 0, [])
         self._try_item(pending)
 
-    def _try_item(self, pending: PendingDownlink) -> None:
+    def _try_item(self, pending: DownlinkInFlight) -> None:
         address = self.registry.pull_address(pending.gateway_id)
         item = pending.items[pending.index]
         if address is None:
@@ -278,7 +280,7 @@ class Bridge(asyncio.DatagramProtocol):
             return
         self._finish(pending, status)
 
-    def _finish(self, pending: PendingDownlink, status: str) -> None:
+    def _finish(self, pending: DownlinkInFlight, status: str) -> None:
         statuses = [*pending.statuses, status]
         statuses += ["IGNORED"] * (len(pending.items) - len(statuses))
         message = convert.downlink_tx_ack(pending.gateway_id, pending.downlink_id, statuses)

@@ -26,8 +26,8 @@ from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from functions.network.events import Reception
-from functions.shared.models import UplinkCollection
+from functions.network.models import UplinkCollection
+from functions.network.receptions import Reception
 
 TTL_S = 60
 TAKEOVER_WINDOWS = 3

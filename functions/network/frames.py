@@ -10,8 +10,8 @@ from functions.lorawan import security
 from functions.lorawan.fhdr import FHDR, FCtrl
 from functions.lorawan.phypayload import MType
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.shared.models import DeviceSession
-from functions.shared.queue import QueuedDownlink
+from functions.network.models import DeviceSession
+from functions.shared.interface import QueuedDownlink
 
 MAX_F_OPTS = 15
 

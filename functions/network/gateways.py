@@ -11,10 +11,11 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from functions.network.models import Gateway, GatewayStatsBucket
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared import aws, eventlog
-from functions.shared.models import Gateway, GatewayStatsBucket
+from functions.shared import aws
+from functions.shared.interface import application_server
 
 GATEWAY_ID_LENGTH = 16
 Publish = Callable[..., None]
@@ -79,8 +80,8 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
                 actions.append(attribute.set(location[name]))
     Gateway(gateway_id).update(actions=actions)
     kind = "conn" if "state" in event else "stats"
-    eventlog.record(eventlog.gateway_subject(gateway_id), kind, {k: v for k, v in event.items()
-                    if not k.startswith("topic_")})  # fmt: skip
+    body = {k: v for k, v in event.items() if not k.startswith("topic_")}
+    application_server().record_gateway_event(gateway_id, kind, body)
     return {"stored": True}
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
-from functions.network.events import Reception
+from functions.network.models import Gateway
 from functions.network.observability import Count, logger
-from functions.shared.models import Gateway
+from functions.network.receptions import Reception
 
 TOO_LATE_MEMORY_S = 600
 TOO_LATE_KEY = "txTooLateAt"  # in Gateway.stats: when a TX ack last said TOO_LATE (epoch seconds)

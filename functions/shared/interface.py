@@ -1,15 +1,27 @@
-"""The interface between the network server and the application server (and its join server).
+"""The interface between the network server and the application server (and its join server): the only
+module both import.
 
 Join: messages shaped like LoRaWAN Backend Interfaces 1.0 §6 (JoinReq / JoinAns), so a separate join
 server could answer them. Events: what the network server tells the application server, one JSON object
-per event (`type` = up, join, ack, txack, status, log); the FRMPayload stays encrypted with AppSKey,
-which only the application side holds. Anyone can build their own application server on these.
+per event (`type` = up, join, ack, txack, status, log); the FRMPayload stays encrypted with AppSKey.
+Anyone can build their own application server on these.
+
+Tables: each has one owner, the only server that writes it (`functions/network/models.py`,
+`functions/appserver/models.py`). What one server needs of the other's tables it asks through the
+other's offer below (`NetworkServer`, `ApplicationServer`), bound at first use by `network_server()`
+and `application_server()` so neither server imports the other; a deployment that runs them apart would
+put an invocation behind the same Protocol, as the join server already is.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from functions.lorawan.types import AES128Key
+    from functions.network.models import Gateway as GatewayTable
+    from functions.network.models import GatewayStatsBucket as GatewayStatsTable
 
 PROTOCOL_VERSION = "1.0"
 
@@ -77,6 +89,10 @@ class JoinAns:
     phy_payload: str | None = None  # the encrypted JoinAccept, hex
     network_keys: dict[str, str] = field(default_factory=dict, repr=False)  # never in a repr or a log line
     lifetime_s: int = 0
+    # The AppSKey (Backend Interfaces JoinAns `AppSKey`): the network server of this deployment encrypts
+    # queued payloads with it, so it keeps it sealed in the session instead of reading the join server's
+    # table (as ChirpStack v4 keeps it in the device session).
+    app_s_key: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -89,6 +105,8 @@ class JoinAns:
         }
         for name, value in self.network_keys.items():
             message[name] = {"KEKLabel": "", "AESKey": value}
+        if self.app_s_key is not None:
+            message["AppSKey"] = {"KEKLabel": "", "AESKey": self.app_s_key}
         return message
 
     @classmethod
@@ -106,6 +124,7 @@ class JoinAns:
             phy_payload=message.get("PHYPayload"),
             network_keys=keys,
             lifetime_s=int(message.get("Lifetime") or 0),
+            app_s_key=str(message["AppSKey"]["AESKey"]) if isinstance(message.get("AppSKey"), dict) else None,
         )
 
 
@@ -135,3 +154,113 @@ class NetworkEvent:
     def from_dict(cls, message: dict[str, Any]) -> NetworkEvent:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in message.items() if k in known})
+
+
+# -- What each server offers the other ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuedDownlink:
+    """The head of a device's queue as the network server takes it: the payload in clear (it encrypts it
+    with the AppSKey for the counter it sends it with); `f_cnt` is set once sent (confirmed: until ACK)."""
+
+    item_id: str
+    f_port: int
+    payload: bytes = field(repr=False)
+    confirmed: bool
+    f_cnt: int | None
+
+
+@dataclass(frozen=True)
+class AbpActivation:
+    """An ABP device's session as it was programmed (keys hex), with the radio settings of its profile."""
+
+    dev_eui: str
+    dev_addr: str
+    mac_version: str
+    region: str
+    f_nwk_s_int_key: str = field(repr=False)
+    s_nwk_s_int_key: str = field(repr=False)
+    nwk_s_enc_key: str = field(repr=False)
+    app_s_key: str = field(repr=False)
+    f_cnt_up: int
+    n_f_cnt_down: int
+    a_f_cnt_down: int
+    rx1_delay: int
+    rx2_dr: int
+    rx2_frequency: int
+    adr: bool
+    device_class: str
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """What the API shows of a device's session."""
+
+    dev_addr: str
+    f_cnt_up: int
+    dr: int
+    battery: int | None
+    margin: int | None
+
+
+class NetworkServer(Protocol):
+    """The network server's offer (`functions/network/service.py`): its sessions, and its gateway table,
+    whose registration attributes (`org_id`, name, description, location) the API writes."""
+
+    Gateway: type[GatewayTable]
+    GatewayStatsBucket: type[GatewayStatsTable]
+
+    def activate_abp(self, activation: AbpActivation) -> None:
+        """Store (replace) the session an ABP device was programmed with."""
+
+    def set_disabled(self, dev_eui: str, disabled: bool) -> None:
+        """A disabled device's frames are dropped unread; no-op without a session."""
+
+    def remove_session(self, dev_eui: str) -> None:
+        """The device is deleted: its session goes; no-op without one."""
+
+    def sessions(self, dev_euis: list[str]) -> dict[str, SessionView]:
+        """The sessions of these devices that have one."""
+
+
+class ApplicationServer(Protocol):
+    """The application server's offer (`functions/appserver/service.py`): the queue, what the network
+    needs of a provisioned device, and the event log."""
+
+    def queue_head(self, dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
+        """The head of the queue, oldest first (expired items are dropped on the way)."""
+
+    def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> None:
+        """A confirmed downlink went out with `f_cnt`; it stays queued until the device's ACK."""
+
+    def remove_from_queue(self, dev_eui: str, item_id: str) -> None:
+        """Sent (unconfirmed) or acknowledged (confirmed)."""
+
+    def requeue(self, dev_eui: str, f_cnt: int) -> bool:
+        """The confirmed downlink sent with `f_cnt` was not transmitted: back to not sent."""
+
+    def mac_version(self, dev_eui: str) -> str | None:
+        """The LoRaWAN version the device was provisioned with; None for an unknown device."""
+
+    def supports_class_c(self, dev_eui: str) -> bool | None:
+        """Whether the device's profile declares class C; None for an unknown device."""
+
+    def app_s_key(self, dev_eui: str) -> AES128Key | None:
+        """The join server's AppSKey of the device: only for sessions stored before JoinAns carried it."""
+
+    def record_gateway_event(self, gateway_id: str, kind: str, body: dict[str, Any]) -> None:
+        """A line in the gateway's event log, which the API shows."""
+
+
+def network_server() -> NetworkServer:
+    from functions.network import service
+
+    return service
+
+
+def application_server() -> ApplicationServer:
+    from functions.appserver import service
+
+    return service

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from functions.bridge.forwarder_sim import PacketForwarder
-from functions.lorawan.device import DeviceSession, EndDevice, abp, otaa
+from functions.lorawan.device import EndDevice, EndDeviceSession, abp, otaa
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.keys import session_keys_1_0
 from functions.lorawan.regions import get_region
@@ -44,7 +44,7 @@ def make_device(settings: FleetSettings, index: int) -> EndDevice:
                     nwk_key=settings.app_key if settings.lorawan_version.startswith("1.1") else None,
                     lorawan_version=settings.lorawan_version, seed=index)  # fmt: skip
     keys = session_keys_1_0(settings.app_key, index, NetID.parse("000000"), index)
-    session = DeviceSession.from_1_0(DevAddr.from_int(0x26000000 + index), keys)
+    session = EndDeviceSession.from_1_0(DevAddr.from_int(0x26000000 + index), keys)
     return abp(dev_eui, region, session, seed=index)
 
 

@@ -14,7 +14,8 @@ import jwt
 import pytest
 
 from functions.appserver.accounts import create_user
-from functions.shared.models import ApiKey, Device, DeviceProfile, DeviceSession, User
+from functions.appserver.models import ApiKey, Device, DeviceProfile, User
+from functions.network.models import DeviceSession
 from tests.support.api import PASSWORD, Tenant, call, login, make_tenant, ok
 
 APP_KEY = "2b7e151628aed2a6abf7158809cf4f3c"

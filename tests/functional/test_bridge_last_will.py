@@ -16,7 +16,7 @@ import pytest
 
 from functions.bridge.forwarder_sim import PacketForwarder
 from functions.network.gateways import bridge_state, gateway_event
-from functions.shared.models import Gateway
+from functions.network.models import Gateway
 from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from tests.support.mosquitto import Inbox

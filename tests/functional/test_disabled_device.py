@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
-from functions.shared.models import DeviceSession
 from tests.functional.test_network_pipeline import World, joined_device, reception
 from tests.support.api import make_tenant, ok
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import queue
 from functions.appserver.downlinks import handle_mqtt_command
-from functions.shared import queue
-from functions.shared.models import Device, DeviceProfile
+from functions.appserver.models import Device, DeviceProfile
 from tests.support.api import call, make_tenant, ok
 
 DEV_EUI = "0004a30b001c0530"

@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import queue
 from functions.appserver.downlinks import handle_mqtt_command
-from functions.network.txack import handle_tx_ack
-from functions.shared import envelope, queue
+from functions.appserver.models import Device
+from functions.network.models import PendingDownlink
+from functions.network.transmissions import handle_tx_ack
+from functions.shared import envelope
 from functions.shared.interface import NetworkEvent
-from functions.shared.models import Device, PendingDownlink
 
 DEV_EUI = "0004a30b001c0530"
 

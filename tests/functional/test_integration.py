@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import eventlog
 from functions.appserver.integration import handle_network_event
+from functions.appserver.models import Application, Device, DeviceProfile
 from functions.lorawan import crypto
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.shared import envelope, eventlog
+from functions.shared import envelope
 from functions.shared.interface import NetworkEvent
-from functions.shared.models import Application, Device, DeviceProfile
 
 APP_S_KEY = AES128Key.parse("ec925802ae430ca77fd3dd73cb2cc588")
 DEV_ADDR = "26011bda"

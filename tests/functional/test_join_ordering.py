@@ -8,10 +8,11 @@ import dataclasses
 
 import pytest
 
+from functions.appserver.models import Device
 from functions.lorawan.device import otaa
 from functions.lorawan.types import EUI64
+from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
-from functions.shared.models import Device, DeviceSession
 from tests.functional.test_network_pipeline import (
     APP_KEY,
     EU868,

@@ -10,13 +10,13 @@ import random
 import pytest
 
 from functions.appserver.join_server import handle_join
+from functions.appserver.models import Device
 from functions.lorawan.device import otaa
 from functions.lorawan.join import DLSettings
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
 from functions.shared import envelope
 from functions.shared.interface import JoinReq
-from functions.shared.models import Device
 from tests.oracles import lora_packet
 
 CF_LIST = "184f84e85684b85e84886684586e8400"  # EU868: 867.1-867.9 MHz, CFListType 0

@@ -14,8 +14,8 @@ from functions.lorawan.phypayload import PHYPayload
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64
 from functions.network import mac_requests
+from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
-from functions.shared.models import DeviceSession
 from tests.functional.test_network_pipeline import (
     APP_KEY,
     JOIN_EUI,
@@ -80,7 +80,7 @@ def test_otaa_join_then_confirmed_uplink(world: World, region_name: str, prefix:
     session = DeviceSession.get(str(eui))
     if region_name == "US915":  # the CFList's channel mask leaves the device on the sub-band
         assert device.enabled_channels == SUB_BAND_1
-        assert session.mac_state["applied"]["enabled_channels"] == sorted(SUB_BAND_1)
+        assert session.mac_state.applied.enabled_channels == sorted(SUB_BAND_1)
     else:
         assert device.enabled_channels == {0, 1, 2}
     for _ in range(3):
@@ -139,7 +139,6 @@ def test_device_status_is_requested_every_n_uplinks(world: World) -> None:
 
 def test_tx_param_setup_where_the_region_defines_it_and_not_elsewhere(world: World) -> None:
     from functions.lorawan.mac_commands import TxParamSetupReq
-    from functions.network.mac import applied
 
     region = get_region("AS923")
     eui = EUI64.parse("0004a30b001c0580")
@@ -161,14 +160,13 @@ def test_tx_param_setup_where_the_region_defines_it_and_not_elsewhere(world: Wor
             commands = device.downlink(base64.b64decode(_items(world)[0]["phyPayload"])).mac_commands  # type: ignore[arg-type]
             assert any(isinstance(c, TxParamSetupReq) for c in commands) or device.uplink_dwell_time
     session = DeviceSession.get(str(eui))
-    assert device.uplink_dwell_time and applied(session)["max_eirp"] == 5 and session.pending_mac == {}
+    assert device.uplink_dwell_time and session.mac_state.applied.max_eirp == 5 and session.pending_mac == {}
     eu_device = joined_device(world)  # EU868 has no TxParamSetupReq (RP002-1.0.4 §2.4)
     mac_requests.request(str(eu_device.dev_eui), uplink_dwell_time=True)
     up = eu_device.uplink(2, b"d")
     handle_reception(reception(up.phy_payload, frequency=up.frequency, dr=up.data_rate), world.pipeline())
     assert (
-        DeviceSession.get(str(eu_device.dev_eui)).mac_state["failed"]["TxParamSetupReq"]["reason"]
-        == "not in EU868"
+        DeviceSession.get(str(eu_device.dev_eui)).mac_state.failed["TxParamSetupReq"].reason == "not in EU868"
     )
 
 
@@ -205,4 +203,4 @@ def test_adr_on_us915_keeps_the_device_on_its_sub_band(world: World) -> None:
     assert requests and requests[-1].data_rate == 3  # SF7/125 kHz, US915's highest ADR data rate
     assert device.data_rate == 3 and device.enabled_channels == SUB_BAND_1
     session = DeviceSession.get(str(eui))
-    assert session.dr == 3 and session.mac_state["applied"]["enabled_channels"] == sorted(SUB_BAND_1)
+    assert session.dr == 3 and session.mac_state.applied.enabled_channels == sorted(SUB_BAND_1)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import queue
 from functions.lorawan.device import EndDevice
 from functions.lorawan.mac_commands import (
     ADRParamSetupReq,
@@ -26,10 +27,9 @@ from functions.lorawan.mac_commands import (
 )
 from functions.lorawan.phypayload import PHYPayload
 from functions.network import mac_requests
-from functions.network.mac import MAX_ATTEMPTS, applied
+from functions.network.mac.discipline import MAX_ATTEMPTS
+from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
-from functions.shared import queue
-from functions.shared.models import DeviceSession
 from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
 
 
@@ -73,7 +73,7 @@ EXCHANGES: list[tuple[str, dict[str, Any], type, Check]] = [
         "1.0.3",
         {"channels": {3: (867_100_000, 0, 5)}},
         NewChannelReq,
-        lambda d, s: 3 in d.enabled_channels and applied(s).get("channels") == {"3": [867_100_000, 0, 5]},
+        lambda d, s: 3 in d.enabled_channels and s.mac_state.applied.channels == {"3": [867_100_000, 0, 5]},
     ),
     (
         "1.0.3",
@@ -81,34 +81,34 @@ EXCHANGES: list[tuple[str, dict[str, Any], type, Check]] = [
         DlChannelReq,
         lambda d, s: (
             d.downlink_frequencies == {1: 868_500_000}
-            and applied(s).get("downlink_channels") == {"1": 868_500_000}
+            and s.mac_state.applied.downlink_channels == {"1": 868_500_000}
         ),
     ),
     (
         "1.0.3",
         {"max_duty_cycle": 3},
         DutyCycleReq,
-        lambda d, s: d.max_duty_cycle == 3 and applied(s).get("max_duty_cycle") == 3,
+        lambda d, s: d.max_duty_cycle == 3 and s.mac_state.applied.max_duty_cycle == 3,
     ),
     (
         "1.1.0",
         {"adr_ack_limit_exp": 7, "adr_ack_delay_exp": 4},
         ADRParamSetupReq,
         lambda d, s: (
-            (d.adr_ack_limit, d.adr_ack_delay) == (128, 16) and applied(s).get("adr_ack_limit_exp") == 7
+            (d.adr_ack_limit, d.adr_ack_delay) == (128, 16) and s.mac_state.applied.adr_ack_limit_exp == 7
         ),
     ),
     (
         "1.1.0",
         {"rejoin_max_time_n": 2, "rejoin_max_count_n": 3},
         RejoinParamSetupReq,
-        lambda d, s: applied(s).get("rejoin_max_count_n") == 3,
+        lambda d, s: s.mac_state.applied.rejoin_max_count_n == 3,
     ),
     (
         "1.0.3",
         {"dev_status_now": True},
         DevStatusReq,
-        lambda d, s: s.battery == 255 and "dev_status_now" not in s.mac_state.get("desired", {}),
+        lambda d, s: s.battery == 255 and s.mac_state.desired.dev_status_now is None,
     ),
 ]
 
@@ -169,8 +169,8 @@ def test_a_refused_request_leaves_the_session_as_it_was_and_is_not_repeated(worl
     assert any(isinstance(c, NewChannelReq) for c in downlink(world, device))
     uplink(world, device)  # NewChannelAns with the data-rate-range bit clear
     session = session_of(device)
-    assert "channels" not in applied(session) and session.pending_mac == {}
-    assert session.mac_state["failed"]["NewChannelReq"]["reason"] == "nack"
+    assert not session.mac_state.applied.channels and session.pending_mac == {}
+    assert session.mac_state.failed["NewChannelReq"].reason == "nack"
     assert world.counts["MACNacks"] == 1
     assert uplink(world, device) == "uplink" and world.last_downlink is None
     # The operator asks for something valid: tried again.
@@ -178,7 +178,7 @@ def test_a_refused_request_leaves_the_session_as_it_was_and_is_not_repeated(worl
     uplink(world, device)
     downlink(world, device)
     uplink(world, device)
-    assert applied(session_of(device))["channels"] == {"3": [867_100_000, 0, 5]}
+    assert session_of(device).mac_state.applied.channels == {"3": [867_100_000, 0, 5]}
 
 
 def test_an_unanswered_request_is_retried_then_dropped(world: World) -> None:
@@ -191,7 +191,7 @@ def test_an_unanswered_request_is_retried_then_dropped(world: World) -> None:
     assert world.counts["MACRetries"] == MAX_ATTEMPTS - 1
     uplink(world, device)
     session = session_of(device)
-    assert session.pending_mac == {} and "max_duty_cycle" not in applied(session)
+    assert session.pending_mac == {} and session.mac_state.applied.max_duty_cycle is None
     assert world.counts["MACRequestsDropped"] == 1
     assert world.last_downlink is None
 
@@ -324,7 +324,7 @@ def test_ping_slot_info_and_device_mode_are_answered_and_stored(world: World) ->
     answers = downlink(world, device)
     assert PingSlotInfoAns() in answers and DeviceModeConf(device_class=2) in answers
     session = session_of(device)
-    assert session.mac_state["class_b"] == {"ping_slot_periodicity": 3} and session.device_class == "C"
+    assert session.mac_state.ping_slot_periodicity == 3 and session.device_class == "C"
     from functions.network.class_c import send_class_c
 
     queue.enqueue(str(device.dev_eui), 4, b"now")  # class C by its own word: no uplink needed
@@ -375,7 +375,7 @@ def test_an_abp_1_1_device_reset_is_confirmed_and_its_mac_state_starts_over(worl
     assert uplink(world, device) == "uplink"
     assert ResetConf(minor=1) in downlink(world, device) and not device.awaiting_conf
     session = DeviceSession.get(dev_eui)
-    assert session.pending_mac == {} and "max_duty_cycle" not in applied(session)
+    assert session.pending_mac == {} and session.mac_state.applied.max_duty_cycle is None
     assert session.f_cnt_up == 101  # 1.1 ABP devices keep their frame counters across a reset
 
 
@@ -404,4 +404,4 @@ def test_a_1_1_device_may_use_a_new_channel_in_the_uplink_that_acknowledges_it(w
     assert up.frequency == 867_100_000
     frame = reception(up.phy_payload, frequency=up.frequency, dr=up.data_rate)
     assert handle_reception(frame, world.pipeline()) == "uplink"
-    assert applied(session_of(device))["channels"] == {"3": [867_100_000, 0, 5]}
+    assert session_of(device).mac_state.applied.channels == {"3": [867_100_000, 0, 5]}

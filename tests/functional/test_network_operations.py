@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
+from functions.appserver import queue
 from functions.lorawan.device import EndDevice
 from functions.lorawan.keys import join_server_keys
 from functions.network import gateways
-from functions.network.events import parse_uplink
 from functions.network.handlers import tx_ack as tx_ack_handler
 from functions.network.handlers import uplink as uplink_handler
+from functions.network.models import DeviceSession, Gateway, UplinkCollection
 from functions.network.observability import logger
+from functions.network.receptions import parse_uplink
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.network.uplink import Pipeline, handle_reception
-from functions.shared import queue
-from functions.shared.models import DeviceSession, Gateway, UplinkCollection
+from functions.network.uplink import Ports, handle_reception
 from tests.functional.test_network_pipeline import APP_KEY, NWK_KEY, World, joined_device
 
 GATEWAY = "0016c001ff10a235"
@@ -55,8 +55,8 @@ def world(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> World:
     w.window_s = 0.0
     monkeypatch.setattr(
         uplink_handler,
-        "Pipeline",
-        lambda count: Pipeline(count=count, publish=w.publish, invoke=w.invoke, window_s=0.0),
+        "Ports",
+        lambda count: Ports(count=count, publish=w.publish, invoke=w.invoke, window_s=0.0),
     )
     original = uplink_handler._count
 
@@ -246,7 +246,7 @@ def test_the_downlink_avoids_offline_and_recently_too_late_gateways(world: World
     def uplink_via_both() -> str:
         """Both gateways hear the frame; the invocations race as on AWS and one processes both."""
         up = device.uplink(2, b"x", confirmed=True)
-        pipeline = Pipeline(count=world.count, publish=world.publish, invoke=world.invoke, window_s=0.3)
+        pipeline = Ports(count=world.count, publish=world.publish, invoke=world.invoke, window_s=0.3)
         barrier = threading.Barrier(2)
         results: list[str] = []
 

@@ -14,16 +14,17 @@ import pytest
 
 from functions.appserver.integration import handle_network_event
 from functions.appserver.join_server import handle_join
+from functions.appserver.models import Device
 from functions.lorawan.device import EndDevice, otaa
 from functions.lorawan.mac_commands import LinkCheckAns, RekeyConf
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from functions.network import uplink as pipeline_module
-from functions.network.events import Reception
-from functions.network.uplink import Pipeline, handle_reception
+from functions.network.models import DeviceSession, UplinkCollection
+from functions.network.receptions import Reception
+from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
 from functions.shared.interface import JoinReq, NetworkEvent
-from functions.shared.models import Device, DeviceSession, UplinkCollection
+from functions.shared.settings import SETTINGS
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 NWK_KEY = AES128Key.parse("000102030405060708090a0b0c0d0e0f")
@@ -42,8 +43,8 @@ class World:
         self.lock = threading.Lock()
         self.window_s = 0.3  # the de-duplication window; tests of one gateway may set 0
         self.last_downlink: tuple[str, dict[str, Any]] | None = None
-        monkeypatch.setattr(pipeline_module.SETTINGS, "join_server_function", "join-server")
-        monkeypatch.setattr(pipeline_module.SETTINGS, "network_events_function", "network-events")
+        monkeypatch.setattr(SETTINGS, "join_server_function", "join-server")
+        monkeypatch.setattr(SETTINGS, "network_events_function", "network-events")
 
     def invoke(self, function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
         if function == "join-server":
@@ -58,8 +59,8 @@ class World:
         with self.lock:
             self.commands.append((topic, message))
 
-    def pipeline(self) -> Pipeline:
-        return Pipeline(count=self.count, publish=self.publish, invoke=self.invoke, window_s=self.window_s)
+    def pipeline(self) -> Ports:
+        return Ports(count=self.count, publish=self.publish, invoke=self.invoke, window_s=self.window_s)
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -140,7 +141,7 @@ def test_otaa_1_0_3_join_then_uplinks_reach_the_application_decrypted(
 ) -> None:
     world = World(monkeypatch)
     device = joined_device(world)
-    assert device.session is not None and device.rx1_delay == pipeline_module.SETTINGS.rx1_delay_s
+    assert device.session is not None and device.rx1_delay == SETTINGS.rx1_delay_s
     session = DeviceSession.get(str(device.dev_eui))
     assert session.dev_addr == str(device.session.dev_addr)
     assert b"AppKey" not in session.net_keys and APP_KEY.value not in session.net_keys
@@ -247,7 +248,7 @@ def test_replays_and_forged_frames_change_nothing(dynamodb: str, monkeypatch: py
 def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_acknowledged(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared import queue
+    from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
@@ -281,7 +282,7 @@ def test_queued_downlinks_go_out_in_order_with_f_pending_and_confirmed_ones_are_
 def test_an_unacknowledged_confirmed_downlink_is_sent_again_with_a_new_counter(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared import queue
+    from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
@@ -297,7 +298,7 @@ def test_an_unacknowledged_confirmed_downlink_is_sent_again_with_a_new_counter(
 def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared import queue
+    from functions.appserver import queue
 
     world = World(monkeypatch)
     device = joined_device(world)
@@ -314,8 +315,8 @@ def test_a_payload_too_large_for_the_data_rate_stays_queued_and_is_counted(
 def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from functions.appserver import queue
     from functions.network.class_c import send_class_c
-    from functions.shared import queue
 
     world = World(monkeypatch)
     device = joined_device(world)

@@ -11,17 +11,18 @@ import base64
 
 import pytest
 
+from functions.appserver.models import Device
 from functions.lorawan import security
 from functions.lorawan.device import EndDevice
-from functions.lorawan.device.session import DeviceSession as DeviceSessionState
+from functions.lorawan.device.session import EndDeviceSession
 from functions.lorawan.join import JoinAccept, RejoinRequest
 from functions.lorawan.keys import join_server_keys, session_keys_1_1
 from functions.lorawan.mac_commands import RekeyConf
 from functions.lorawan.phypayload import MHDR, MType, PHYPayload
 from functions.lorawan.types import AES128Key, NetID
-from functions.network import uplink as pipeline_module
+from functions.network.models import DeviceSession, UplinkCollection
 from functions.network.uplink import handle_reception
-from functions.shared.models import Device, DeviceSession, UplinkCollection
+from functions.shared.settings import SETTINGS
 from tests.functional.test_network_pipeline import (
     APP_KEY,
     JOIN_EUI,
@@ -73,7 +74,7 @@ def accept_rejoin(world: World, device: EndDevice, rejoin_type: int, rj_count: i
     )
     assert valid and accept.dl_settings.opt_neg
     keys = session_keys_1_1(NWK_KEY, APP_KEY, accept.join_nonce, JOIN_EUI, rj_count)
-    device.session = DeviceSessionState.from_1_1(accept.dev_addr, keys)
+    device.session = EndDeviceSession.from_1_1(accept.dev_addr, keys)
     device.awaiting_conf = True  # RekeyInd until RekeyConf, as after a join (1.1 §5.10)
     device.rx1_delay = accept.rx1_delay_seconds
     return accept
@@ -114,7 +115,7 @@ def test_rejoin_type_1_is_checked_by_the_join_server_and_rj_count1_never_goes_ba
     assert send(world, forged) == "mic_failure" and world.counts["MICFailures"] == 1
     assert send(world, rejoin_frame(device, 1, 0)) == "rejoined"
     accept_rejoin(world, device, 1, 0)
-    assert DeviceSession.get(DEV_EUI).mac_state["rj_count1_next"] == 1
+    assert DeviceSession.get(DEV_EUI).mac_state.rj_count1_next == 1
     uplink_in_new_context(world, device)
     before = DeviceSession.get(DEV_EUI).serialize()
     assert send(world, rejoin_frame(device, 1, 0)) == "replay"  # RJcount1 0 again
@@ -141,4 +142,4 @@ def test_rj_count0_replays_and_bad_mics_are_refused(world: World) -> None:
 def test_a_1_0_session_cannot_rejoin(world: World) -> None:
     device = joined_device(world, "1.0.3", "0004a30b001c0550")
     assert send(world, rejoin_frame(device, 0, 0)) == "rejoin_rejected"
-    assert pipeline_module.SETTINGS.net_id == "000000"
+    assert SETTINGS.net_id == "000000"

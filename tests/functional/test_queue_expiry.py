@@ -7,9 +7,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functions.appserver import queue
 from functions.appserver.downlinks import handle_mqtt_command
-from functions.shared import queue
-from functions.shared.models import Device
+from functions.appserver.models import Device
 from tests.support.api import call, make_tenant, ok
 
 DEV_EUI = "0004a30b001c0530"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from functions.appserver import webhooks
-from functions.shared.models import Application
+from functions.appserver.models import Application
 from functions.shared.settings import SETTINGS
 from localcloud.lambda_runtime import LambdaService
 from localcloud.template import FunctionDef

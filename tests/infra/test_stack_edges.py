@@ -102,9 +102,11 @@ def test_tables_when_present_are_on_demand_recoverable_and_encrypted(resources: 
 
 
 def test_every_model_has_its_table_with_keys_indexes_and_ttl(resources: Any) -> None:
-    from functions.shared.models import ALL_MODELS, table_env
+    from functions.appserver.models import APPLICATION_TABLES
+    from functions.network.models import NETWORK_TABLES
+    from functions.shared.tables import table_env
 
-    assert len(_of_type(resources, "AWS::DynamoDB::Table")) == len(ALL_MODELS)
+    assert len(_of_type(resources, "AWS::DynamoDB::Table")) == len((*NETWORK_TABLES, *APPLICATION_TABLES))
     functions = [
         r["Properties"]
         for r in resources.values()
@@ -112,7 +114,7 @@ def test_every_model_has_its_table_with_keys_indexes_and_ttl(resources: Any) -> 
     ]
     for function in functions:
         variables = function["Environment"]["Variables"]
-        for model in ALL_MODELS:
+        for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
             table = resources[variables[table_env(model)]["Ref"]]["Properties"]
             schema = model._get_schema()
             expected = [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}

@@ -1,5 +1,6 @@
-"""DynamoDB for tests: one moto server per session with every table of functions/shared/models.py, the
-models pointed at it, and each test starting from empty tables (`dynamodb` fixture)."""
+"""DynamoDB for tests: one moto server per session with every table of both servers
+(functions/network/models.py, functions/appserver/models.py), the models pointed at it, and each test
+starting from empty tables (`dynamodb` fixture)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 # Key envelopes in tests use a local master key; set before the settings module reads the environment.
 os.environ.setdefault("LORALESS_LOCAL_MASTER_KEY", "11" * 32)
 
-from functions.shared.models import ALL_MODELS
+from functions.appserver.models import APPLICATION_TABLES
+from functions.network.models import NETWORK_TABLES
 from localcloud.dynamodb import free_port
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -28,7 +30,7 @@ def dynamodb_server() -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    for model in ALL_MODELS:
+    for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
         if not model.exists():
@@ -40,7 +42,7 @@ def dynamodb_server() -> Iterator[str]:
 @pytest.fixture
 def dynamodb(dynamodb_server: str) -> Iterator[str]:
     """Empty tables for every test."""
-    for model in ALL_MODELS:
+    for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         with model.batch_write() as batch:
             for item in model.scan():
                 batch.delete(item)

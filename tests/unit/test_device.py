@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from functions.lorawan import security
-from functions.lorawan.device import DeviceSession, EndDevice, abp, otaa
+from functions.lorawan.device import EndDevice, EndDeviceSession, abp, otaa
 from functions.lorawan.errors import FrameCounterReplay, InvalidMIC
 from functions.lorawan.fhdr import FHDR, FCtrl
 from functions.lorawan.join import DLSettings, JoinAccept, JoinRequest
@@ -113,7 +113,7 @@ def test_otaa_1_1_join_and_rekey_indication() -> None:
 
 def _abp(version: str = "1.0.3") -> EndDevice:
     keys = session_keys_1_0(APP_KEY, 1, NET_ID, 1)
-    return abp(DEV_EUI, EU868, DeviceSession.from_1_0(DEV_ADDR, keys), lorawan_version=version, seed=3)
+    return abp(DEV_EUI, EU868, EndDeviceSession.from_1_0(DEV_ADDR, keys), lorawan_version=version, seed=3)
 
 
 def _downlink(

@@ -14,10 +14,10 @@ from functions.lorawan.mac_commands import (
     TxParamSetupReq,
 )
 from functions.lorawan.regions import get_region
-from functions.network.events import InvalidUplinkEvent, gps_time_s, sub_band_channels
-from functions.network.mac import Unit, command_from_dict, fit
+from functions.network.mac.units import Unit, command_from_dict, fit
+from functions.network.models import Gateway
+from functions.network.receptions import InvalidUplinkEvent, gps_time_s, sub_band_channels
 from functions.network.scheduling import TOO_LATE_KEY, gateway_usable
-from functions.shared.models import Gateway
 
 
 def test_fit_keeps_order_and_whole_units_and_never_exceeds_the_capacity() -> None:

@@ -12,7 +12,7 @@ from chirpstack_api.gw import gw_pb2
 from google.protobuf import json_format
 
 from functions.lorawan.regions import ALL_REGIONS, Region
-from functions.network.events import Reception
+from functions.network.receptions import Reception
 from functions.network.scheduling import (
     RxParameters,
     best_reception,

@@ -18,8 +18,8 @@ from functions.appserver import sessions
 from functions.appserver.accounts import EmailTaken, create_user, delete_user, find_by_email
 from functions.appserver.api.common import UUID_PATTERN, caller, get_or_404, listing, page
 from functions.appserver.auth import new_api_key, require_global_admin
+from functions.appserver.models import ApiKey, Membership, Organization, User
 from functions.appserver.passwords import MIN_LENGTH, hash_password, verify_password
-from functions.shared.models import ApiKey, Membership, Organization, User
 
 router = APIGatewayRouter()
 EMAIL = r"^[^@\s]+@[^@\s]+$"

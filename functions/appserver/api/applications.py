@@ -14,8 +14,8 @@ from functions.appserver import mqtt_credentials
 from functions.appserver.api.common import UUID_PATTERN, new_id, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
+from functions.appserver.models import Application, Device
 from functions.shared import envelope
-from functions.shared.models import Application, Device
 
 router = APIGatewayRouter()
 AppId = Annotated[str, Path(pattern=UUID_PATTERN)]

@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field, field_validator
 from functions.appserver.api.common import UUID_PATTERN, new_id, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
+from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
-from functions.shared.models import Device, DeviceProfile
 
 router = APIGatewayRouter()
 ProfileId = Annotated[str, Path(pattern=UUID_PATTERN)]

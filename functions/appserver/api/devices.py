@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
+from functions.appserver import eventlog, queue
 from functions.appserver.api.applications import application
 from functions.appserver.api.common import (
     EUI_PATTERN,
@@ -26,11 +26,12 @@ from functions.appserver.api.common import (
 )
 from functions.appserver.api.device_profiles import device_profile
 from functions.appserver.auth import Resource
+from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr
-from functions.shared import envelope, eventlog, queue
-from functions.shared.models import Device, DeviceProfile, DeviceSession
+from functions.shared import envelope
+from functions.shared.interface import AbpActivation, SessionView, network_server
 
 router = APIGatewayRouter()
 DevEui = Annotated[str, Path(pattern=EUI_PATTERN)]
@@ -52,14 +53,12 @@ class DeviceCreate(DeviceFields):
     nwk_key: str | None = Field(default=None, pattern=KEY)
 
 
-def device_out(device: Device, session: DeviceSession | bool | None = True) -> dict[str, Any]:
-    """The API's view of a device and its session (read here unless given; None: not activated)."""
+def device_out(device: Device, session: SessionView | bool | None = True) -> dict[str, Any]:
+    """The API's view of a device and its session (asked of the network server unless given; None: not
+    activated)."""
     if session is True:
-        try:
-            session = DeviceSession.get(device.dev_eui)
-        except DeviceSession.DoesNotExist:
-            session = None
-    assert session is None or isinstance(session, DeviceSession)
+        session = network_server().sessions([device.dev_eui]).get(device.dev_eui)
+    assert session is None or isinstance(session, SessionView)
     return {
         "dev_eui": device.dev_eui,
         "join_eui": device.join_eui,
@@ -157,9 +156,7 @@ def list_devices() -> dict[str, Any]:
 
 def _devices_out(devices: list[Device]) -> list[dict[str, Any]]:
     """A page of devices with their sessions read in one batch, not one read each."""
-    sessions = (
-        {s.dev_eui: s for s in DeviceSession.batch_get([d.dev_eui for d in devices])} if devices else {}
-    )
+    sessions = network_server().sessions([d.dev_eui for d in devices])
     return [device_out(d, sessions.get(d.dev_eui)) for d in devices]
 
 
@@ -184,8 +181,7 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
             Device.supports_class_c.set(bool(profile.supports_class_c)),
         ]
     )
-    with contextlib.suppress(DeviceSession.DoesNotExist):  # the network server reads only the session
-        DeviceSession.get(item.dev_eui).update(actions=[DeviceSession.disabled.set(not body.enabled)])
+    network_server().set_disabled(item.dev_eui, not body.enabled)  # the network reads only its session
     return device_out(item)
 
 
@@ -193,8 +189,7 @@ def update_device(dev_eui: DevEui, body: DeviceFields) -> dict[str, Any]:
 def delete_device(dev_eui: DevEui) -> tuple[dict[str, Any], int]:
     item = device(dev_eui, write=True)
     queue.flush(item.dev_eui)
-    with contextlib.suppress(DeviceSession.DoesNotExist):
-        DeviceSession.get(item.dev_eui).delete()
+    network_server().remove_session(item.dev_eui)
     item.delete()
     return {}, 204
 
@@ -252,29 +247,29 @@ def activate(dev_eui: DevEui, body: Activation) -> tuple[dict[str, Any], int]:
         if body.nwk_s_key is None:
             raise BadRequestError("a LoRaWAN 1.0 device needs nwk_s_key")
         f_int = s_int = enc = body.nwk_s_key
-    net_keys = {
-        "f_nwk_s_int_key": AES128Key.parse(f_int).hex(),
-        "s_nwk_s_int_key": AES128Key.parse(s_int).hex(),
-        "nwk_s_enc_key": AES128Key.parse(enc).hex(),
-    }
     profile = _profile_for(item.device_profile_id, item.org_id)
     region = get_region(item.region)
-    DeviceSession(
-        item.dev_eui,
-        dev_addr=str(DevAddr.parse(body.dev_addr)),
-        mac_version=item.mac_version,
-        region=region.name,
-        net_keys=envelope.seal(net_keys, context=item.dev_eui),
-        f_cnt_up=body.f_cnt_up,
-        n_f_cnt_down=body.n_f_cnt_down,
-        a_f_cnt_down=body.a_f_cnt_down,
-        rx1_delay=profile.rx1_delay or region.timing.receive_delay1,
-        rx2_dr=profile.rx2_dr if profile.rx2_dr is not None else region.rx2.dr,
-        rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
-        adr=bool(profile.adr_enabled),
-        device_class="C" if profile.supports_class_c else "A",
-        disabled=not item.enabled,
-    ).save(add_version_condition=False)
+    network_server().activate_abp(
+        AbpActivation(
+            dev_eui=item.dev_eui,
+            dev_addr=str(DevAddr.parse(body.dev_addr)),
+            mac_version=item.mac_version,
+            region=region.name,
+            f_nwk_s_int_key=AES128Key.parse(f_int).hex(),
+            s_nwk_s_int_key=AES128Key.parse(s_int).hex(),
+            nwk_s_enc_key=AES128Key.parse(enc).hex(),
+            app_s_key=AES128Key.parse(body.app_s_key).hex(),
+            f_cnt_up=body.f_cnt_up,
+            n_f_cnt_down=body.n_f_cnt_down,
+            a_f_cnt_down=body.a_f_cnt_down,
+            rx1_delay=profile.rx1_delay or region.timing.receive_delay1,
+            rx2_dr=profile.rx2_dr if profile.rx2_dr is not None else region.rx2.dr,
+            rx2_frequency=profile.rx2_frequency or region.rx2.frequency,
+            adr=bool(profile.adr_enabled),
+            device_class="C" if profile.supports_class_c else "A",
+            disabled=not item.enabled,
+        )
+    )
     sealed = envelope.seal({"app_s_key": AES128Key.parse(body.app_s_key).hex()}, context=item.dev_eui)
     item.update(actions=[Device.app_s_key.set(sealed)])
     return {}, 204

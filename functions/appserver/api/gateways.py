@@ -12,11 +12,16 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import PutError, UpdateError
 
+from functions.appserver import eventlog
 from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, iso_time, limit_of, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
-from functions.shared import eventlog
-from functions.shared.models import Gateway, GatewayStatsBucket
+from functions.shared.interface import network_server
+
+# The network server's gateway table: the API writes a gateway's registration (organization, name,
+# description, location); the network server its observed state (last seen, online, statistics).
+Gateway = network_server().Gateway
+GatewayStatsBucket = network_server().GatewayStatsBucket
 
 router = APIGatewayRouter()
 GatewayId = Annotated[str, Path(pattern=EUI_PATTERN)]

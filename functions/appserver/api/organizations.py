@@ -22,14 +22,8 @@ from functions.appserver.api.common import (
     search_condition,
 )
 from functions.appserver.auth import Resource, authorize, new_api_key, require_global_admin
-from functions.shared.models import (
-    ApiKey,
-    Application,
-    DeviceProfile,
-    Gateway,
-    Membership,
-    Organization,
-)
+from functions.appserver.models import ApiKey, Application, DeviceProfile, Membership, Organization
+from functions.shared.interface import network_server
 
 router = APIGatewayRouter()
 OrgId = Annotated[str, Path(pattern=UUID_PATTERN)]
@@ -119,7 +113,7 @@ def update_organization(org_id: OrgId, body: OrganizationIn) -> dict[str, Any]:
 def delete_organization(org_id: OrgId) -> tuple[dict[str, Any], int]:
     require_global_admin(caller())
     item = get_or_404(Organization, org_id, what="organization")
-    for model in (Application, DeviceProfile, Gateway):
+    for model in (Application, DeviceProfile, network_server().Gateway):
         if next(iter(model.by_org.query(org_id, limit=1)), None) is not None:  # type: ignore[attr-defined]
             raise BadRequestError(f"the organization still has {model.__name__.lower()}s; delete them first")
     for membership in Membership.query(org_id):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functions.lorawan import security
 from functions.lorawan.cflist import CFListChannelMask, CFListFrequencies, decode_cf_list
 from functions.lorawan.device.mac import handle_downlink_commands
-from functions.lorawan.device.session import DeviceSession
+from functions.lorawan.device.session import EndDeviceSession
 from functions.lorawan.errors import DecodeError, FrameCounterReplay, InvalidMIC, LoRaWANError
 from functions.lorawan.fcnt import full_f_cnt
 from functions.lorawan.fhdr import FHDR, FCtrl
@@ -74,7 +74,7 @@ class EndDevice:
     lorawan_version: str = "1.0.3"
     app_key: AES128Key | None = None
     nwk_key: AES128Key | None = None
-    session: DeviceSession | None = None
+    session: EndDeviceSession | None = None
     dev_nonce: int = 0
     data_rate: int = 0
     tx_power_index: int = 0
@@ -181,17 +181,17 @@ class EndDevice:
             keys11 = session_keys_1_1(
                 self.nwk_key, self.app_key, accept.join_nonce, self.join_eui, request.dev_nonce
             )
-            self.session = DeviceSession.from_1_1(accept.dev_addr, keys11)
+            self.session = EndDeviceSession.from_1_1(accept.dev_addr, keys11)
             self.awaiting_conf = True  # RekeyInd until RekeyConf (1.1 §5.10)
         elif self.lorawan_1_1:
             assert self.nwk_key is not None
             keys = session_keys_1_1_opt_neg_unset(
                 self.nwk_key, accept.join_nonce, accept.net_id, request.dev_nonce
             )
-            self.session = DeviceSession.from_1_1(accept.dev_addr, keys, lorawan_1_1=False)
+            self.session = EndDeviceSession.from_1_1(accept.dev_addr, keys, lorawan_1_1=False)
         else:
             assert self.app_key is not None
-            self.session = DeviceSession.from_1_0(
+            self.session = EndDeviceSession.from_1_0(
                 accept.dev_addr,
                 session_keys_1_0(self.app_key, accept.join_nonce, accept.net_id, request.dev_nonce),
             )
@@ -360,7 +360,7 @@ class EndDevice:
     def rx2(self) -> tuple[int, int]:
         return self.rx2_frequency, self.rx2_data_rate
 
-    def _require_session(self) -> DeviceSession:
+    def _require_session(self) -> EndDeviceSession:
         if self.session is None:
             raise LoRaWANError("the device has not joined yet")
         return self.session
@@ -381,7 +381,7 @@ def otaa(
 def abp(
     dev_eui: EUI64,
     region: Region,
-    session: DeviceSession,
+    session: EndDeviceSession,
     *,
     lorawan_version: str = "1.0.3",
     seed: int | None = None,

@@ -9,7 +9,7 @@ from functions.lorawan.types import AES128Key, DevAddr
 
 
 @dataclass
-class DeviceSession:
+class EndDeviceSession:
     """One session. For 1.0.x the three network keys are the NwkSKey and AFCntDown is the one FCntDown
     (1.0 has a single downlink counter); `lorawan_1_1` selects the 1.1 MIC, FOpts and counter rules."""
 
@@ -25,11 +25,13 @@ class DeviceSession:
     fresh_down: bool = True  # no downlink seen yet in this session, so any counter is accepted
 
     @classmethod
-    def from_1_0(cls, dev_addr: DevAddr, keys: SessionKeys10) -> DeviceSession:
+    def from_1_0(cls, dev_addr: DevAddr, keys: SessionKeys10) -> EndDeviceSession:
         return cls(dev_addr, keys.nwk_s_key, keys.nwk_s_key, keys.nwk_s_key, keys.app_s_key)
 
     @classmethod
-    def from_1_1(cls, dev_addr: DevAddr, keys: SessionKeys11, *, lorawan_1_1: bool = True) -> DeviceSession:
+    def from_1_1(
+        cls, dev_addr: DevAddr, keys: SessionKeys11, *, lorawan_1_1: bool = True
+    ) -> EndDeviceSession:
         return cls(
             dev_addr,
             keys.f_nwk_s_int_key,

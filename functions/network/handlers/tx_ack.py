@@ -8,7 +8,7 @@ from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.network.observability import logger
-from functions.network.txack import handle_tx_ack
+from functions.network.transmissions import handle_tx_ack
 from functions.shared import aws
 from functions.shared.interface import NetworkEvent
 from functions.shared.settings import SETTINGS

@@ -12,9 +12,9 @@ from typing import Any
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.network.events import InvalidUplinkEvent, parse_uplink
 from functions.network.observability import logger
-from functions.network.uplink import Pipeline, handle_reception
+from functions.network.receptions import InvalidUplinkEvent, parse_uplink
+from functions.network.uplink import Ports, handle_reception
 
 metrics = Metrics()
 
@@ -37,6 +37,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
         logger.warning("uplink event dropped", extra={"reason": str(exc)})
         return {"status": "invalid"}
     logger.append_keys(gateway_id=reception.gateway_id)
-    status = handle_reception(reception, Pipeline(count=_count))
+    status = handle_reception(reception, Ports(count=_count))
     logger.info("uplink handled", extra={"status": status})
     return {"status": status}

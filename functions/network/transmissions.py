@@ -1,6 +1,6 @@
-"""What a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2 after an RX1
-error, so anything but OK on the last item tried is a lost downlink. The application hears of it as a
-`txack` event for the device the downlink was for.
+"""Transmissions: what a gateway did with a downlink (gw.DownlinkTxAck). The bridge already tried RX2
+after an RX1 error, so anything but OK on the last item tried is a lost downlink. The application hears
+of it as a `txack` event for the device the downlink was for.
 
 A lost confirmed downlink goes back to the queue as not sent (its FCntDown forgotten), so the next uplink
 sends it again as a first transmission rather than a retry. A gateway that answered TOO_LATE is
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.network.models import Gateway, PendingDownlink
 from functions.network.observability import logger
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared.interface import NetworkEvent
-from functions.shared.models import DeviceQueueItem, Gateway, PendingDownlink
+from functions.shared.interface import NetworkEvent, application_server
 
 
 def _remember_too_late(gateway_id: str) -> None:
@@ -28,15 +28,6 @@ def _remember_too_late(gateway_id: str) -> None:
         gateway, stats = Gateway(gateway_id), {}
     stats[TOO_LATE_KEY] = int(time.time())
     gateway.update(actions=[Gateway.stats.set(stats)])
-
-
-def _requeue(dev_eui: str, f_cnt: int) -> bool:
-    """The confirmed queue item sent with `f_cnt` is back to not sent; True if there was one."""
-    for item in DeviceQueueItem.query(dev_eui, consistent_read=True):
-        if item.f_cnt is not None and int(item.f_cnt) == f_cnt:
-            item.update(actions=[DeviceQueueItem.f_cnt.remove()])
-            return True
-    return False
 
 
 def handle_tx_ack(
@@ -62,7 +53,7 @@ def handle_tx_ack(
     requeued = False
     if final != "OK":
         if pending.kind in ("application", "class_c") and pending.f_cnt is not None:
-            requeued = _requeue(pending.dev_eui, int(pending.f_cnt))
+            requeued = application_server().requeue(pending.dev_eui, int(pending.f_cnt))
         logger.warning("downlink not sent", extra={"statuses": items, "requeued": requeued})
     details = {
         "downlinkId": downlink_id,

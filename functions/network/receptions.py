@@ -1,5 +1,6 @@
-"""The bridge's gw.UplinkFrame as the IoT rule hands it to the uplink Lambda, parsed into a typed
-reception. Bad input raises `InvalidUplinkEvent` with what was wrong; the handler counts and drops it."""
+"""Incoming receptions: the bridge's gw.UplinkFrame as the IoT rule hands it to the uplink Lambda, parsed
+into a typed `Reception`. Bad input raises `InvalidUplinkEvent` with what was wrong; the handler counts
+and drops it. (Outgoing events, to the application server, are `functions/shared/interface.py`'s.)"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.shared.models import EventLogItem
+from functions.appserver.models import EventLogItem
 
 KEEP_S = 7 * 86400
 

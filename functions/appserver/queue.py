@@ -1,14 +1,15 @@
-"""The device queue: applications enqueue, the network server takes the head when a device listens."""
+"""The device queue (the application server's table): applications enqueue, the network server takes the
+head when a device listens, through `functions.shared.interface.ApplicationServer`."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from functions.appserver.models import Device, DeviceQueueItem
 from functions.shared import envelope
-from functions.shared.models import Device, DeviceQueueItem
+from functions.shared.interface import QueuedDownlink
 from functions.shared.settings import SETTINGS
 
 MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
@@ -17,15 +18,6 @@ MAX_PAYLOAD = 242  # the largest FRMPayload of any data rate; the network checks
 
 class QueueError(ValueError):
     """A downlink that cannot be queued; the message says why."""
-
-
-@dataclass(frozen=True)
-class QueuedDownlink:
-    item_id: str
-    f_port: int
-    payload: bytes
-    confirmed: bool
-    f_cnt: int | None
 
 
 def enqueue(
@@ -79,6 +71,16 @@ def pending(dev_eui: str, limit: int = 2) -> list[QueuedDownlink]:
 
 def mark_sent(dev_eui: str, item_id: str, f_cnt: int) -> None:
     DeviceQueueItem(dev_eui, item_id).update(actions=[DeviceQueueItem.f_cnt.set(f_cnt)])
+
+
+def requeue(dev_eui: str, f_cnt: int) -> bool:
+    """The confirmed item sent with `f_cnt` is back to not sent (the gateway did not transmit it); True if
+    there was one."""
+    for item in DeviceQueueItem.query(dev_eui, consistent_read=True):
+        if item.f_cnt is not None and int(item.f_cnt) == f_cnt:
+            item.update(actions=[DeviceQueueItem.f_cnt.remove()])
+            return True
+    return False
 
 
 def remove(dev_eui: str, item_id: str) -> None:

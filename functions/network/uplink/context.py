@@ -1,0 +1,121 @@
+"""The typed contexts the uplink steps work on, the ports to the outside, and `run`, which calls steps in
+order until one names the outcome.
+
+A step is a plain function of one context. It returns None to go on, or the outcome (a status such as
+"replay") to stop: whatever it stops for it has already counted and logged. The last step of a list
+always names the outcome. As ChirpStack v4's `uplink/data.rs` reads as a list of named steps over one
+context, `data.py`, `join.py` and `rejoin.py` each read as their list of steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from functions.lorawan.mac_commands import MACCommand
+from functions.lorawan.macpayload import MACPayload
+from functions.lorawan.phypayload import MType, PHYPayload
+from functions.lorawan.regions import Region
+from functions.lorawan.types import AES128Key
+from functions.network.frames import BuiltDownlink
+from functions.network.mac.units import Unit, UplinkMAC
+from functions.network.models import DeviceSession
+from functions.network.observability import Count
+from functions.network.receptions import Reception
+from functions.shared import aws
+from functions.shared.interface import NetworkEvent, QueuedDownlink
+from functions.shared.settings import SETTINGS
+
+
+def run[C](context: C, steps: Sequence[Callable[[C], str | None]]) -> str:
+    """Each step in order; the first that names an outcome ends the list."""
+    for step in steps:
+        outcome = step(context)
+        if outcome is not None:
+            return outcome
+    raise AssertionError("the last step names the outcome")
+
+
+@dataclass
+class Ports:
+    """The ports of the pipeline to the outside, replaceable in tests: counting, publishing, invoking,
+    and the de-duplication window."""
+
+    count: Count
+    publish: Callable[[str, dict[str, object]], None] = aws.publish
+    invoke: Callable[..., dict[str, object] | None] = aws.invoke
+    window_s: float = SETTINGS.dedup_window_s
+
+    def send_event(self, event: NetworkEvent) -> None:
+        """An event for the application server (asynchronous invoke of `NetworkEvents`)."""
+        if SETTINGS.network_events_function:
+            self.invoke(SETTINGS.network_events_function, event.to_dict(), wait=False)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Frame:
+    """One frame after de-duplication: every gateway's reception of it, decoded once. `best` (the best
+    link budget, SNR then RSSI) and `region` (from the topic prefix) are computed once, here."""
+
+    reception: Reception  # this invocation's own
+    ports: Ports
+    receptions: tuple[Reception, ...] = ()
+    deduplication_id: str = ""
+    phy: PHYPayload = field(init=False)
+    best: Reception = field(init=False)
+    region: Region = field(init=False)
+
+    @property
+    def rx_info(self) -> list[dict[str, object]]:
+        return [r.rx_info for r in self.receptions]
+
+
+@dataclass
+class DataUplink:
+    """A data uplink on its way through README steps 4-7; each step fills what the next ones read."""
+
+    frame: Frame
+    now: float = field(default_factory=time.time)
+    # find_session / check_frame_counter
+    session: DeviceSession = field(init=False)
+    keys: dict[str, AES128Key] = field(init=False)
+    f_cnt: int = 0
+    # read_mac_commands / handle_mac_commands / run_adr / add_mac_requests
+    commands: list[MACCommand] = field(default_factory=list)
+    mac: UplinkMAC = field(default_factory=UplinkMAC)
+    units: list[Unit] = field(default_factory=list)  # what wants this downlink, in order of worth
+    busy: set[str] = field(default_factory=set)  # requests already on their way (retries)
+    # take_queue_head / fit_mac_commands / build_frame / choose_gateway
+    head: list[QueuedDownlink] = field(default_factory=list)
+    acked: QueuedDownlink | None = None  # the confirmed downlink this uplink acknowledges
+    item: QueuedDownlink | None = None  # the application payload this downlink carries
+    limit: int = 0  # the RX1 data rate's N (RP002 maximum payload size)
+    included: list[Unit] = field(default_factory=list)
+    built: BuiltDownlink | None = None
+    gateway: Reception = field(init=False)
+
+    @property
+    def ports(self) -> Ports:
+        return self.frame.ports
+
+    @property
+    def best(self) -> Reception:
+        return self.frame.best
+
+    @property
+    def region(self) -> Region:
+        return self.frame.region
+
+    @property
+    def mac_payload(self) -> MACPayload:
+        return self.frame.phy.mac_payload
+
+    @property
+    def confirmed(self) -> bool:
+        return self.frame.phy.m_type == MType.ConfirmedDataUp

@@ -1,0 +1,206 @@
+"""README steps 4-7, the data uplink: session, counters, MAC commands, ADR, downlink content, save,
+events, downlink. `STEPS` at the end is the list the README draws; each step is one function of the
+`DataUplink` context (`context.py`). The downlink steps are in `downlink.py`."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError
+
+from functions.lorawan import security
+from functions.lorawan.errors import FrameCounterReplay, LoRaWANError
+from functions.lorawan.fcnt import check_f_cnt, full_f_cnt
+from functions.lorawan.mac_commands import decode_mac_commands
+from functions.network import store
+from functions.network.mac.channels import uplink_channel_index
+from functions.network.mac.command import Uplink
+from functions.network.mac.device_time import gps_seconds
+from functions.network.mac.discipline import due_requests, handle_uplink_commands
+from functions.network.observability import logger
+from functions.network.receptions import gps_time_s
+from functions.network.uplink import adr
+from functions.network.uplink.context import DataUplink, Frame, now_iso, run
+from functions.network.uplink.downlink import (
+    build_frame,
+    choose_gateway,
+    fit_mac_commands,
+    send_downlink,
+    settle_queue,
+    take_queue_head,
+)
+from functions.shared.interface import NetworkEvent
+
+
+def handle_data(frame: Frame) -> str:
+    logger.append_keys(dev_addr=str(frame.phy.mac_payload.fhdr.dev_addr))
+    return run(DataUplink(frame), STEPS)
+
+
+def find_session(up: DataUplink) -> str | None:
+    """The sessions with the frame's DevAddr are tried in turn; the MIC decides (1.1 §6.1.1): 1.0 with
+    NwkSKey, 1.1 the split MIC with TxDr/TxCh (channels added by NewChannelReq included)."""
+    phy, best, region = up.frame.phy, up.best, up.region
+    f_cnt_16 = phy.mac_payload.fhdr.f_cnt
+    candidates = 0
+    for session in store.sessions_of(phy.mac_payload.fhdr.dev_addr):
+        candidates += 1
+        keys = store.session_keys(session)
+        f_cnt = full_f_cnt(f_cnt_16, int(session.f_cnt_up))
+        if session.mac_version.startswith("1.1"):
+            mic = security.uplink_mic_1_1(
+                phy,
+                keys["f_nwk_s_int_key"],
+                keys["s_nwk_s_int_key"],
+                f_cnt,
+                tx_dr=best.data_rate,
+                tx_ch=uplink_channel_index(session, region, best.frequency),
+            )
+        else:
+            mic = security.data_mic_1_0(phy, keys["f_nwk_s_int_key"], f_cnt)
+        if mic == phy.mic:
+            up.session, up.keys, up.f_cnt = session, keys, f_cnt
+            logger.append_keys(dev_eui=session.dev_eui)
+            return None
+    if not candidates:
+        up.ports.count("UnknownDevAddr")
+        logger.warning("no session has this DevAddr")
+        return "unknown_dev_addr"
+    up.ports.count("MICFailures")
+    logger.warning("no session of this DevAddr verifies the MIC", extra={"sessions": candidates})
+    return "mic_failure"
+
+
+def check_enabled(up: DataUplink) -> str | None:
+    if up.session.disabled:
+        up.ports.count("DisabledDeviceFrames")
+        logger.info("device disabled: frame dropped")
+        return "disabled"
+    return None
+
+
+def check_frame_counter(up: DataUplink) -> str | None:
+    """The 16-bit FCnt was widened around the next expected value (65535 rolls over to 65536); anything
+    older is a replay. The next expected value moves past this frame (saved with the session)."""
+    expected = int(up.session.f_cnt_up)
+    try:
+        check_f_cnt(up.f_cnt, expected, max_gap=None)
+    except FrameCounterReplay:
+        up.ports.count("Replays")
+        logger.warning("frame counter replayed", extra={"f_cnt": up.f_cnt, "expected": expected})
+        return "replay"
+    up.session.f_cnt_up = up.f_cnt + 1
+    return None
+
+
+def read_mac_commands(up: DataUplink) -> None:
+    """FOpts (encrypted in 1.1) and an FPort 0 FRMPayload. A sequence that does not decode is counted and
+    ignored; the rest of the uplink still counts."""
+    phy, keys = up.frame.phy, up.keys
+    mac = phy.mac_payload
+    f_opts = mac.fhdr.f_opts
+    if up.session.mac_version.startswith("1.1") and f_opts:
+        f_opts = security.decrypt_f_opts(phy, keys["nwk_s_enc_key"], up.f_cnt)
+    try:
+        commands = decode_mac_commands(f_opts, uplink=True)
+        if mac.f_port == 0 and mac.frm_payload:
+            plain = security.decrypt_frm_payload(phy, keys["nwk_s_enc_key"], up.f_cnt)
+            commands += decode_mac_commands(plain, uplink=True)
+    except LoRaWANError as exc:
+        up.ports.count("InvalidMACCommands")
+        logger.warning("MAC commands not decodable; ignored", extra={"reason": str(exc)})
+        return
+    up.commands = commands
+
+
+def follow_data_rate(up: DataUplink) -> None:
+    """The device changed its data rate on its own (ADRACKReq back-off, a reset, a join at another DR):
+    ADR starts over from the rate it uses, at full power (ChirpStack's `set_uplink_data_rate`)."""
+    session = up.session
+    if up.best.data_rate != int(session.dr):
+        session.dr, session.tx_power_index, session.uplink_history = up.best.data_rate, 0, []
+
+
+def handle_mac_commands(up: DataUplink) -> None:
+    """Answers to the device's requests, its answers applied, unanswered requests to send again."""
+    best = up.best
+    uplink = Uplink(
+        region=up.region,
+        dr=best.data_rate,
+        max_snr=best.snr,
+        gateway_count=len(up.frame.receptions),
+        gps_time_s=gps_time_s(best.rx_info) or gps_seconds(best.received_at_ms),
+        f_cnt=up.f_cnt,
+    )
+    up.mac = handle_uplink_commands(up.commands, up.session, uplink, up.ports.count)
+    up.units = [*up.mac.answers, *up.mac.retries]
+    up.busy = {unit.name for unit in up.mac.retries}
+
+
+def add_mac_requests(up: DataUplink) -> None:
+    """What the operator's desired state still asks of the device (each request module's `needed`)."""
+    up.units += due_requests(up.session, up.region, f_cnt=up.f_cnt, busy=up.busy, now=up.now)
+
+
+def save_session(up: DataUplink) -> str | None:
+    """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice."""
+    try:
+        up.session.save()
+    except PutError:
+        up.ports.count("ConcurrentUpdates")
+        logger.info("session changed by another invocation; this one stops")
+        return "conflict"
+    up.ports.count("Uplinks")
+    return None
+
+
+def send_events(up: DataUplink) -> None:
+    """`up` with the still-encrypted FRMPayload, and `status` after a DevStatusAns."""
+    mac, best = up.mac_payload, up.best
+    up.ports.send_event(
+        NetworkEvent(
+            "up",
+            up.session.dev_eui,
+            now_iso(),
+            dev_addr=str(mac.fhdr.dev_addr),
+            f_cnt=up.f_cnt,
+            f_port=mac.f_port,
+            frm_payload=mac.frm_payload.hex() if mac.f_port else None,
+            confirmed=up.confirmed,
+            adr=mac.fhdr.f_ctrl.adr,
+            dr=best.data_rate,
+            rx_info=up.frame.rx_info,
+            tx_info=best.tx_info,
+            deduplication_id=up.frame.deduplication_id,
+        )
+    )
+    if up.mac.status is not None:
+        up.ports.send_event(NetworkEvent("status", up.session.dev_eui, now_iso(), details=up.mac.status))
+
+
+def accepted(up: DataUplink) -> str:
+    sent = [command.NAME for unit in up.included for command in unit.commands]
+    logger.info(
+        "uplink accepted",
+        extra={"f_cnt": up.f_cnt, "commands": [c.NAME for c in up.commands], "downlink": sent},
+    )
+    return "uplink"
+
+
+STEPS = (
+    find_session,
+    check_enabled,
+    check_frame_counter,
+    read_mac_commands,
+    follow_data_rate,
+    handle_mac_commands,
+    adr.run_adr,
+    add_mac_requests,
+    take_queue_head,
+    fit_mac_commands,
+    build_frame,
+    choose_gateway,
+    save_session,
+    send_events,
+    settle_queue,
+    send_downlink,
+    accepted,
+)

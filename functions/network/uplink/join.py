@@ -1,0 +1,212 @@
+"""README step 3, the JoinRequest: the join server decides, a session is stored, the JoinAccept goes out in
+the join-accept windows (LoRaWAN 1.0.4 §6.2.5, 1.1 §6.2.2-6.2.3)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.lorawan.join import DLSettings, JoinRequest
+from functions.lorawan.regions import Region
+from functions.lorawan.types import DevAddr, NetID
+from functions.network import store
+from functions.network.mac.state import DevStatusSent, MacState
+from functions.network.models import DeviceSession
+from functions.network.observability import logger
+from functions.network.receptions import Reception, sub_band_channels
+from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
+from functions.network.uplink.context import Frame, Ports, now_iso, run
+from functions.shared.interface import JoinAns, JoinReq, NetworkEvent, application_server
+from functions.shared.settings import SETTINGS
+
+
+@dataclass
+class Join:
+    frame: Frame
+    request: JoinRequest
+    dev_eui: str
+    gateway: Reception = field(init=False)  # the reception whose gateway sends the JoinAccept
+    mac_version: str = "1.0.3"
+    old: DeviceSession | None = None
+    dev_addr: DevAddr = field(init=False)
+    rx: RxParameters = field(init=False)
+    mac_state: MacState = field(default_factory=MacState)
+    cf_list: str | None = None
+    answer: JoinAns = field(init=False)
+
+
+def handle_join(frame: Frame) -> str:
+    request = frame.phy.payload
+    assert isinstance(request, JoinRequest)
+    dev_eui = str(request.dev_eui)
+    logger.append_keys(dev_eui=dev_eui)
+    return run(Join(frame, request, dev_eui), STEPS)
+
+
+def choose_gateway(join: Join) -> None:
+    join.gateway = downlink_reception(join.frame.receptions, join.frame.ports.count)
+
+
+def read_device(join: Join) -> None:
+    """The device's LoRaWAN version (unknown devices: 1.0.3, the join server answers UnknownDevEUI) and
+    the session this join replaces."""
+    join.mac_version = application_server().mac_version(join.dev_eui) or "1.0.3"
+    join.old = store.session_of(join.dev_eui)
+
+
+def refuse_stale(join: Join) -> str | None:
+    """Before the join server: it would store this join's AppSKey (see `store.StaleJoin`)."""
+    old = join.old
+    if (
+        old is not None
+        and old.joined_at_ms is not None
+        and join.gateway.received_at_ms < int(old.joined_at_ms)
+    ):
+        return stale_join(join.frame.ports)
+    return None
+
+
+def propose_session(join: Join) -> None:
+    """What the network decides for the session: a DevAddr, the RX settings, the CFList, the MAC state."""
+    region = join.frame.region
+    join.dev_addr = DevAddr.random(NetID.parse(SETTINGS.net_id))
+    join.rx = RxParameters(SETTINGS.rx1_delay_s, 0, region.rx2.dr, region.rx2.frequency)
+    join.mac_state, join.cf_list = initial_mac_state(region, join.gateway.topic_prefix, join.old)
+
+
+def ask_join_server(join: Join) -> str | None:
+    join_req = JoinReq(
+        sender_id=SETTINGS.net_id,
+        receiver_id=str(join.request.join_eui),
+        transaction_id=secrets.randbits(32),
+        mac_version=join.mac_version,
+        phy_payload=join.frame.phy.to_bytes().hex(),
+        dev_eui=join.dev_eui,
+        dev_addr=str(join.dev_addr),
+        dl_settings=DLSettings(rx1_dr_offset=join.rx.rx1_dr_offset, rx2_dr=join.rx.rx2_dr).to_byte(),
+        rx_delay=join.rx.rx1_delay_s,
+        cf_list=join.cf_list,
+    )
+    join.answer = call_join_server(join.frame.ports, join_req)
+    if join.answer.result_code != "Success" or not join.answer.phy_payload:
+        join.frame.ports.count("JoinsRejected")
+        logger.warning(
+            "join rejected by the join server",
+            extra={"result": join.answer.result_code, "reason": join.answer.description},
+        )
+        return "join_rejected"
+    logger.append_keys(dev_addr=str(join.dev_addr))
+    return None
+
+
+def save_session(join: Join) -> str | None:
+    fields = session_fields(
+        join.dev_addr, join.mac_version, join.frame.region, join.gateway, join.rx, join.mac_state
+    )
+    try:
+        store.store_session(
+            join.answer,
+            dev_eui=join.dev_eui,
+            fields=fields,
+            joined_at_ms=join.gateway.received_at_ms,
+            newer_only=True,
+        )
+    except store.StaleJoin:
+        return stale_join(join.frame.ports)  # a newer join won the race meanwhile; its JoinAccept stands
+    return None
+
+
+def send_join_accept(join: Join) -> None:
+    """In the join-accept windows (JOIN_ACCEPT_DELAY1/2), RX1 on the uplink channel's RX1 frequency."""
+    region = join.frame.region
+    assert join.answer.phy_payload is not None
+    join_rx = RxParameters(region.timing.join_accept_delay1, 0, region.rx2.dr, region.rx2.frequency)
+    frame = class_a_downlink(region, join.gateway, bytes.fromhex(join.answer.phy_payload), join_rx)
+    join.frame.ports.publish(command_topic(join.gateway), frame)
+    join.frame.ports.count("Joins")
+
+
+def send_join_event(join: Join) -> str:
+    join.frame.ports.send_event(
+        NetworkEvent(
+            "join",
+            join.dev_eui,
+            now_iso(),
+            dev_addr=str(join.dev_addr),
+            deduplication_id=join.frame.deduplication_id,
+            rx_info=join.frame.rx_info,
+        )
+    )
+    logger.info("device joined", extra={"cf_list": join.cf_list is not None})
+    return "joined"
+
+
+STEPS = (
+    choose_gateway,
+    read_device,
+    refuse_stale,
+    propose_session,
+    ask_join_server,
+    save_session,
+    send_join_accept,
+    send_join_event,
+)
+
+
+# -- shared with rejoin.py --------------------------------------------------------------------------
+
+
+def call_join_server(ports: Ports, request: JoinReq) -> JoinAns:
+    """The join server (the application server's `JoinServer` Lambda), invoked synchronously."""
+    if not SETTINGS.join_server_function:
+        raise RuntimeError("JOIN_SERVER_FUNCTION is not set")
+    return JoinAns.from_dict(ports.invoke(SETTINGS.join_server_function, request.to_dict(), wait=True) or {})
+
+
+def stale_join(ports: Ports) -> str:
+    ports.count("StaleJoins")
+    logger.warning("JoinRequest older than the device's current session dropped")
+    return "stale_join"
+
+
+def initial_mac_state(region: Region, prefix: str, old: DeviceSession | None) -> tuple[MacState, str | None]:
+    """MAC state of a new session: the channels the JoinAccept gives (a fixed plan's sub-band, sent as
+    the CFList's channel mask, RP002-1.0.4 §2.5.4), the device-status schedule starting now, and what
+    outlives a session: the operator's desired settings and RJcount1 (1.1 §6.2.4.2). Returns the state and
+    the CFList (hex) for the JoinReq."""
+    state = MacState(dev_status=DevStatusSent(0, int(time.time())))
+    cf_list = None
+    channels = sub_band_channels(prefix, region)
+    if channels is not None:
+        state.applied.enabled_channels = sorted(channels)
+        cf_list = region.cf_list(channels)
+    if old is not None:
+        carried = MacState.from_json(old.mac_state.to_json())  # a copy: the old session is not saved
+        state.desired, state.rj_count1_next = carried.desired, carried.rj_count1_next
+    return state, cf_list.to_bytes().hex() if cf_list is not None else None
+
+
+def session_fields(
+    dev_addr: DevAddr,
+    mac_version: str,
+    region: Region,
+    reception: Reception,
+    rx: RxParameters,
+    mac_state: MacState,
+) -> dict[str, Any]:
+    """The attributes of a new session (besides its keys)."""
+    return {
+        "dev_addr": str(dev_addr),
+        "mac_version": mac_version,
+        "region": region.name,
+        "dr": reception.data_rate,
+        "rx1_delay": rx.rx1_delay_s,
+        "rx1_dr_offset": rx.rx1_dr_offset,
+        "rx2_dr": rx.rx2_dr,
+        "rx2_frequency": rx.rx2_frequency,
+        "last_gateway_id": reception.gateway_id,
+        "last_topic_prefix": reception.topic_prefix,
+        "mac_state": mac_state,
+    }
