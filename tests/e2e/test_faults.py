@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from functions.bridge.forwarder_sim import PacketForwarder
-from functions.lorawan.device import DeviceSession, EndDevice, abp
+from functions.lorawan.device import EndDevice, EndDeviceSession, abp
 from functions.lorawan.keys import session_keys_1_0
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
@@ -76,7 +76,7 @@ class Deliveries:
 
 def _device(index: int) -> EndDevice:
     keys = session_keys_1_0(AES128Key(bytes([index]) * 16), index, NetID.parse("000000"), index)
-    session = DeviceSession.from_1_0(DevAddr.from_int(0x26F00000 + index), keys)
+    session = EndDeviceSession.from_1_0(DevAddr.from_int(0x26F00000 + index), keys)
     return abp(EUI64.from_int(0x70B3D57EDFA00000 + index), get_region("EU868"), session, seed=index)
 
 
