@@ -1,5 +1,5 @@
 # The two commands a user needs are `make run` and `make test`; both set themselves up.
-.PHONY: setup run test test-fast lint typecheck bench faults synth deploy clean web
+.PHONY: setup run test test-fast lint typecheck bench faults synth deploy deploy-localstack test-localstack clean web
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -45,11 +45,24 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 infra/cli/node_modules: infra/cli/package-lock.json
 	npm ci --prefix infra/cli --no-audit --no-fund --silent
 
+# The CLI takes account and region from the AWS profile (or AWS_REGION); the bridge needs a region.
 synth: setup infra/cli/node_modules
 	$(CDK) synth --quiet
 
 deploy: setup infra/cli/node_modules
 	$(CDK) deploy $(ARGS)
+
+# LocalStack (localstack/docker-compose.yml, needs Docker): the same app through cdklocal, and the
+# DynamoDB-backed functional tests against it.
+LOCALSTACK_ENDPOINT ?= http://localhost:4566
+deploy-localstack: setup infra/cli/node_modules
+	AWS_ENDPOINT_URL=$(LOCALSTACK_ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+	  AWS_REGION=$${AWS_REGION:-us-east-1} npx --prefix infra/cli cdklocal bootstrap
+	AWS_ENDPOINT_URL=$(LOCALSTACK_ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+	  AWS_REGION=$${AWS_REGION:-us-east-1} npx --prefix infra/cli cdklocal deploy --require-approval never $(ARGS)
+
+test-localstack: setup
+	LORALESS_LOCALSTACK_ENDPOINT=$(LOCALSTACK_ENDPOINT) $(VENV)/bin/pytest -q tests/localstack
 
 clean:
 	rm -rf $(VENV) tests/oracles/node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

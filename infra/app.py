@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.stack import LoralessStack, StackSettings
 from infra.storage import TableSpec, spec_of
 from infra.suppressions import suppress
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+def shipped_context() -> dict[str, object]:
+    """The context `cdk deploy` runs with: the `context` of the `cdk.json` users get."""
+    return dict(json.loads(CDK_JSON.read_text())["context"])
+
+
+def environment() -> cdk.Environment:
+    """Account and region as the CDK CLI sets them for the app (`CDK_DEFAULT_ACCOUNT`/`_REGION`, from the
+    profile or credentials it runs with). A stack without them is region-agnostic, and some resources
+    (NLB access logs, the assets bucket's name in policies) need a concrete region."""
+    return cdk.Environment(
+        account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
+    )
 
 
 def table_specs() -> list[TableSpec]:
@@ -33,14 +53,21 @@ def settings_from(app: cdk.App) -> StackSettings:
         bridge=defaults.bridge if bridge is None else str(bridge).lower() not in ("false", "0", "no"),
         web_origins=list(origins),
         admin_api_key_sha256=str(app.node.try_get_context("admin_api_key_sha256") or ""),
+        alarm_email=str(app.node.try_get_context("alarm_email") or ""),
+        bridge_credential_serial=str(app.node.try_get_context("bridge_credential_serial") or "1"),
     )
 
 
-def build_app(context: dict[str, object] | None = None, *, nag: bool = True) -> tuple[cdk.App, LoralessStack]:
-    """The app `cdk synth` runs; tests build it with their own context."""
+def build_app(
+    context: dict[str, object] | None = None, *, nag: bool = True, env: cdk.Environment | None = None
+) -> tuple[cdk.App, LoralessStack]:
+    """The app `cdk synth` runs; tests and the local cloud build it with their own context (and `env`
+    where no CDK CLI sets one)."""
     app = cdk.App(context=context or {})
     tables = table_specs()
-    stack = LoralessStack(app, "Loraless", settings=settings_from(app), tables=tables)
+    stack = LoralessStack(
+        app, "Loraless", settings=settings_from(app), tables=tables, env=env or environment()
+    )
     settings = stack.settings
     indexed = [
         table.node.default_child

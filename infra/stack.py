@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.access import ENVELOPE_ACTIONS, FUNCTION_ACCESS, TABLE_ACTIONS, Access
 from infra.api import Api
 from infra.appserver import ApplicationServer
 from infra.bridge import UDP_PORT, Bridge, BridgePolicy
@@ -22,15 +24,6 @@ from infra.network import NetworkServer
 from infra.storage import Storage, TableSpec
 from infra.web import Web
 
-# Data-plane actions on the tables, in one statement per function (a grant per table would overflow the
-# role's policy size with this many tables); the account tables are the API's alone.
-TABLE_ACTIONS = [
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem", "dynamodb:DescribeTable",
-]  # fmt: skip
-ACCOUNT_TABLES = frozenset({"User", "Unique", "Membership", "ApiKey"})
-
 
 @dataclass(frozen=True)
 class StackSettings:
@@ -42,6 +35,10 @@ class StackSettings:
     # SHA-256 of the administrator API key (`python -c "from functions.appserver.auth import new_api_key;
     # print(new_api_key())"`); without it the API refuses every request.
     admin_api_key_sha256: str = ""
+    # Where alarms go: an e-mail address subscribed to the alarm topic (AWS asks it to confirm once).
+    alarm_email: str = ""
+    # Change it (`-c bridge_credential_serial=2`) to rotate the bridge's IoT certificate on the next deploy.
+    bridge_credential_serial: str = "1"
 
 
 class LoralessStack(Stack):
@@ -84,56 +81,15 @@ class LoralessStack(Stack):
             api_function.add_environment("LORALESS_WEB_ORIGIN", settings.web_origins[0])
         application_policy = ApplicationPolicy(self, "ApplicationPolicy").policy
         api_function.add_environment("APPLICATION_POLICY_NAME", application_policy.ref)
-        api_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["iot:CreateCertificateFromCsr"], resources=["*"])
-        )
-        api_function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iot:CreateThing", "iot:AttachThingPrincipal"],
-                resources=[f"arn:{self.partition}:iot:{self.region}:{self.account}:thing/*"],
-            )
-        )
-        api_function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iot:AttachPolicy"],
-                resources=[
-                    f"arn:{self.partition}:iot:{self.region}:{self.account}:policy/{application_policy.ref}"
-                ],
-            )
-        )
+        self._grant_application_certificates(api_function)
         if settings.admin_api_key_sha256:
             appserver.functions["Api"].add_environment(
                 "LORALESS_ADMIN_API_KEY_SHA256", settings.admin_api_key_sha256
             )
         self.invoked = self._wire(network, appserver)
         functions = {**network.functions, **appserver.functions}
-        stack_arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"
-        indexed = {spec.construct_id for spec in tables if spec.schema.get("global_secondary_indexes")}
         for name, function in functions.items():
-            allowed = {
-                t: table for t, table in storage.tables.items() if name == "Api" or t not in ACCOUNT_TABLES
-            }
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=TABLE_ACTIONS,
-                    resources=[table.table_arn for table in allowed.values()]
-                    + [f"{table.table_arn}/index/*" for t, table in allowed.items() if t in indexed],
-                )
-            )
-            key.grant(function, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
-        for function in network.functions.values():
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["iot:Publish"],
-                    resources=[
-                        f"{stack_arn}:topic/{p}/gateway/*/command/*" for p in settings.region_prefixes
-                    ],
-                )
-            )
-        for function in appserver.functions.values():
-            function.add_to_role_policy(
-                iam.PolicyStatement(actions=["iot:Publish"], resources=[f"{stack_arn}:topic/application/*"])
-            )
+            self._grant(function, FUNCTION_ACCESS[name], storage=storage, key=key, tables=tables)
 
         TopicRules(
             self, "Rules", rules=network.topic_rules() + appserver.topic_rules(), dead_letters=dead_letters
@@ -151,8 +107,46 @@ class LoralessStack(Stack):
         )
         api = Api(self, "Api", function=appserver.functions["Api"], allow_origins=settings.web_origins)
         web = Web(self, "Web", logs_bucket=logs_bucket, api_url=api.rest_api.url)
-        Monitoring(self, "Monitoring", key=key, functions=functions, dead_letters=dead_letters)
+        bridge = None
+        if settings.bridge:
+            if Token.is_unresolved(self.region):
+                raise ValueError(
+                    "the bridge's load balancer logs need a concrete region: run cdk with one "
+                    "(AWS_REGION, or a profile that has a region), or deploy with -c bridge=false"
+                )
+            bridge_policy = BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
+            bridge = Bridge(
+                self,
+                "Bridge",
+                iot_endpoint=endpoint,
+                region_prefix=settings.region_prefixes[0],
+                logs_bucket=logs_bucket,
+                policy=bridge_policy.policy,
+                credential_serial=settings.bridge_credential_serial,
+            )
+            self.invoked.append(bridge.credential.handler)  # by the custom resource provider
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            key=key,
+            functions=functions,
+            dead_letters=dead_letters,
+            api=api.rest_api,
+            bridge=bridge,
+            alarm_email=settings.alarm_email,
+        )
+        self._outputs(endpoint, api, web, gateway_policy, storage, bridge)
 
+    def _outputs(
+        self,
+        endpoint: str,
+        api: Api,
+        web: Web,
+        gateway_policy: GatewayPolicy,
+        storage: Storage,
+        bridge: Bridge | None,
+    ) -> None:
+        """What an operator needs after `cdk deploy` (infra/README.md walks through them)."""
         CfnOutput(
             self, "IotEndpointAddress", value=endpoint, description="MQTT endpoint (port 8883, mutual TLS)"
         )
@@ -164,22 +158,85 @@ class LoralessStack(Stack):
             value=gateway_policy.policy.ref,
             description="Attach to each gateway's certificate; the gateway's thing name is its gateway id",
         )
-        if settings.bridge:
-            BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
-            bridge = Bridge(
-                self,
-                "Bridge",
-                iot_endpoint=endpoint,
-                region_prefix=settings.region_prefixes[0],
-                logs_bucket=logs_bucket,
-            )
+        CfnOutput(
+            self,
+            "UsersTable",
+            value=storage.tables["User"].table_name,
+            description="USERS_TABLE for `python -m functions.appserver.bootstrap` (first administrator)",
+        )
+        CfnOutput(
+            self,
+            "UniqueTable",
+            value=storage.tables["Unique"].table_name,
+            description="UNIQUE_TABLE for `python -m functions.appserver.bootstrap` (first administrator)",
+        )
+        CfnOutput(
+            self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn, description="Alarm notifications"
+        )
+        if bridge is not None:
             CfnOutput(
                 self,
                 "UdpAddress",
-                value=f"{bridge.load_balancer.load_balancer_dns_name}:{UDP_PORT}",
-                description="Each packet forwarder's server_address and serv_port_up/serv_port_down",
+                value=bridge.load_balancer.load_balancer_dns_name,
+                description=f"Packet forwarders: server_address (serv_port_up/down {UDP_PORT})",
             )
             CfnOutput(self, "BridgeCertificateSecret", value=bridge.certificate.secret_name)
+            CfnOutput(self, "BridgeCertificateId", value=bridge.credential.certificate_id)
+            CfnOutput(self, "BridgeCluster", value=bridge.cluster.cluster_name)
+            CfnOutput(self, "BridgeService", value=bridge.service.service_name)
+
+    def _grant(
+        self,
+        function: lambda_.Function,
+        access: Access,
+        *,
+        storage: Storage,
+        key: kms.IKey,
+        tables: list[TableSpec],
+    ) -> None:
+        """One table statement (a grant per table would overflow the role's policy size), the envelope
+        key actions, and publishing on the function's own topics (infra/access.py declares them)."""
+        indexed = {spec.construct_id for spec in tables if spec.schema.get("global_secondary_indexes")}
+        own = [storage.tables[name] for name in access.tables]
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(TABLE_ACTIONS),
+                resources=[table.table_arn for table in own]
+                + [f"{storage.tables[n].table_arn}/index/*" for n in access.tables if n in indexed],
+            )
+        )
+        if access.envelope:
+            key.grant(function, *ENVELOPE_ACTIONS)
+        if access.publish:
+            arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"
+            topics = sorted(
+                {t.format(prefix=p) for t in access.publish for p in self.settings.region_prefixes}
+            )
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["iot:Publish"], resources=[f"{arn}:topic/{t}" for t in topics])
+            )
+
+    def _grant_application_certificates(self, function: lambda_.Function) -> None:
+        """`POST /applications/{id}/integrations/mqtt/certificate` (functions/appserver/mqtt_credentials.py):
+        IoT authorizes AttachPolicy against the certificate; a certificate whose attachment fails is
+        detached, deactivated and deleted, so none is left behind."""
+        arn = f"arn:{self.partition}:iot:{self.region}:{self.account}"
+        certificates = f"{arn}:cert/*"
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["iot:CreateCertificateFromCsr"], resources=["*"])
+        )
+        # AttachPolicy, AttachThingPrincipal and their Detach* are authorized against the certificate (the
+        # service authorization reference lists cert and thinggroup only, not the policy or the thing).
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["iot:CreateThing"], resources=[f"{arn}:thing/*"])
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iot:AttachPolicy", "iot:AttachThingPrincipal", "iot:DetachThingPrincipal",
+                         "iot:UpdateCertificate", "iot:DeleteCertificate"],
+                resources=[certificates],
+            )
+        )  # fmt: skip
 
     def _wire(self, network: NetworkServer, appserver: ApplicationServer) -> list[lambda_.Function]:
         """The network server calls the join server and hands events to the application server; the

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
 from aws_cdk import aws_lambda as lambda_
 
 PACK = "AwsSolutions::"
-IOT_ARN = "arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>"
 
 STACK_WIDE = {
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -23,17 +22,11 @@ STACK_WIDE = {
         "X-Ray PutTraceSegments/PutTelemetryRecords, iot:DescribeEndpoint and iot:CreateCertificateFromCsr "
         "have no resource-level form."
     ),
-    f"AwsSolutions-IAM5[Resource::{IOT_ARN}:thing/*]": (
-        "The API makes one thing per application (named by its id) for the application's MQTT certificate."
-    ),
     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": (
         "Sending to the KMS-encrypted dead-letter queue needs GenerateDataKey* on the stack's own key only."
     ),
     "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": (
         "CDK's grant for a KMS-encrypted queue adds ReEncrypt* on the stack's own key only."
-    ),
-    f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/application/*]": (
-        "The application server publishes per-application, per-device event topics under application/."
     ),
     "AwsSolutions-L1": "Functions pin python3.13, the runtime the whole test suite runs on; a newer one "
     "is a deliberate change made with the tests, not a silent one.",
@@ -51,26 +44,66 @@ STACK_WIDE = {
 }
 
 # CDK's BucketDeployment (the web interface's files into its bucket): its handler's role, made by CDK.
-WEB_DEPLOYMENT = {
-    f"AwsSolutions-IAM5[{finding}]": "CDK's BucketDeployment copies the web build from the CDK assets bucket "
-    "into the web bucket; its role's wildcards are CDK's, scoped to those two buckets."
-    for finding in (
-        "Action::s3:GetObject*",
-        "Action::s3:GetBucket*",
-        "Action::s3:List*",
-        "Action::s3:DeleteObject*",
-        "Action::s3:Abort*",
-        "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
-        "Resource::<WebBucketE51352C0.Arn>/*",
-    )
-}
+WEB_DEPLOYMENT_WHY = (
+    "CDK's BucketDeployment copies the web build from the CDK assets bucket into the web bucket; its role's "
+    "wildcards are CDK's, scoped to those two buckets."
+)
+WEB_DEPLOYMENT_FINDINGS = (
+    "Action::s3:GetObject*",
+    "Action::s3:GetBucket*",
+    "Action::s3:List*",
+    "Action::s3:DeleteObject*",
+    "Action::s3:Abort*",
+    "Resource::<WebBucketE51352C0.Arn>/*",
+)
 
 # Only when the bridge (Fargate + NLB) is part of the stack.
 BRIDGE = {
     "AwsSolutions-ECS2": "Environment variables hold endpoints and ports only; the MQTT certificate and key "
     "reach the container as ECS secrets from Secrets Manager.",
-    "AwsSolutions-EC23": "UDP 1700 must be reachable by gateways on the internet; that is the bridge's job.",
+    "AwsSolutions-EC23": "UDP 1700 must be reachable by gateways on the internet at the NLB's security "
+    "group; the tasks accept traffic from that group only.",
 }
+
+
+def _nag_text(value: str, pseudo: str) -> str:
+    """cdk-nag names a resource by its resolved text: a pseudo parameter it cannot resolve appears as
+    `<AWS::Region>`; a stack with an environment (as `cdk deploy` makes it) has the literal value."""
+    return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
+
+def _location(stack: Stack) -> tuple[str, str, str]:
+    return (
+        _nag_text(stack.partition, "Partition"),
+        _nag_text(stack.region, "Region"),
+        _nag_text(stack.account, "AccountId"),
+    )
+
+
+def iot_arn(stack: Stack) -> str:
+    partition, region, account = _location(stack)
+    return f"arn:{partition}:iot:{region}:{account}"
+
+
+def located(stack: Stack) -> dict[str, str]:
+    """Findings whose resource names carry the stack's partition, region and account."""
+    partition, region, account = _location(stack)
+    iot = iot_arn(stack)
+    assets = f"arn:{partition}:s3:::cdk-hnb659fds-assets-{account}-{region}/*"
+    rules = {f"AwsSolutions-IAM5[{finding}]": WEB_DEPLOYMENT_WHY for finding in WEB_DEPLOYMENT_FINDINGS}
+    rules[f"AwsSolutions-IAM5[Resource::{assets}]"] = WEB_DEPLOYMENT_WHY
+    rules[f"AwsSolutions-IAM5[Resource::{iot}:thing/*]"] = (
+        "The API makes one thing per application (named by its id) for the application's MQTT certificate."
+    )
+    rules[f"AwsSolutions-IAM5[Resource::{iot}:topic/application/*]"] = (
+        "The application server publishes per-application, per-device event topics under application/."
+    )
+    rules[f"AwsSolutions-IAM5[Resource::{iot}:cert/*]"] = (
+        "A certificate is created in the same call (the API's CreateCertificateFromCsr, the bridge "
+        "credential's CreateKeysAndCertificate), so its id cannot be named; AttachPolicy is also bound to "
+        "the one policy, and a certificate whose attachment fails is deleted."
+    )
+    return rules
 
 
 def suppress(
@@ -82,12 +115,13 @@ def suppress(
     indexed_tables: Iterable[CfnResource] = (),
 ) -> None:
     """Acknowledge the findings we accept on `stack`, with their reasons."""
-    rules = dict(STACK_WIDE) | WEB_DEPLOYMENT | (BRIDGE if bridge else {})
+    rules = dict(STACK_WIDE) | located(stack) | (BRIDGE if bridge else {})
+    iot = iot_arn(stack)
     for prefix in region_prefixes:
-        rules[f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/{prefix}/gateway/*/command/*]"] = (
+        rules[f"AwsSolutions-IAM5[Resource::{iot}:topic/{prefix}/gateway/*/command/*]"] = (
             "The network server sends downlinks to whichever gateway heard the device (one region prefix)."
         )
-        rules[f"AwsSolutions-IAM5[Resource::{IOT_ARN}:topic/{prefix}/gateway/*/state/*]"] = (
+        rules[f"AwsSolutions-IAM5[Resource::{iot}:topic/{prefix}/gateway/*/state/*]"] = (
             "When a bridge's last will arrives, the network server marks that bridge's gateways offline."
         )
     for function in invoked:

@@ -64,11 +64,19 @@ class LocalTemplate:
 
 
 def synthesize(context: Mapping[str, object] | None = None) -> dict[str, Any]:
-    """Synthesize the stack in-process, without bundling (the local cloud runs the sources)."""
+    """Synthesize the stack in-process as `cdk deploy` would from the shipped `cdk.json` (bridge included:
+    the local cloud runs its own bridge process and ignores the template's Fargate and NLB resources),
+    in the local account and region, without bundling (the local cloud runs the sources)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from infra.app import build_app
+    import aws_cdk as cdk
 
-    app, stack = build_app({"aws:cdk:bundling-stacks": [], "bridge": "false", **(context or {})}, nag=False)
+    from infra.app import build_app, shipped_context
+
+    app, stack = build_app(
+        {**shipped_context(), "aws:cdk:bundling-stacks": [], **(context or {})},
+        nag=False,
+        env=cdk.Environment(account=LOCAL_ACCOUNT, region=LOCAL_REGION),
+    )
     assembly = app.synth()
     return dict(assembly.get_stack_by_name(stack.stack_name).template)
 

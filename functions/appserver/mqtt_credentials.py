@@ -11,6 +11,7 @@ binds the topics to the certificate's common name.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from functions.shared.settings import SETTINGS
 
+log = logging.getLogger(__name__)
 AMAZON_ROOT_CA = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 
 
@@ -44,6 +46,20 @@ def _endpoint() -> str:
     return f"{host}:8883"
 
 
+def _discard(iot: Any, certificate_id: str, certificate_arn: str, thing_name: str) -> None:
+    """An active certificate without its policy is of no use and must not outlive the failed request:
+    detach it from the thing, deactivate and delete it (best effort, the original error is raised)."""
+    for step in (
+        lambda: iot.detach_thing_principal(thingName=thing_name, principal=certificate_arn),
+        lambda: iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE"),
+        lambda: iot.delete_certificate(certificateId=certificate_id, forceDelete=True),
+    ):
+        try:
+            step()
+        except Exception as exc:  # cleanup goes on; the caller raises the cause
+            log.warning("certificate %s cleanup step failed: %s", certificate_id, type(exc).__name__)
+
+
 def issue(application_id: str) -> dict[str, Any]:
     policy = os.environ.get("APPLICATION_POLICY_NAME")
     if not policy:
@@ -55,9 +71,13 @@ def issue(application_id: str) -> dict[str, Any]:
     created = iot.create_certificate_from_csr(
         certificateSigningRequest=csr.public_bytes(serialization.Encoding.PEM).decode(), setAsActive=True
     )
-    iot.create_thing(thingName=application_id)  # idempotent for an existing thing without attributes
-    iot.attach_thing_principal(thingName=application_id, principal=created["certificateArn"])
-    iot.attach_policy(policyName=policy, target=created["certificateArn"])
+    try:
+        iot.create_thing(thingName=application_id)  # idempotent for an existing thing without attributes
+        iot.attach_thing_principal(thingName=application_id, principal=created["certificateArn"])
+        iot.attach_policy(policyName=policy, target=created["certificateArn"])
+    except Exception:
+        _discard(iot, created["certificateId"], created["certificateArn"], application_id)
+        raise
     answer: dict[str, Any] = {
         "certificate_id": created["certificateId"],
         "certificate_pem": created["certificatePem"],

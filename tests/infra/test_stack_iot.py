@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -55,7 +56,7 @@ def test_iot_may_invoke_exactly_the_rule_targets(resources: Any) -> None:
     assert all("SourceArn" in p for p in permissions)
 
 
-def test_gateway_policy_binds_every_topic_to_the_certificates_thing(resources: Any) -> None:
+def test_gateway_policy_binds_every_topic_to_the_certificates_thing(resources: Any, synthesized: Any) -> None:
     policies = [
         r["Properties"]["PolicyDocument"]
         for name, r in resources.items()
@@ -75,7 +76,7 @@ def test_gateway_policy_binds_every_topic_to_the_certificates_thing(resources: A
             flat = json.dumps(resource)
             assert "/gateway/${iot:Connection.Thing.ThingName}/" in flat, flat
             assert "/gateway/*" not in flat
-    assert "eu868/gateway" in text and "us915_0/gateway" in text
+    assert all(f"{prefix}/gateway" in text for prefix in synthesized.region_prefixes)
     assert "application/" not in text
 
 
@@ -92,4 +93,4 @@ def test_application_policy_binds_its_topics_to_the_applications_thing(resources
         flat = json.dumps(by_action[action]["Resource"])
         assert "application/${iot:Connection.Thing.ThingName}/" in flat, flat
         assert "gateway" not in flat
-    assert json.dumps(by_action["iot:Publish"]["Resource"]).endswith('/device/*/command/down"]]}')
+    assert re.search(r'/device/\*/command/down"(]]})?$', json.dumps(by_action["iot:Publish"]["Resource"]))

@@ -20,14 +20,22 @@ from localcloud.dynamodb import free_port
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+# LocalStack's edge endpoint (tests/localstack, `make test-localstack`): DynamoDB there instead of moto.
+LOCALSTACK_ENDPOINT = os.environ.get("LORALESS_LOCALSTACK_ENDPOINT")
+
+
 @pytest.fixture(scope="session")
 def dynamodb_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
+    server = None
+    if LOCALSTACK_ENDPOINT:
+        url = LOCALSTACK_ENDPOINT
+    else:
+        port = free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        url = f"http://127.0.0.1:{port}"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
@@ -36,7 +44,8 @@ def dynamodb_server() -> Iterator[str]:
         if not model.exists():
             model.create_table(wait=True)
     yield url
-    server.stop()
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture
