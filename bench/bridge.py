@@ -133,7 +133,9 @@ def main() -> None:
             for gateways in (1, 100, 1000):
                 collector = Collector()
                 session = ServiceSession(
-                    broker.access_for(CLOUD_IDENTITY), f"bench-{gateways}", on_message=collector.on_message
+                    broker.access_for(CLOUD_IDENTITY),
+                    f"loraless-cloud-bench-{gateways}",
+                    on_message=collector.on_message,
                 )
                 session.start().subscribe(["eu868/gateway/+/event/up"])
                 cpu_before, before = bridge_cpu_seconds(bridge.pid), bridge_counters(health_port)

@@ -227,7 +227,9 @@ class Radio:
             await PacketForwarder(f"00800000b0{g:06x}", spec.udp).start() for g in range(spec.gateways)
         ]
         pumps = [asyncio.create_task(self.pump(f)) for f in self.forwarders]
-        session = ServiceSession(spec.access, f"bench-fleet-{os.getpid()}", on_message=self.on_message)
+        session = ServiceSession(
+            spec.access, f"loraless-cloud-bench-fleet-{os.getpid()}", on_message=self.on_message
+        )
         session.start().subscribe(["#"])
         await asyncio.sleep(1.0)
         await self.join_all()

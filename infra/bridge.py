@@ -187,6 +187,7 @@ class Bridge(Construct):
             environment={
                 "BRIDGE_UDP_PORT": str(UDP_PORT),
                 "BRIDGE_HEALTH_PORT": str(HEALTH_PORT),
+                "BRIDGE_HEALTH_HOST": "0.0.0.0",  # the NLB checks it from the VPC (security group below)
                 "BRIDGE_MQTT_ENDPOINT": iot_endpoint,
                 "BRIDGE_MQTT_PORT": "8883",
                 "BRIDGE_TOPIC_PREFIX": region_prefix,

@@ -108,13 +108,21 @@ class LoralessStack(Stack):
         api = Api(self, "Api", function=appserver.functions["Api"], allow_origins=settings.web_origins)
         web = Web(self, "Web", logs_bucket=logs_bucket, api_url=api.rest_api.url)
         bridge = None
+        # Also without the Fargate bridge: a bridge run elsewhere (on site, or the local cloud's, whose
+        # broker enforces the policies of this template) holds a certificate with this policy.
+        bridge_policy = BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
+        CfnOutput(
+            self,
+            "BridgePolicyName",
+            value=bridge_policy.policy.ref,
+            description="Attach to the bridge's certificate; its client ids start with loraless-bridge-",
+        )
         if settings.bridge:
             if Token.is_unresolved(self.region):
                 raise ValueError(
                     "the bridge's load balancer logs need a concrete region: run cdk with one "
                     "(AWS_REGION, or a profile that has a region), or deploy with -c bridge=false"
                 )
-            bridge_policy = BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
             bridge = Bridge(
                 self,
                 "Bridge",

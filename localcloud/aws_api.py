@@ -3,8 +3,8 @@
 four IoT calls that issue an application's MQTT certificate (CreateCertificateFromCsr signed by the local
 CA, CreateThing, AttachThingPrincipal, AttachPolicy: the broker's ACL binds topics to the certificate's
 common name, so the last three have nothing to record). Point `AWS_ENDPOINT_URL_LAMBDA`,
-`AWS_ENDPOINT_URL_IOT` and `IOT_DATA_ENDPOINT` here. Requests are not signature-checked: this listens on
-loopback only.
+`AWS_ENDPOINT_URL_IOT` and `IOT_DATA_ENDPOINT` here. Every request must be SigV4-signed with the local
+cloud's own credentials (sigv4.py), as AWS requires; an unsigned or wrongly signed one gets 403.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from localcloud import sigv4
 from localcloud.lambda_runtime import LambdaService
 
 log = logging.getLogger("loraless.local.aws_api")
@@ -45,9 +46,20 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps({"__type": kind, "message": message, "Message": message}).encode()
         self._reply(status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": kind})
 
+    def _authorized(self, body: bytes) -> bool:
+        try:
+            sigv4.verify(self.server.credentials, self.command, self.path, dict(self.headers.items()), body)
+        except sigv4.Unauthorized as exc:
+            log.warning("refused %s %s: %s", self.command, urlsplit(self.path).path, exc)
+            self._error(403, "UnrecognizedClientException", f"The security token is not valid: {exc}")
+            return False
+        return True
+
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self._authorized(body):
+            return
         if url.path.startswith(_INVOKE_PREFIX) and url.path.endswith("/invocations"):
             name = unquote(url.path[len(_INVOKE_PREFIX) : -len("/invocations")])
             self._invoke(name, body)
@@ -67,7 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         """AttachThingPrincipal and AttachPolicy: accepted (see the module docstring)."""
         url = urlsplit(self.path)
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self._authorized(self.rfile.read(int(self.headers.get("Content-Length") or 0))):
+            return
         if url.path.startswith(("/things/", "/target-policies/")) and self.server.sign_csr is not None:
             self._json({})
         else:
@@ -80,6 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
         assert self.server.sign_csr is not None
         try:
             certificate_id, pem = self.server.sign_csr(json.loads(body)["certificateSigningRequest"].encode())
+        except PermissionError as exc:
+            self._error(403, "UnauthorizedException", str(exc))
+            return
         except (ValueError, KeyError) as exc:
             self._error(400, "InvalidRequestException", f"not a valid certificate signing request: {exc}")
             return
@@ -130,9 +146,15 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], lambdas: LambdaService, publish: Publisher, sign_csr: SignCsr | None
+        self,
+        address: tuple[str, int],
+        lambdas: LambdaService,
+        publish: Publisher,
+        sign_csr: SignCsr | None,
+        credentials: sigv4.LocalCredentials,
     ) -> None:
         super().__init__(address, _Handler)
+        self.credentials = credentials
         self.lambdas = lambdas
         self.publish = publish
         self.sign_csr = sign_csr
@@ -148,9 +170,10 @@ class AwsApi:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        credentials: sigv4.LocalCredentials,
         sign_csr: SignCsr | None = None,
     ) -> None:
-        self._server = _Server((host, port), lambdas, publish, sign_csr)
+        self._server = _Server((host, port), lambdas, publish, sign_csr, credentials)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True, name="aws-api"
         )

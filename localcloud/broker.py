@@ -1,45 +1,50 @@
-"""Mosquitto in IoT Core's role: mutual TLS, the certificate's common name as the client identity,
-and an ACL that mirrors the IoT policies of the CDK stack — a gateway may use only its own topics,
-the bridge only gateway topics, an application only its own application topics.
+"""Mosquitto in IoT Core's role: mutual TLS, and the IoT policies of the CDK stack enforced by a small
+plugin (mosquitto_policy.c): the client id is bound to the certificate's thing (a gateway or an
+application connects only as itself, the bridge and the cloud only under their prefixes), so no
+certificate can take over another's session or fire its last will; publishes and deliveries follow the
+rules read from the template's policies (policies.py): a gateway only its own topics under the stack's
+region prefixes, the bridge only gateway topics, an application only its own application topics.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from localcloud.certificates import CertificateAuthority
 from localcloud.mqtt import BrokerAccess
+from localcloud.policies import default_rules
 
 CLOUD_IDENTITY = "loraless-cloud"
 BRIDGE_IDENTITY = "loraless-bridge"
+CLOUD_CLIENT_PREFIX = "loraless-cloud"  # the cloud's sessions: the rules engine, observers in tests
+BRIDGE_CLIENT_PREFIX = "loraless-bridge-"  # as BridgePolicy's iot:Connect resource (infra/bridge.py)
+PLUGIN_SOURCE = Path(__file__).with_name("mosquitto_policy.c")
+BUILD = Path(__file__).resolve().parent.parent / "build"
 
-# %u is the client certificate's common name (use_identity_as_username).
-ACL = f"""\
-# The local cloud plays IoT Core's rules engine and data plane: it sees and sends everything.
-user {CLOUD_IDENTITY}
-topic readwrite #
 
-# The gateway bridge publishes for the gateways that reach it over UDP (infra/bridge.py BridgePolicy).
-user {BRIDGE_IDENTITY}
-topic write +/gateway/+/event/#
-topic write +/gateway/+/state/#
-topic read +/gateway/+/command/#
-topic write +/bridge/+/state/#
-
-# A gateway (common name = gateway id) uses only its own topics (infra/iot.py GatewayPolicy).
-pattern write +/gateway/%u/event/#
-pattern write +/gateway/%u/state/#
-pattern read +/gateway/%u/command/#
-
-# An application (common name = application id) reads its events and sends its downlinks.
-pattern read application/%u/#
-pattern write application/%u/device/+/command/#
-"""
+def policy_plugin() -> Path:
+    """The policy plugin, compiled once per version of its source (`make setup` installs the headers)."""
+    digest = hashlib.sha256(PLUGIN_SOURCE.read_bytes()).hexdigest()[:12]
+    target = BUILD / f"mosquitto_policy-{digest}.so"
+    if not target.exists():
+        BUILD.mkdir(exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run(
+            ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-o", str(partial), str(PLUGIN_SOURCE)],
+            check=True,
+            capture_output=True,
+        )
+        partial.chmod(0o755)
+        partial.replace(target)  # atomic: parallel starts never load a half-written file
+    return target
 
 
 def mosquitto_binary() -> str:
@@ -57,11 +62,19 @@ class Mosquitto:
     """A Mosquitto process with a TLS listener on `host:port`, configured under `directory`."""
 
     def __init__(
-        self, directory: Path, *, host: str = "127.0.0.1", port: int = 8883, persistence: bool = False
+        self,
+        directory: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8883,
+        persistence: bool = False,
+        rules: Iterable[str] | None = None,
     ) -> None:
-        """`persistence` keeps sessions and retained messages across restarts (a file in `directory`)."""
+        """`persistence` keeps sessions and retained messages across restarts (a file in `directory`);
+        `rules` are the policies' (policies.rules_from_template), by default those of the stack."""
         self.directory = directory
         self.persistence = persistence
+        self.rules = list(rules) if rules is not None else default_rules()
         self.host = host
         self.port = port
         self.ca = CertificateAuthority(directory / "certs")
@@ -79,8 +92,7 @@ class Mosquitto:
 
     def _config(self) -> Path:
         server = self.ca.issue("broker", server=True, hosts=("localhost", "127.0.0.1", self.host))
-        acl = self.directory / "acl"
-        acl.write_text(ACL)
+        self._write_rules()
         config = self.directory / "mosquitto.conf"
         config.write_text(
             "\n".join(
@@ -95,19 +107,49 @@ class Mosquitto:
                     "max_queued_messages 100000",
                     "max_inflight_messages 0",
                     "set_tcp_nodelay true",
-                    f"acl_file {acl}",
+                    f"plugin {policy_plugin()}",
+                    f"plugin_opt_rules {self.directory / 'policy-rules'}",
+                    f"plugin_opt_cloud_client_prefix {CLOUD_CLIENT_PREFIX}",
+                    f"plugin_opt_bridge_client_prefix {BRIDGE_CLIENT_PREFIX}",
                     f"listener {self.port} {self.host}",
                     f"cafile {self.ca.ca_path}",
                     f"certfile {server.cert_path}",
                     f"keyfile {server.key_path}",
-                    "require_certificate true",
-                    "use_identity_as_username true",
+                    "require_certificate true",  # the plugin takes the thing from the certificate
                     "tls_version tlsv1.2",
                     "",
                 ]
             )
         )
         return config
+
+    def _write_rules(self) -> None:
+        path = self.directory / "policy-rules"
+        path.write_text(
+            "# kind access topic-filter (from the template's IoT policies)\n" + "\n".join(self.rules) + "\n"
+        )
+
+    def use_rules(self, rules: Iterable[str], timeout_s: float = 10.0) -> None:
+        """Replace the policy rules (the cloud passes its template's) and wait until Mosquitto has them."""
+        rules = list(rules)
+        if sorted(rules) == sorted(self.rules) or not self.running():
+            self.rules = rules
+            return
+        self.rules = rules
+        self._write_rules()
+        log_path = self.directory / "mosquitto.log"
+        before = self._reloads(log_path)
+        assert self._process is not None
+        self._process.send_signal(signal.SIGHUP)  # Mosquitto reloads its plugins, which read the rules
+        deadline = time.monotonic() + timeout_s
+        while self._reloads(log_path) <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("mosquitto did not reload its policy rules")
+            time.sleep(0.02)
+
+    @staticmethod
+    def _reloads(log_path: Path) -> int:
+        return log_path.read_text(errors="replace").count("rules loaded") if log_path.exists() else 0
 
     def start(self, timeout_s: float = 10.0) -> Mosquitto:
         self.directory.mkdir(parents=True, exist_ok=True)

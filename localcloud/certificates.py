@@ -37,6 +37,15 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     os.chmod(path, 0o600)
 
 
+RESERVED_PREFIX = "loraless-"  # loraless-cloud (rules engine, data plane), loraless-bridge...
+
+
+def privileged(common_name: str) -> bool:
+    """An identity of the local cloud itself, which only `issue` (on this machine) hands out."""
+    name = common_name.strip().lower()
+    return name.startswith(RESERVED_PREFIX) or name in ("broker", "") or "/" in name
+
+
 class CertificateAuthority:
     """Creates the CA once in `directory`, then issues certificates signed by it."""
 
@@ -82,10 +91,17 @@ class CertificateAuthority:
         return issued
 
     def sign_request(self, csr_pem: bytes) -> tuple[str, bytes]:
-        """Sign a client CSR, keeping its subject (IoT CreateCertificateFromCsr): (certificate id, PEM)."""
+        """Sign a client CSR, keeping its subject (IoT CreateCertificateFromCsr): (certificate id, PEM).
+
+        Refuses a subject naming one of the local cloud's own identities (`loraless-*`, the broker):
+        their certificates carry the broker-wide rights of IoT Core's internals, never issued on request.
+        """
         request = x509.load_pem_x509_csr(csr_pem)
         if not request.is_signature_valid:
             raise ValueError("the CSR's signature does not verify")
+        names = [str(a.value) for a in request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if len(names) != 1 or privileged(names[0]):
+            raise PermissionError(f"will not sign a certificate for {names!r}: a reserved identity")
         certificate = self._sign(request.subject, request.public_key(), server=False, hosts=())  # type: ignore[arg-type]
         pem = certificate.public_bytes(serialization.Encoding.PEM)
         return certificate.fingerprint(hashes.SHA256()).hex(), pem

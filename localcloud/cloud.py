@@ -25,7 +25,9 @@ from localcloud.certificates import CertificateAuthority
 from localcloud.dynamodb import LocalDynamoDB, free_port
 from localcloud.lambda_runtime import LambdaService
 from localcloud.mqtt import BrokerAccess, ServiceSession
+from localcloud.policies import CLOUD_RULES, rules_from_template
 from localcloud.rules_engine import RulesEngine
+from localcloud.sigv4 import LocalCredentials
 from localcloud.template import LOCAL_REGION, LocalTemplate, load, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,10 @@ class Broker(Protocol):
         """Broker address and a client certificate whose common name is `identity`."""
         ...
 
+    def use_rules(self, rules: list[str]) -> None:
+        """Enforce these publish/receive rules (policies.rules_from_template) from now on."""
+        ...
+
 
 @dataclass(frozen=True)
 class CloudSettings:
@@ -54,6 +60,8 @@ class CloudSettings:
     reset: bool = False
     concurrency: int = 4
     context: dict[str, Any] = field(default_factory=dict)
+    # Webhooks to loopback and private addresses are refused as on Lambda, unless the operator allows it.
+    allow_private_webhooks: bool = False
 
 
 def local_master_key(data_dir: Path) -> str:
@@ -81,6 +89,13 @@ def local_admin_password(data_dir: Path) -> str:
     return _local_secret(data_dir / "admin-password", lambda: secrets.token_urlsafe(12))
 
 
+def local_aws_credentials(data_dir: Path) -> LocalCredentials:
+    """The credentials the local AWS endpoints accept (and the functions sign with): made once."""
+    key_id = _local_secret(data_dir / "aws-access-key-id", lambda: "LLOCAL" + secrets.token_hex(7).upper())
+    secret = _local_secret(data_dir / "aws-secret-access-key", lambda: secrets.token_urlsafe(30))
+    return LocalCredentials(key_id, secret)
+
+
 def local_jwt_secret(data_dir: Path) -> str:
     """The local stand-in for the Secrets Manager secret that signs login sessions."""
     return _local_secret(data_dir / "jwt.secret", lambda: secrets.token_hex(32))
@@ -93,6 +108,15 @@ def _local_secret(path: Path, make: Callable[[], str]) -> str:
         path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def private_directory(path: Path) -> None:
+    """The data directory holds password hashes, sealed keys, a master key and decrypted payloads in
+    dead letters: created 0700, and everything made in it from now on 0600 (umask 077 for this process
+    and its children: functions, Mosquitto, the bridge)."""
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
 
 
 class LocalCloud:
@@ -123,12 +147,13 @@ class LocalCloud:
     def function_environment(self, dynamodb_url: str, aws_url: str) -> dict[str, str]:
         """What every function process sees besides the template's own variables."""
         access = self.broker.access_for("loraless-cloud")
+        credentials = local_aws_credentials(self.settings.data_dir)
         return {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(ROOT),
             "HOME": os.environ.get("HOME", str(ROOT)),
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
             "AWS_DEFAULT_REGION": LOCAL_REGION,
             "AWS_REGION": LOCAL_REGION,
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
@@ -145,17 +170,21 @@ class LocalCloud:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_FUNCTION_NAME": "local",
             "PYTHONUNBUFFERED": "1",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true" if self.settings.allow_private_webhooks else "false",
             **({"VIRTUAL_ENV": sys.prefix} if sys.prefix != sys.base_prefix else {}),
         }
 
     def start(self) -> LocalCloud:
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         aws_port = settings.aws_port or free_port()
         aws_url = f"http://127.0.0.1:{aws_port}"
         raw = self._raw_template if self._raw_template is not None else synthesize(settings.context)
         template = load(raw, iot_data_endpoint=f"127.0.0.1:{aws_port}")
         self.template = template
+        rules = rules_from_template(raw)
+        if rules != list(CLOUD_RULES):  # a template with IoT policies: the broker enforces exactly those
+            self.broker.use_rules(rules)
 
         self.dynamodb = LocalDynamoDB(template.tables.values(), endpoint_url=settings.dynamodb_endpoint)
         if settings.reset:
@@ -188,7 +217,11 @@ class LocalCloud:
         ).start()
         self.session.subscribe(self.rules.topic_filters)
         self.aws_api = AwsApi(
-            self.lambdas, self.session.publish, port=aws_port, sign_csr=self.broker.ca.sign_request
+            self.lambdas,
+            self.session.publish,
+            port=aws_port,
+            sign_csr=self.broker.ca.sign_request,
+            credentials=local_aws_credentials(settings.data_dir),
         ).start()
         if template.api_function is not None:
             self._bootstrap_admin(template.functions[template.api_function].environment | environment)

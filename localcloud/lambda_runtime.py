@@ -216,7 +216,14 @@ class LambdaService:
         }
         self.dead_letters = dead_letters
         self.retry_delays_s = retry_delays_s
-        self._executor = ThreadPoolExecutor(max_workers=max(8, concurrency * len(self.pools)))
+        # One queue per function, as Lambda keeps one per function: a function whose calls hang (a
+        # webhook that never answers) cannot starve another's (the events to MQTT), issue 15.
+        self._executors = {
+            name: ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"async-{name}")
+            for name in functions
+        }
+        self._timers: set[threading.Timer] = set()
+        self._closing = False
         self._dead_lock = threading.Lock()
         self.failed_async = 0
 
@@ -232,44 +239,72 @@ class LambdaService:
         return self.pool(name).invoke(event)
 
     def invoke_async(self, name: str, event: Any) -> Future[InvocationResult]:
-        """Queue the event; on error retry twice with delays, then write it to the dead-letter file."""
+        """Queue the event; on error retry twice with delays, then write it to the dead-letter file. A
+        retry waits on a timer, not in a worker thread, so waiting retries hold no slot."""
         pool = self.pool(name)
-        return self._executor.submit(self._run_async, pool, event)
+        done: Future[InvocationResult] = Future()
+        self._attempt(pool, event, done, 0)
+        return done
 
-    def _run_async(self, pool: FunctionPool, event: Any) -> InvocationResult:
-        result = pool.invoke(event)
-        for delay in self.retry_delays_s[:ASYNC_RETRIES]:
-            if result.ok:
-                return result
-            time.sleep(delay)
-            result = pool.invoke(event)
-        if not result.ok:
-            self.failed_async += 1
-            error = result.error or {}
-            log.error(
-                "%s failed after %d retries: %s: %s (dead letter kept in %s)",
-                pool.function.name,
-                ASYNC_RETRIES,
-                error.get("errorType"),
-                error.get("errorMessage"),
-                self.dead_letters,
-            )
+    def _attempt(self, pool: FunctionPool, event: Any, done: Future[InvocationResult], attempt: int) -> None:
+        def run() -> None:
+            try:
+                result = pool.invoke(event)
+            except Exception as exc:  # the runtime itself failed: counts as the function's error
+                result = InvocationResult(error={"errorType": type(exc).__name__, "errorMessage": str(exc)})
+            delays = self.retry_delays_s[:ASYNC_RETRIES]
+            if result.ok or attempt >= len(delays) or self._closing:
+                if not result.ok:
+                    self._dead_letter(pool, event, result)
+                done.set_result(result)
+                return
+            timer = threading.Timer(delays[attempt], self._retry, args=(pool, event, done, attempt + 1))
+            timer.daemon = True
             with self._dead_lock:
-                self.dead_letters.parent.mkdir(parents=True, exist_ok=True)
-                with self.dead_letters.open("a") as out:
-                    out.write(
-                        json.dumps({"function": pool.function.name, "event": event, "error": result.error})
-                    )
-                    out.write("\n")
-        return result
+                self._timers.add(timer)
+            timer.start()
+
+        try:
+            self._executors[pool.function.name].submit(run)
+        except RuntimeError:  # shutting down: the event is not run, as Lambda drops it when deleted
+            done.cancel()
+
+    def _retry(self, pool: FunctionPool, event: Any, done: Future[InvocationResult], attempt: int) -> None:
+        with self._dead_lock:
+            self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
+        self._attempt(pool, event, done, attempt)
+
+    def _dead_letter(self, pool: FunctionPool, event: Any, result: InvocationResult) -> None:
+        self.failed_async += 1
+        error = result.error or {}
+        log.error(
+            "%s failed after %d retries: %s: %s (dead letter kept in %s)",
+            pool.function.name,
+            ASYNC_RETRIES,
+            error.get("errorType"),
+            error.get("errorMessage"),
+            self.dead_letters,
+        )
+        with self._dead_lock:
+            self.dead_letters.parent.mkdir(parents=True, exist_ok=True)
+            with self.dead_letters.open("a") as out:
+                out.write(json.dumps({"function": pool.function.name, "event": event, "error": result.error}))
+                out.write("\n")
 
     def close(self, drain_s: float = 10.0) -> None:
         """Let running asynchronous invocations finish (up to `drain_s`), drop queued ones, stop workers."""
-        self.retry_delays_s = ()  # no new retries while draining
-        waiter = threading.Thread(
-            target=self._executor.shutdown, kwargs={"wait": True, "cancel_futures": True}
-        )
-        waiter.start()
-        waiter.join(drain_s)
+        self._closing = True  # no new retries while draining
+        with self._dead_lock:
+            for timer in self._timers:
+                timer.cancel()
+        waiters = [
+            threading.Thread(target=e.shutdown, kwargs={"wait": True, "cancel_futures": True})
+            for e in self._executors.values()
+        ]
+        for waiter in waiters:
+            waiter.start()
+        deadline = time.monotonic() + drain_s
+        for waiter in waiters:
+            waiter.join(max(0.0, deadline - time.monotonic()))
         for pool in self.pools.values():
             pool.close()

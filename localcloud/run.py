@@ -21,8 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from localcloud.broker import BRIDGE_IDENTITY, Mosquitto
-from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud
+from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
+from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, private_directory
 from localcloud.supervisor import Supervised, Supervisor
 from localcloud.template import LocalTemplate
 
@@ -40,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--health-port", type=int, default=8081, help="the bridge's health endpoint")
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB (e.g. LocalStack) instead of moto")
     parser.add_argument("--region-prefix", default="eu868")
+    parser.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="let HTTP integrations reach loopback and private addresses (refused by default, as on AWS)",
+    )
     parser.add_argument(
         "--simulate", type=int, default=0, metavar="N", help="N simulated gateways and devices"
     )
@@ -89,13 +94,14 @@ def missing_handlers(template: LocalTemplate) -> list[str]:
 
 
 def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> str:
-    access = broker.access_for("application-client")
+    access = broker.access_for(CLOUD_IDENTITY)
     assert cloud.template is not None and cloud.dynamodb is not None
     lines = [
         "Loraless is running on this machine.",
         f"  Gateways (Semtech UDP):  point packet forwarders at <this host>:{args.udp_port} (up and down)",
         f"  MQTT (IoT Core):         mqtts://127.0.0.1:{args.mqtt_port}  CA {access.ca_path}",
-        f"                           client certificates: {broker.ca.directory} (common name = identity)",
+        f"                           client certificates: {broker.ca.directory}",
+        "                           (common name = thing = client id: a gateway id, or an application id)",
         f"  REST API:                {cloud.api.url if cloud.api else '(no API function in the template)'}"
         f"  (docs: /docs; key: Authorization: Bearer $(cat {args.data_dir / 'admin-api-key'}))",
         f"  Web interface:           {(cloud.api.web_url if cloud.api else None) or '(not built: make web)'}",
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("werkzeug", "pynamodb"):  # moto's request lines and PynamoDB's settings notes
         logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(args.data_dir)
     broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port).start()
     settings = CloudSettings(
         data_dir=args.data_dir,
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         dynamodb_endpoint=args.dynamodb_endpoint,
         reset=args.reset,
         context={"region_prefixes": args.region_prefix},
+        allow_private_webhooks=args.allow_private_webhooks,
     )
     cloud = LocalCloud(broker, settings)
     bridge: subprocess.Popen[bytes] | None = None

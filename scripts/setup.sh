@@ -41,6 +41,13 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   echo "setup: installing Debian's mosquitto" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
 fi
+# The local broker's policy plugin (localcloud/mosquitto_policy.c) is compiled against these headers.
+if [ ! -f /usr/include/mosquitto_plugin.h ] || [ ! -f /usr/include/mosquitto.h ] || [ ! -f /usr/include/openssl/x509.h ] \
+    || ! command -v cc >/dev/null 2>&1; then
+  echo "setup: installing Mosquitto's plugin headers and a C compiler" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    mosquitto-dev libmosquitto-dev libssl-dev gcc >/dev/null
+fi
 
 # lora-mote-emulator (a third-party gateway + device client) installs a top-level package named `src`,
 # so it lives in a virtual environment of its own.

@@ -100,12 +100,18 @@ def new_api_key() -> tuple[str, str, str]:
     return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}", _sha256(secret)
 
 
-def user_principal(user_id: str, *, read_only: bool = False) -> Principal | None:
+def user_principal(
+    user_id: str, *, read_only: bool = False, session_version: int | None = None
+) -> Principal | None:
+    """The user's principal; None when the user is gone, or when `session_version` (a login token's) is
+    older than the user's (the password changed since)."""
     try:
         user = User.get(user_id)
     except User.DoesNotExist:
         return None
-    roles = {m.org_id: m.role for m in Membership.by_user.query(user_id)}
+    if session_version is not None and session_version != int(user.session_version or 0):
+        return None
+    roles = {m.org_id: m.role for m in Membership.by_user.query(user_id)}  # invitations have no user id
     return Principal("user", user_id, bool(user.is_admin), roles, read_only)
 
 
@@ -137,10 +143,10 @@ def principal_for(header: str | None) -> Principal | None:
     if token.startswith(API_KEY_PREFIX):
         return _api_key_principal(token)
     try:
-        user_id = sessions.subject(token)
+        user_id, version = sessions.subject(token)
     except sessions.InvalidSession:
         return None
-    return user_principal(user_id)
+    return user_principal(user_id, session_version=version)
 
 
 def new_admin_key() -> tuple[str, str]:

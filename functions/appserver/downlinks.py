@@ -54,7 +54,7 @@ def _encode(device: Device, f_port: Any, obj: dict[str, Any]) -> tuple[Any, byte
         raise ValueError("the device has no profile whose codec could encode the object") from exc
     if profile.codec_kind == "none":
         raise ValueError("the device profile has no codec to encode an object; send data instead")
-    codec = Codec(profile.codec_kind, profile.codec_script)  # type: ignore[arg-type]
+    codec = Codec(profile.codec_kind, profile.codec_script, profile.profile_id)  # type: ignore[arg-type]
     try:
         port, data = encode_downlink(codec, f_port=f_port if isinstance(f_port, int) else None, obj=obj)
     except CodecError as exc:

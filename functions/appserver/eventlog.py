@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,8 +22,15 @@ def gateway_subject(gateway_id: str) -> str:
     return f"gateway#{gateway_id}"
 
 
+MAX_BODY_BYTES = 300_000  # DynamoDB's item limit is 400 KB
+
+
 def record(subject: str, kind: str, body: dict[str, Any], *, now: float | None = None) -> str:
+    """Keep one event; a body too large for an item is kept as a note of its size, never an error."""
     at = time.time() if now is None else now
+    size = len(json.dumps(body, separators=(",", ":"), default=str))
+    if size > MAX_BODY_BYTES:
+        body = {"omitted": f"the event's body of {size} bytes is too large for the event log"}
     event_id = f"{int(at * 1000):013d}{secrets.token_hex(3)}"
     EventLogItem(subject, event_id, type=kind, body=body, expires_at=timedelta(seconds=KEEP_S)).save()
     return event_id

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import logging
 import os
 import time
@@ -25,6 +26,11 @@ from functions.shared import aws, envelope
 from functions.shared.interface import NetworkEvent
 
 log = logging.getLogger("loraless.appserver")
+# A decoded object travels in an MQTT message (IoT Core takes 128 KiB), a webhook body and an event-log
+# item (DynamoDB takes 400 KB): beyond this it is left out and a log event says so.
+MAX_OBJECT_BYTES = 64 * 1024
+MAX_CODEC_MESSAGES = 10  # errors and warnings of one decode, as log events
+MAX_MESSAGE_CHARS = 1000
 Publish = Callable[[str, dict[str, Any]], None]
 Dispatch = Callable[[str, str, dict[str, Any]], None]
 
@@ -105,17 +111,25 @@ def handle_network_event(
             message["data"] = base64.b64encode(plain).decode()
             if profile is not None and profile.codec_kind != "none" and event.f_port:
                 decoded = decode_uplink(
-                    Codec(profile.codec_kind, profile.codec_script),  # type: ignore[arg-type]
+                    Codec(profile.codec_kind, profile.codec_script, profile.profile_id),  # type: ignore[arg-type]
                     f_port=event.f_port,
                     data=plain,
                     recv_time=event.time,
                 )
-                if decoded.object is not None and not decoded.errors:
-                    message["object"] = decoded.object
-                levels = [("ERROR", p) for p in decoded.errors] + [("WARNING", w) for w in decoded.warnings]
-                for level, text in levels:
+                errors = list(decoded.errors)
+                if decoded.object is not None and not errors:
+                    size = len(json.dumps(decoded.object, separators=(",", ":")))
+                    if size <= MAX_OBJECT_BYTES:
+                        message["object"] = decoded.object
+                    else:  # the uplink still goes out, without it (issue 15: a 3 MB object lost the uplink)
+                        errors.append(
+                            f"decodeUplink returned an object of {size} bytes, more than {MAX_OBJECT_BYTES}; "
+                            "the uplink is sent without it"
+                        )
+                levels = [("ERROR", p) for p in errors] + [("WARNING", w) for w in decoded.warnings]
+                for level, text in levels[:MAX_CODEC_MESSAGES]:
                     log_event = {"time": _now_iso(), "level": level, "code": "UPLINK_CODEC",
-                                 "description": text, "deviceInfo": info}  # fmt: skip
+                                 "description": text[:MAX_MESSAGE_CHARS], "deviceInfo": info}  # fmt: skip
                     extra_events.append(("log", log_event))
     elif event.type == "join":
         message["devAddr"] = event.dev_addr

@@ -105,6 +105,7 @@ class User(Model):
     email = UnicodeAttribute()
     by_email = EmailIndex()
     password_hash = UnicodeAttribute()
+    session_version = NumberAttribute(default=0)  # bumped on a password change: older login tokens end
     is_admin = BooleanAttribute(default=False)
     created_at = NumberAttribute(default=lambda: int(time.time()))
 

@@ -12,9 +12,12 @@ verify: recompute the HMAC over the raw body, compare in constant time, and reje
 five minutes from your clock (that stops replays of a captured request). `verify()` does all three.
 Each retry is signed afresh, so its timestamp is new; the event's `deduplicationId` stays the same.
 
-Only http and https, no proxies, no redirects (a 3xx is a failure). Outside a development machine the
-URL may not resolve to a loopback, private, link-local or otherwise non-public address, checked on the
-address actually connected to, so DNS cannot swap it after the check.
+Only http and https, no proxies, no redirects (a 3xx is a failure). The URL may not resolve to a
+loopback, private, link-local or otherwise non-public address (IPv4 inside IPv6 included: mapped, NAT64
+64:ff9b::/96, IPv4-compatible ::a.b.c.d, 6to4), checked on the address actually connected to, so DNS
+cannot swap it after the check; an operator setting allows private receivers (WEBHOOK_ALLOW_PRIVATE_
+NETWORKS). Headers that make up the request itself (`Host`, `Content-Length`, ...) are never taken from
+the application's configuration.
 """
 
 from __future__ import annotations
@@ -57,12 +60,9 @@ class DeliveryError(Exception):
 
 
 def _private_allowed_by_default() -> bool:
-    """Private addresses are refused on AWS Lambda unless WEBHOOK_ALLOW_PRIVATE_NETWORKS says otherwise;
-    on a development machine and in the local cloud, receivers usually are on localhost."""
-    value = os.environ.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS")
-    if value is not None:
-        return value.lower() in ("1", "true", "yes")
-    return "AWS_LAMBDA_RUNTIME_API" not in os.environ
+    """Private addresses are refused, on AWS Lambda and in the local cloud alike, unless the operator
+    allows them (WEBHOOK_ALLOW_PRIVATE_NETWORKS=true; `make run --allow-private-webhooks`)."""
+    return os.environ.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "").lower() in ("1", "true", "yes")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -103,10 +103,26 @@ def event_url(url: str, event_type: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 §2.1: the well-known prefix
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # RFC 4291 §2.5.5.1 (deprecated, still routed by some)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, IPv4-compatible, 6to4), which is where a
+    translator or tunnel actually delivers it."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not ip.is_multicast
 
 
@@ -195,7 +211,7 @@ def deliver(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(f"webhook URL must be http or https with a host, not {parts.scheme!r}")
     all_headers = {
-        **{str(k): str(v) for k, v in headers.items()},
+        **{str(k): str(v) for k, v in headers.items() if str(k).lower() not in RESERVED_HEADERS},
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         **(signature_headers(secret, body) if secret else {}),  # no secret configured: unsigned
@@ -230,6 +246,55 @@ class Integration:
         return f"Integration(url=<{urllib.parse.urlsplit(self.url).hostname}>, headers=<{len(self.headers)}>)"
 
 
+# Headers the request itself is made of, or that carry our signature: an application may not set them
+# (a `Host` of its choosing would reach another virtual host behind the receiver's address).
+RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "content-type", "user-agent", "te",
+     "upgrade", "proxy-authorization", "expect", "keep-alive", "trailer",
+     SIGNATURE_HEADER.lower(), TIMESTAMP_HEADER.lower()}
+)  # fmt: skip
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header names as RFC 9110 §5.1 tokens, values without line breaks, none of RESERVED_HEADERS."""
+    for name, value in headers.items():
+        if not name or not set(name) <= _TOKEN:
+            raise ValueError(f"{name!r} is not a header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"the {name} header is set by the integration itself")
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"the {name} header's value holds a line break")
+    return dict(headers)
+
+
+def seal_headers(application_id: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """What `http_integration` keeps of the headers: their values sealed (they often hold credentials,
+    such as `Authorization`), their names in clear so the API can say which are set."""
+    checked = checked_headers(headers)
+    if not checked:
+        return {"header_names": []}
+    sealed = envelope.seal({"headers": json.dumps(checked)}, context=f"{application_id}#headers")
+    return {"sealed_headers": base64.b64encode(sealed).decode(), "header_names": sorted(checked)}
+
+
+def header_names(config: Mapping[str, Any]) -> list[str]:
+    """Which headers an integration sets (also for one stored before headers were sealed)."""
+    if "header_names" in config:
+        return [str(n) for n in config["header_names"]]
+    return sorted(str(n) for n in (config.get("headers") or {}))
+
+
+def _open_headers(application_id: str, config: Mapping[str, Any]) -> dict[str, str]:
+    sealed = config.get("sealed_headers")
+    if sealed:
+        opened = envelope.open_sealed(base64.b64decode(sealed), context=f"{application_id}#headers")
+        headers = json.loads(opened["headers"])
+    else:
+        headers = config.get("headers") or {}  # stored before headers were sealed
+    return {str(k): str(v) for k, v in headers.items() if str(k).lower() not in RESERVED_HEADERS}
+
+
 def seal_secret(application_id: str, secret: str) -> str:
     """What `Application.http_integration["secret"]` holds: base64 of an envelope bound to the app."""
     return base64.b64encode(envelope.seal({"secret": secret}, context=application_id)).decode()
@@ -248,8 +313,7 @@ def load_integration(application_id: str) -> Integration | None:
     secret = (
         envelope.open_sealed(base64.b64decode(sealed), context=application_id)["secret"] if sealed else ""
     )
-    headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
-    return Integration(url=str(config["url"]), headers=headers, secret=secret)
+    return Integration(url=str(config["url"]), headers=_open_headers(application_id, config), secret=secret)
 
 
 def body_bytes(body: Any) -> bytes:

@@ -73,7 +73,7 @@ class BridgeApp:
         sock = transport.get_extra_info("socket")
         if sock is not None:  # absorb bursts from many gateways while the loop is busy publishing
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-        self._health = await serve_health(self.config.udp_host, self.config.health_port, self.status)
+        self._health = await serve_health(self.config.health_host, self.config.health_port, self.status)
         self._tasks = [asyncio.create_task(self._housekeeping()), asyncio.create_task(self._report())]
         log.info("bridge listening on UDP %s:%d, health on %d", *self.udp_address, self.config.health_port)
 

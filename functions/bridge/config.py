@@ -13,6 +13,7 @@ from pathlib import Path
 class BridgeConfig:
     udp_host: str = "0.0.0.0"
     udp_port: int = 1700
+    health_host: str = "127.0.0.1"  # the UDP port is for the LAN; the health endpoint is not, by default
     health_port: int = 8080
     mqtt_endpoint: str = "localhost"
     mqtt_port: int = 8883
@@ -47,6 +48,10 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
     )
     parser.add_argument("--udp-host", default=env.get("BRIDGE_UDP_HOST", "0.0.0.0"))
     parser.add_argument("--udp-port", type=int, default=int(env.get("BRIDGE_UDP_PORT", "1700")))
+    parser.add_argument(
+        "--health-host", default=env.get("BRIDGE_HEALTH_HOST", "127.0.0.1"),
+        help="where the health endpoint listens (0.0.0.0 for a load balancer's checks)",
+    )  # fmt: skip
     parser.add_argument("--health-port", type=int, default=int(env.get("BRIDGE_HEALTH_PORT", "8080")))
     parser.add_argument("--mqtt-endpoint", default=env.get("BRIDGE_MQTT_ENDPOINT", "localhost"))
     parser.add_argument("--mqtt-port", type=int, default=int(env.get("BRIDGE_MQTT_PORT", "8883")))
@@ -73,6 +78,7 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
     return BridgeConfig(
         udp_host=args.udp_host,
         udp_port=args.udp_port,
+        health_host=args.health_host,
         health_port=args.health_port,
         mqtt_endpoint=args.mqtt_endpoint,
         mqtt_port=args.mqtt_port,

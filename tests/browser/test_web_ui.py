@@ -213,3 +213,91 @@ def test_manage_and_watch_a_device_in_the_browser(
     expect(page.get_by_role("link", name="Add application")).to_have_count(0)
     shot(page, "07-viewer-applications")
     page.close()
+
+
+def _api_login(cloud: LocalCloud, email: str, password: str) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    assert cloud.api is not None
+    request = urllib.request.Request(
+        f"{cloud.api.url}/login", data=json.dumps({"email": email, "password": password}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_invite_accept_unlock_and_change_a_password_in_the_browser(
+    cloud: LocalCloud, browser: object
+) -> None:
+    """Issue 15: membership by invitation the user accepts, a lockout an administrator lifts, and the
+    current password asked for, all from the web interface."""
+    assert cloud.api is not None and cloud.api.web_url is not None
+    web = cloud.api.web_url
+    expect = playwright.expect
+    expect.set_options(timeout=20_000)
+    boss, newcomer = (
+        ("boss@initech.example", "the boss's password"),
+        ("new@initech.example", "a newcomer's pw"),
+    )
+    admin = browser.new_context().new_page()  # type: ignore[attr-defined]
+    log_in(admin, web, ADMIN_EMAIL, local_admin_password(cloud.settings.data_dir))
+    admin.goto(f"{web}organizations")
+    admin.get_by_label("Name", exact=True).fill("Initech")
+    admin.get_by_role("button", name="Create organization").click()
+    expect(admin.get_by_role("cell", name="Initech", exact=True)).to_be_visible()
+    for email, password in (boss, newcomer):
+        admin.goto(f"{web}users/new")
+        admin.get_by_label("E-mail", exact=True).fill(email)
+        admin.get_by_label("Password", exact=True).fill(password)
+        admin.get_by_role("button", name="Create user").click()
+        expect(admin.get_by_role("heading", name=email)).to_be_visible()
+    admin.goto(f"{web}organizations")
+    admin.get_by_role("cell", name="Initech", exact=True).click()
+    admin.goto(f"{web}members")
+    admin.get_by_label("E-mail", exact=True).fill(boss[0])
+    admin.get_by_label("Role").select_option("admin")
+    admin.get_by_role("button", name="Add member").click()
+    expect(admin.get_by_role("cell", name=boss[0])).to_be_visible()
+
+    # The organization's admin invites; nobody joins until the invited user accepts.
+    org_admin = browser.new_context().new_page()  # type: ignore[attr-defined]
+    log_in(org_admin, web, *boss)
+    org_admin.goto(f"{web}members")
+    org_admin.get_by_label("E-mail", exact=True).fill(newcomer[0])
+    org_admin.get_by_role("button", name="Invite").click()
+    expect(org_admin.get_by_text("Invited.")).to_be_visible()
+    expect(org_admin.get_by_role("cell", name=newcomer[0])).to_be_visible()  # in the invitations table
+    shot(org_admin, "06-invitation")
+    user = browser.new_context().new_page()  # type: ignore[attr-defined]
+    log_in(user, web, *newcomer)
+    expect(user.get_by_text("You are not a member of any organization yet")).to_be_visible()
+    user.goto(f"{web}account")
+    expect(user.get_by_text("Initech invites you as viewer")).to_be_visible()
+    user.get_by_role("button", name="Accept").click()
+    expect(user.get_by_text("Initech: viewer")).to_be_visible()
+
+    # Five wrong passwords lock the account; the administrator lifts the lock from the users page.
+    assert [_api_login(cloud, newcomer[0], "wrong guess") for _ in range(6)][-1] == 429
+    assert _api_login(cloud, newcomer[0], newcomer[1]) == 429
+    admin.goto(f"{web}users")
+    admin.get_by_role("row", name=newcomer[0]).get_by_role("button", name="Unlock").click()
+    expect(admin.get_by_role("row", name=newcomer[0]).get_by_text("open")).to_be_visible()
+    assert _api_login(cloud, newcomer[0], newcomer[1]) == 200
+
+    # Changing one's own password needs the current one, and signs out.
+    user.goto(f"{web}account")
+    user.get_by_label("Current password").fill("not it at all")
+    user.get_by_label("New password", exact=True).fill("a brand new password")
+    user.get_by_label("New password again").fill("a brand new password")
+    user.get_by_role("button", name="Change password").click()
+    expect(user.locator(".error, .field-error").first).to_be_visible()
+    user.get_by_label("Current password").fill(newcomer[1])
+    user.get_by_role("button", name="Change password").click()
+    expect(user.get_by_role("button", name="Sign in")).to_be_visible()
+    assert _api_login(cloud, newcomer[0], "a brand new password") == 200

@@ -67,7 +67,7 @@ def bridge(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Itera
         sys.executable, "-m", "functions.bridge", "--udp-host", "127.0.0.1", "--udp-port", str(udp_port),
         "--health-port", str(health_port), "--mqtt-endpoint", access.host, "--mqtt-port", str(access.port),
         "--ca", str(access.ca_path), "--cert", str(access.cert_path), "--key", str(access.key_path),
-        "--client-id", f"e2e-bridge-{os.getpid()}-{udp_port}", "--rate-limit", "0",
+        "--client-id", f"loraless-bridge-e2e-{os.getpid()}-{udp_port}", "--rate-limit", "0",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -54,7 +54,7 @@ def test_provision_join_uplink_and_mqtt_downlink_with_the_simulator(
         assert up["rxInfo"][0]["gatewayId"] == "00800000a0000000"
         # The application sends a confirmed downlink over MQTT with its own identity (ACL: its topics only);
         # it goes out after the device's next uplink, and the gateway's TX ack comes back as a txack event.
-        application = ServiceSession(broker.access_for(application_id), "weather-app").start()
+        application = ServiceSession(broker.access_for(application_id), application_id).start()
         command = {"devEui": str(device.dev_eui), "confirmed": True, "fPort": 42, "data": "SGVsbG8="}
         application.publish(
             f"application/{application_id}/device/{device.dev_eui}/command/down", json.dumps(command).encode()

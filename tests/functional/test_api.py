@@ -173,9 +173,10 @@ def test_users_are_managed_by_global_admins(dynamodb: str, admin_key: str) -> No
     assert call("POST", "/users", {"email": "short@example.com", "password": "x"}, admin_key)[0] == 422
     token = login("eve@example.com")
     assert ok("GET", f"/users/{user['id']}", token=token)["email"] == "eve@example.com"
-    ok("PUT", f"/users/{user['id']}/password", {"password": "a new long password"}, token, 204)
+    change = {"password": "a new long password", "current_password": PASSWORD}
+    ok("PUT", f"/users/{user['id']}/password", change, token, 204)
     assert call("POST", "/login", {"email": "eve@example.com", "password": PASSWORD})[0] == 401
-    assert login("eve@example.com", "a new long password")
+    token = login("eve@example.com", "a new long password")  # the change ended the old session
     other = ok("POST", "/users", {"email": "mallory@example.com", "password": PASSWORD}, admin_key, 201)
     assert call("GET", f"/users/{other['id']}", token=token)[0] == 403
     assert call("PUT", f"/users/{other['id']}/password", {"password": "taken over!!"}, token)[0] == 403
@@ -243,7 +244,11 @@ def test_other_bad_input(tenants: tuple[Tenant, Tenant]) -> None:
 
 
 def _fill(path: str, ids: dict[str, str], user_id: str) -> str:
-    names = dict(ids) | {"user_id": user_id, "key_id": ids.get("key_id", "0" * 32)}
+    names = dict(ids) | {
+        "user_id": user_id,
+        "key_id": ids.get("key_id", "0" * 32),
+        "email": "viewer@acme.example",
+    }
     return re.sub(r"\{([^}]+)\}", lambda m: names[m.group(1)], path)
 
 
@@ -286,7 +291,7 @@ def test_tenant_isolation_walk(tenants: tuple[Tenant, Tenant]) -> None:
     intruders = [globex.admin, globex.device_admin, globex.gateway_admin, globex.viewer, globex_key]
     walked = 0
     for method, path in routes():
-        if path in ("/login", "/me", "/me/api-keys", "/me/api-keys/{key_id}", "/docs"):
+        if path in ("/login", "/me", "/me/api-keys", "/me/api-keys/{key_id}", "/me/invitations", "/docs"):
             continue  # the caller's own scope
         target = _fill(path, acme.ids, acme_user)
         if method in ("GET", "DELETE") and path in (

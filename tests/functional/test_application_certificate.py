@@ -6,6 +6,7 @@ application's events."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from localcloud.aws_api import AwsApi
 from localcloud.broker import Mosquitto
 from localcloud.mqtt import BrokerAccess, ServiceSession
+from localcloud.sigv4 import LocalCredentials
 from tests.support.api import call, make_tenant, ok
 from tests.support.mosquitto import Inbox
 
@@ -26,7 +28,12 @@ def test_an_application_certificate_reads_its_own_topics_only(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    iot = AwsApi(None, lambda *_: None, sign_csr=broker.ca.sign_request).start()  # type: ignore[arg-type]
+    iot = AwsApi(
+        None,  # type: ignore[arg-type]
+        lambda *_: None,
+        sign_csr=broker.ca.sign_request,
+        credentials=LocalCredentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]),
+    ).start()
     access = broker.access_for("loraless-cloud")
     monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", iot.url)
     monkeypatch.setenv("APPLICATION_POLICY_NAME", "ApplicationPolicy")

@@ -278,3 +278,22 @@ def test_random_datagrams_are_counted_and_the_bridge_keeps_serving(broker: Mosqu
         run(scenario)
     finally:
         inbox.close()
+
+
+def test_the_health_endpoint_listens_on_loopback_while_udp_is_open_to_the_lan(broker: Mosquitto) -> None:
+    """Issue 15: the health endpoint listened on 0.0.0.0 with the UDP port; only UDP is for the LAN."""
+    from functions.bridge.config import from_environment
+
+    defaults = from_environment([])
+    assert (defaults.udp_host, defaults.health_host) == ("0.0.0.0", "127.0.0.1")
+
+    async def scenario() -> None:
+        app = await running(broker, udp_host="0.0.0.0", health_host=defaults.health_host)
+        try:
+            assert app._health is not None
+            assert {s.getsockname()[0] for s in app._health.sockets} == {"127.0.0.1"}
+            assert app.udp_address is not None and app.udp_address[0] == "0.0.0.0"
+        finally:
+            await app.stop()
+
+    asyncio.run(scenario())

@@ -117,3 +117,24 @@ def test_an_event_for_a_device_deleted_meanwhile_does_not_bring_it_back(
     handle_network_event(uplink(b"\x01"), sink.publish, sink.dispatch)
     assert len(sink.published) == 1  # the event still goes out once
     assert Device.count() == 0  # and last-seen did not recreate a stub device
+
+
+def test_an_oversized_decoded_object_gives_the_uplink_without_it_and_a_log_event(dynamodb: str) -> None:
+    """Issue 15: a 3 MB decoded object lost the uplink (event-log item too large, three failures, dead
+    letter; no up event, no log event)."""
+    provision("javascript", 'function decodeUplink(i) { return {data: {blob: "x".repeat(3000000)}}; }')
+    sink = Sink()
+    handle_network_event(uplink(b"\x01\x02"), sink.publish, sink.dispatch)
+    (up_topic, up), (log_topic, log) = sink.published
+    assert up_topic.endswith("/event/up") and up["data"] == "AQI=" and "object" not in up
+    assert (
+        log_topic.endswith("/event/log") and log["level"] == "ERROR" and "3000011 bytes" in log["description"]
+    )
+    kinds = [e["type"] for e in eventlog.recent(eventlog.device_subject(DEV_EUI))]
+    assert sorted(kinds) == ["log", "up"]
+
+
+def test_an_event_log_body_too_large_for_an_item_is_kept_as_a_note(dynamodb: str) -> None:
+    eventlog.record("device#0004a30b001c0530", "up", {"object": {"blob": "y" * 500_000}})
+    (kept,) = eventlog.recent("device#0004a30b001c0530")
+    assert "too large" in kept["body"]["omitted"]

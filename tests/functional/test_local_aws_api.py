@@ -17,7 +17,9 @@ import pytest
 
 from localcloud.api_gateway import ApiGateway
 from localcloud.aws_api import AwsApi
+from localcloud.certificates import CertificateAuthority
 from localcloud.lambda_runtime import LambdaService
+from localcloud.sigv4 import LocalCredentials
 from localcloud.template import FunctionDef
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +32,18 @@ CREDENTIALS = {
 
 def _function(name: str, handler: str) -> FunctionDef:
     return FunctionDef(name, f"tests.support.local_handlers.{handler}", {}, timeout_s=5, memory_mb=128)
+
+
+_CA: list[CertificateAuthority] = []
+
+
+def _sign(csr: bytes) -> tuple[str, bytes]:
+    return _CA[0].sign_request(csr)
+
+
+@pytest.fixture(autouse=True)
+def authority(tmp_path: Path) -> None:
+    _CA[:] = [CertificateAuthority(tmp_path / "ca")]
 
 
 @pytest.fixture
@@ -57,7 +71,7 @@ def cloud(
             raise ConnectionError("broker unreachable")
         published.append((topic, payload, qos, retain))
 
-    aws = AwsApi(lambdas, publish).start()
+    aws = AwsApi(lambdas, publish, credentials=LocalCredentials("local", "local"), sign_csr=_sign).start()
     for pool in lambdas.pools.values():
         pool.environment["AWS_ENDPOINT_URL_LAMBDA"] = aws.url
     web = tmp_path / "web"
@@ -176,3 +190,54 @@ def test_a_crashing_api_function_gives_502_not_a_hang(cloud: Any, tmp_path: Path
     api._server.function = "Exits"
     status, _, body = _request(f"{api.url}/anything")
     assert status == 502 and json.loads(body) == {"message": "Internal server error"}
+
+
+# -- credentials (issue 15: the local endpoint invoked any function and signed any CSR for anyone) --------
+
+
+def test_unsigned_and_wrongly_signed_requests_are_refused(cloud: Any, tmp_path: Path) -> None:
+    aws, _ = cloud
+    marker = tmp_path / "ran"
+    status, _, body = _request(f"{aws.url}/2015-03-31/functions/Fail/invocations", "POST",
+                               json.dumps({"marker": str(marker), "succeed_after": 0}).encode())  # fmt: skip
+    assert status == 403 and json.loads(body)["__type"] == "UnrecognizedClientException"
+    stranger = boto3.client("lambda", endpoint_url=aws.url, region_name="eu-west-1",
+                            aws_access_key_id="local", aws_secret_access_key="a guess")  # fmt: skip
+    with pytest.raises(stranger.exceptions.ClientError) as refused:
+        stranger.invoke(FunctionName="Fail", Payload=json.dumps({"marker": str(marker), "succeed_after": 0}))
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    other_key = boto3.client("iot-data", endpoint_url=aws.url, region_name="eu-west-1",
+                             aws_access_key_id="someone", aws_secret_access_key="local")  # fmt: skip
+    with pytest.raises(other_key.exceptions.ClientError):
+        other_key.publish(topic="eu868/gateway/0102030405060708/command/down", qos=1, payload=b"{}")
+    time.sleep(0.3)
+    assert not marker.exists()
+
+
+def _csr(common_name: str) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return request.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.mark.parametrize("identity", ["loraless-cloud", "loraless-bridge-local", "Loraless-Cloud", "broker"])
+def test_a_csr_naming_an_identity_of_the_cloud_itself_is_not_signed(cloud: Any, identity: str) -> None:
+    aws, _ = cloud
+    iot = _client("iot", aws.url)
+    with pytest.raises(iot.exceptions.ClientError) as refused:
+        iot.create_certificate_from_csr(certificateSigningRequest=_csr(identity), setAsActive=True)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_csr_for_an_application_is_signed(cloud: Any) -> None:
+    aws, _ = cloud
+    created = _client("iot", aws.url).create_certificate_from_csr(
+        certificateSigningRequest=_csr("0123456789abcdef0123456789abcdef"), setAsActive=True
+    )
+    assert "BEGIN CERTIFICATE" in created["certificatePem"]

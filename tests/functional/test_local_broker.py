@@ -41,9 +41,10 @@ class Inbox:
 
 
 def _session(broker: Mosquitto, identity: str, inbox: Inbox | None = None) -> ServiceSession:
-    return ServiceSession(
-        broker.access_for(identity), f"{identity}-{time.monotonic_ns()}", on_message=inbox
-    ).start()
+    client_id = (
+        identity if identity not in (CLOUD_IDENTITY, BRIDGE_IDENTITY) else f"{identity}-{time.monotonic_ns()}"
+    )
+    return ServiceSession(broker.access_for(identity), client_id, on_message=inbox).start()
 
 
 def test_the_cloud_sees_what_a_gateway_publishes_on_its_own_topics(broker: Mosquitto) -> None:
@@ -100,3 +101,102 @@ def test_a_client_without_a_certificate_from_our_authority_is_refused(
     forged = BrokerAccess(access.host, access.port, access.ca_path, stranger.cert_path, stranger.key_path)
     with pytest.raises(ConnectionError):
         ServiceSession(forged, "stranger").start(timeout_s=2)
+
+
+# -- the IoT policies' client-id binding and topics per kind (issue 15) ----------------------------------
+
+APPLICATION = "0123456789abcdef0123456789abcdef"
+
+
+def _refused(broker: Mosquitto, identity: str, client_id: str) -> bool:
+    try:
+        ServiceSession(broker.access_for(identity), client_id).start(timeout_s=2).stop()
+    except ConnectionError:
+        return True
+    return False
+
+
+def test_no_certificate_connects_with_another_identitys_client_id(broker: Mosquitto) -> None:
+    """A gateway's certificate taking the cloud's or the bridge's client id disconnected them (and fired
+    the bridge's last will); now the broker refuses before it looks for a session to take over."""
+    inbox = Inbox()
+    cloud = ServiceSession(
+        broker.access_for(CLOUD_IDENTITY), "loraless-cloud-rules", on_message=inbox
+    ).start()
+    bridge_will = Inbox()
+    watcher = _session(broker, CLOUD_IDENTITY, bridge_will)
+    try:
+        cloud.subscribe(["probe/#"])
+        watcher.subscribe(["eu868/bridge/+/state/#"])
+        for identity, taken in [
+            (GATEWAY, "loraless-cloud-rules"),
+            (GATEWAY, "loraless-bridge-local"),
+            (GATEWAY, OTHER_GATEWAY),
+            (APPLICATION, GATEWAY),
+            (BRIDGE_IDENTITY, "loraless-cloud-rules"),
+            (BRIDGE_IDENTITY, GATEWAY),
+            ("someone-else", "someone-else"),  # a certificate of no known kind
+        ]:
+            assert _refused(broker, identity, taken), (identity, taken)
+        cloud.publish("probe/alive", b"1")  # the cloud's session was never taken
+        assert inbox.wait_for(1) == [("probe/alive", b"1")]
+        assert bridge_will.messages == []
+        assert not _refused(broker, GATEWAY, GATEWAY) and not _refused(broker, APPLICATION, APPLICATION)
+    finally:
+        cloud.stop()
+        watcher.stop()
+
+
+def test_an_application_certificate_cannot_publish_as_a_gateway(broker: Mosquitto) -> None:
+    application = _session(broker, APPLICATION)
+    try:
+        for topic in (f"eu868/gateway/{APPLICATION}/event/up", f"eu868/gateway/{GATEWAY}/event/up"):
+            with pytest.raises(PermissionError):
+                application.publish(topic, b"{}")
+        application.publish(f"application/{APPLICATION}/device/0102030405060708/command/down", b"{}")
+    finally:
+        application.stop()
+
+
+def test_a_gateway_publishes_only_under_the_stacks_region_prefixes(broker: Mosquitto) -> None:
+    gateway = _session(broker, GATEWAY)
+    try:
+        gateway.publish(f"eu868/gateway/{GATEWAY}/event/up", b"{}")
+        for topic in (f"us915/gateway/{GATEWAY}/event/up", f"x/gateway/{GATEWAY}/state/conn",
+                      f"application/{GATEWAY}/device/0102030405060708/command/down"):  # fmt: skip
+            with pytest.raises(PermissionError):
+                gateway.publish(topic, b"{}")
+    finally:
+        gateway.stop()
+
+
+def test_the_bridge_publishes_only_under_the_stacks_region_prefixes_and_its_own_state(
+    broker: Mosquitto,
+) -> None:
+    bridge = ServiceSession(broker.access_for(BRIDGE_IDENTITY), "loraless-bridge-a").start()
+    try:
+        bridge.publish(f"eu868/gateway/{GATEWAY}/event/up", b"{}")
+        bridge.publish("eu868/bridge/loraless-bridge-a/state/conn", b"{}")
+        for topic in (f"us915/gateway/{GATEWAY}/event/up", "eu868/bridge/loraless-bridge-b/state/conn"):
+            with pytest.raises(PermissionError):
+                bridge.publish(topic, b"{}")
+    finally:
+        bridge.stop()
+
+
+def test_new_rules_from_a_template_are_enforced_without_a_restart(tmp_path: Path) -> None:
+    """The local cloud hands the broker its template's rules (another region prefix here)."""
+    from localcloud.policies import default_rules
+
+    mosquitto = Mosquitto(tmp_path / "broker", port=free_port()).start()
+    try:
+        gateway = _session(mosquitto, GATEWAY)
+        with pytest.raises(PermissionError):
+            gateway.publish(f"us915/gateway/{GATEWAY}/event/up", b"{}")
+        mosquitto.use_rules(default_rules(["us915"]))
+        gateway.publish(f"us915/gateway/{GATEWAY}/event/up", b"{}")
+        with pytest.raises(PermissionError):
+            gateway.publish(f"eu868/gateway/{GATEWAY}/event/up", b"{}")
+        gateway.stop()
+    finally:
+        mosquitto.stop()

@@ -83,8 +83,12 @@ def _settings(data_dir: Path) -> CloudSettings:
 def test_a_message_runs_its_rule_and_the_function_publishes_back(broker: Mosquitto, tmp_path: Path) -> None:
     inbox = Inbox()
     with LocalCloud(broker, _settings(tmp_path), template=_template()):
-        client = ServiceSession(broker.access_for("0102030405060708"), "probe", on_message=None).start()
-        watcher = ServiceSession(broker.access_for("loraless-cloud"), "watcher", on_message=inbox).start()
+        client = ServiceSession(
+            broker.access_for("0102030405060708"), "0102030405060708", on_message=None
+        ).start()
+        watcher = ServiceSession(
+            broker.access_for("loraless-cloud"), "loraless-cloud-watcher", on_message=inbox
+        ).start()
         try:
             watcher.subscribe(["out/#"])
             client.publish("eu868/gateway/0102030405060708/event/up", b'{"n": 0}')  # WHERE drops it
@@ -118,3 +122,27 @@ def test_api_route_reaches_its_function_and_data_survives_a_restart(
     with LocalCloud(broker, reset, template=_template()) as cloud:
         assert cloud.api is not None
         assert _get(f"{cloud.api.url}/devices-a") == {"hits": 1}
+
+
+def test_the_data_directory_is_private_to_its_user(broker: Mosquitto, tmp_path: Path) -> None:
+    """Issue 15: `.local/` (hashes, sealed keys, decrypted payloads in dead letters) was world-readable."""
+    data_dir = tmp_path / "state"
+    with LocalCloud(broker, _settings(data_dir), template=_template()) as cloud:
+        assert cloud.api is not None
+        _get(f"{cloud.api.url}/devices-a")
+        (data_dir / "bridge.log").open("a").close()  # as run.py opens its logs, after start
+    found = [data_dir, *data_dir.rglob("*")]
+    assert len(found) > 3
+    for path in found:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+def test_every_local_endpoint_listens_on_loopback_only(broker: Mosquitto, tmp_path: Path) -> None:
+    """Issue 15: the API, the local AWS endpoints and DynamoDB are for this machine; only the bridge's UDP
+    port is for the LAN (tests/functional/test_bridge.py checks the bridge's health endpoint)."""
+    with LocalCloud(broker, _settings(tmp_path), template=_template()) as cloud:
+        assert cloud.api is not None and cloud.aws_api is not None and cloud.dynamodb is not None
+        for url in (cloud.api.url, cloud.aws_api.url, str(cloud.dynamodb.endpoint_url)):
+            assert url.startswith("http://127.0.0.1:"), url
+    assert broker.host == "127.0.0.1"

@@ -134,3 +134,26 @@ def test_concurrency_is_bounded_by_the_pool(tmp_path: Path) -> None:
         assert pool.cold_starts == len(pids)
     finally:
         pool.close()
+
+
+def test_one_functions_hung_async_calls_never_starve_another_function(service: LambdaService) -> None:
+    """Issue 15: a webhook that never answered filled the one shared async pool, and the events to MQTT
+    (another function) waited behind it. Each function now has its own queue, as on Lambda."""
+    hung = [service.invoke_async("Sleep", {"seconds": 30}) for _ in range(30)]  # each times out after 1 s
+    echo = service.invoke_async("Echo", {"n": 1})
+    assert echo.result(timeout=60).ok
+    assert sum(f.done() for f in hung) < 5  # Echo did not wait for the hung backlog (20+ done before)
+
+
+def test_a_waiting_retry_holds_no_slot(service: LambdaService, tmp_path: Path) -> None:
+    service.retry_delays_s = (3.0, 3.0)
+    failing = service.invoke_async("Fail", {"marker": str(tmp_path / "m"), "succeed_after": 2})
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "m").exists():  # the first attempt failed; its retry now waits 3 s on a timer
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    quick = [service.invoke_async("Fail", {"marker": str(tmp_path / f"q{n}"), "succeed_after": 0})
+             for n in range(4)]  # fmt: skip
+    assert all(f.result(timeout=20).ok for f in quick)
+    assert not failing.done()  # the retries of the first were still waiting when these ran
+    assert failing.result(timeout=30).ok

@@ -75,6 +75,12 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def receivers_on_loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These receivers listen on 127.0.0.1: the operator setting a development machine turns on."""
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+
+
 def _application(url: str, *, secret: str = SECRET, headers: dict[str, str] | None = None) -> None:
     integration = {"url": url, "headers": headers or {}, "secret": webhooks.seal_secret("app-1", secret)}
     Application(application_id="app-1", org_id="org-1", name="Soil", http_integration=integration).save()
@@ -160,11 +166,41 @@ def test_private_addresses_are_refused_unless_allowed(
         with pytest.raises(webhooks.DeliveryError, match="non-public address; refused"):
             webhooks.deliver(url, {}, SECRET, "up", b"{}", allow_private=False)
     assert receiver.requests == []
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # on Lambda the default is to refuse
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS")  # the default, on Lambda and locally alike
     with pytest.raises(webhooks.DeliveryError, match="refused"):
         webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}")
-    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")  # unless the deployment says otherwise
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")  # unless the operator says otherwise
     assert webhooks.deliver(receiver.url, {}, SECRET, "up", b"{}") == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1 (RFC 6052)
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 of the instance metadata service
+        "[::7f00:1]",  # IPv4-compatible ::127.0.0.1
+        "[::a9fe:a9fe]",  # IPv4-compatible ::169.254.169.254
+        "[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
+        "[::1]",
+        "[::ffff:10.0.0.1]",
+        "169.254.169.254",
+        "127.0.0.1",
+    ],
+)
+def test_ipv4_inside_ipv6_is_judged_by_the_ipv4_address(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+    with pytest.raises(webhooks.DeliveryError, match="non-public address; refused"):
+        webhooks.deliver(f"http://{host}:8080/", {}, SECRET, "up", b"{}")
+
+
+def test_an_nat64_address_of_a_public_host_stays_allowed() -> None:
+    assert webhooks._public("64:ff9b::808:808") and webhooks._public("2001:4860:4860::8888")
+
+
+def test_a_host_header_of_the_application_is_never_sent(receiver: Receiver) -> None:
+    webhooks.deliver(receiver.url, {"Host": "metadata.internal", "X-Ok": "1"}, SECRET, "up", b"{}")
+    (request,) = receiver.requests
+    assert request["headers"]["Host"].startswith("127.0.0.1:") and request["headers"]["X-Ok"] == "1"
 
 
 def test_dispatch_reads_the_integration_and_opens_the_sealed_secret(
@@ -204,6 +240,7 @@ def lambdas(dynamodb: str, tmp_path: Path) -> Iterator[tuple[LambdaService, list
         "POWERTOOLS_METRICS_NAMESPACE": "Loraless",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",  # the most talkative level still must not show the secret
         "APPLICATIONS_TABLE": Application.Meta.table_name,  # type: ignore[attr-defined]
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",  # the receiver is on loopback
     }
     if sys.prefix != sys.base_prefix:
         environment["VIRTUAL_ENV"] = sys.prefix
@@ -236,6 +273,15 @@ def _metric_counts(logs: list[str], name: str) -> int:
     return total
 
 
+def _logged(logs: list[str], name: str, count: int) -> int:
+    """The metric's count once it reaches `count` (a worker's log lines travel on their own pipe, so they
+    may arrive just after the invocation's result), or what it is after 5 s."""
+    deadline = time.monotonic() + 5
+    while _metric_counts(logs, name) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return _metric_counts(logs, name)
+
+
 def _dead_letters(tmp_path: Path) -> list[dict[str, Any]]:
     path = tmp_path / "dead-letters.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -252,7 +298,7 @@ def test_the_lambda_delivers_an_event_signed(
     (request,) = receiver.requests
     assert json.loads(request["body"]) == EVENT
     assert webhooks.verify(SECRET, request["headers"], request["body"])
-    assert _metric_counts(logs, "WebhookDelivered") == 1
+    assert _logged(logs, "WebhookDelivered", 1) == 1
     assert not any(SECRET in line for line in logs)
 
 
@@ -270,8 +316,8 @@ def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(
     assert len(bodies) == 1  # the same event each time, signed afresh
     assert all(webhooks.verify(SECRET, r["headers"], r["body"]) for r in receiver.requests)
     assert _dead_letters(tmp_path) == []
-    assert _metric_counts(logs, "WebhookFailed") == 2
-    assert _metric_counts(logs, "WebhookDelivered") == 1
+    assert _logged(logs, "WebhookFailed", 2) == 2
+    assert _logged(logs, "WebhookDelivered", 1) == 1
     assert not any(SECRET in line for line in logs)
 
 
@@ -288,7 +334,7 @@ def test_a_receiver_that_always_fails_sends_the_event_to_the_dead_letters(
     assert len(receiver.requests) == 3  # the first attempt and Lambda's two retries
     (letter,) = _dead_letters(tmp_path)
     assert letter["function"] == "Webhook" and letter["event"] == event
-    assert _metric_counts(logs, "WebhookFailed") == 3
+    assert _logged(logs, "WebhookFailed", 3) == 3
     joined = "\n".join(logs)
     assert "answered 503" in joined
     assert SECRET not in joined and "do-not-log-me" not in joined

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from functions.shared.models import ALL_MODELS
+from functions.appserver.models import APPLICATION_TABLES
+from functions.network.models import NETWORK_TABLES
 from infra import appserver, network
 from infra.access import ENVELOPE_ACTIONS, FUNCTION_ACCESS, TABLE_ACTIONS
 from tests.infra.iam_data import arn_formats, concrete, matches
 from tests.support.code_usage import usage
 
 SPECS = {spec.name: spec for spec in network.SPECS + appserver.SPECS}
-MODELS = {model.__name__ for model in ALL_MODELS}
+MODELS = {model.__name__ for model in (*APPLICATION_TABLES, *NETWORK_TABLES)}
 
 
 def _list(value: Any) -> list[Any]:

@@ -94,3 +94,18 @@ def test_application_policy_binds_its_topics_to_the_applications_thing(resources
         assert "application/${iot:Connection.Thing.ThingName}/" in flat, flat
         assert "gateway" not in flat
     assert re.search(r'/device/\*/command/down"(]]})?$', json.dumps(by_action["iot:Publish"]["Resource"]))
+
+
+def test_the_local_broker_enforces_exactly_the_templates_policies(synthesized: Any) -> None:
+    """The rules the local broker's plugin applies are read from these policies; a broker started
+    without a template uses default_rules, which must say the same (issue 15)."""
+    from localcloud.broker import BRIDGE_CLIENT_PREFIX
+    from localcloud.policies import default_rules, rules_from_template
+
+    template = synthesized.template
+    assert sorted(rules_from_template(template)) == sorted(default_rules(synthesized.region_prefixes))
+    (bridge,) = [r for n, r in template["Resources"].items() if n.startswith("BridgePolicy")]
+    (connect,) = [
+        s for s in bridge["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "iot:Connect"
+    ]
+    assert re.search(rf":client/{BRIDGE_CLIENT_PREFIX}\*\"(]]}})?$", json.dumps(connect["Resource"]))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.broker import CLOUD_IDENTITY, Mosquitto
+from localcloud.broker import CLOUD_CLIENT_PREFIX, CLOUD_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from localcloud.iot_sql import topic_matches
 from localcloud.mqtt import ServiceSession
@@ -37,7 +37,9 @@ class Inbox:
     ) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._changed = threading.Condition()
-        client_id = f"inbox-{time.monotonic_ns()}"
+        client_id = (
+            f"{CLOUD_CLIENT_PREFIX}-inbox-{time.monotonic_ns()}" if identity == CLOUD_IDENTITY else identity
+        )
         self.session = ServiceSession(
             broker.access_for(identity), client_id, on_message=self._on_message, persistent=persistent
         ).start()

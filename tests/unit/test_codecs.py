@@ -540,3 +540,15 @@ def test_js_time_limit_holds_for_every_call_of_a_cached_script() -> None:
     with pytest.raises(ScriptError, match="time limit of 50 ms exceeded"):
         runner.call(script, "decodeUplink", {"loop": True})
     assert time.monotonic() - started < 0.5
+
+
+def test_js_contexts_are_never_shared_between_owners_of_the_same_script() -> None:
+    """Two organizations pasting the same script: B's decoder must not see what A's decoded (issue 15)."""
+    from functions.appserver.codecs import Codec, decode_uplink
+
+    script = """var last = null;
+    function decodeUplink(i) { var seen = last; last = i.bytes; return {data: {previous: seen}}; }"""
+    org_a, org_b = Codec("javascript", script, "profile-a"), Codec("javascript", script, "profile-b")
+    assert decode_uplink(org_a, f_port=1, data=b"\x0a\x0b").object == {"previous": None}
+    assert decode_uplink(org_b, f_port=1, data=b"\x01").object == {"previous": None}  # not [10, 11]
+    assert decode_uplink(org_a, f_port=1, data=b"\x0c").object == {"previous": [10, 11]}

@@ -119,7 +119,10 @@ export function App({ apiUrl }) {
   } else if (needsOrganization && !organization) {
     content = (
       <Page title="No organization">
-        <p>You are not a member of any organization yet. An administrator can add you to one.</p>
+        <p>
+          You are not a member of any organization yet. An organization admin can invite you; accept on{" "}
+          <a href="/account">your account page</a>.
+        </p>
       </Page>
     );
   } else {

@@ -48,9 +48,15 @@ def _refusal(status: int, message: str) -> dict[str, Any]:
     }
 
 
+class _TooDeep(ValueError):
+    """A body nested deeper than the parser recurses (100,000 levels gave a 502, issue 15)."""
+
+
 def _is_json(body: str, *, encoded: bool) -> bool:
     try:
         json.loads(base64.b64decode(body).decode() if encoded else body)
+    except RecursionError:
+        raise _TooDeep("the body is nested too deep") from None
     except (ValueError, UnicodeDecodeError):
         return False
     return True
@@ -64,7 +70,11 @@ def _unreadable(
     media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if not request.body:
         return _refusal(415, JSON_ONLY) if media_type == "multipart/form-data" else None
-    if not _is_json(request.body, encoded=bool(request.is_base64_encoded)):
+    try:
+        readable = _is_json(request.body, encoded=bool(request.is_base64_encoded))
+    except _TooDeep as exc:
+        return _refusal(400, str(exc))
+    if not readable:
         if media_type not in ("", "application/json"):
             return _refusal(415, JSON_ONLY)
         return _refusal(400, "the body is not valid JSON")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -10,12 +9,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
-from functions.appserver import mqtt_credentials
+from functions.appserver import mqtt_credentials, webhooks
 from functions.appserver.api.common import UUID_PATTERN, new_id, owned
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
 from functions.appserver.models import Application, Device
-from functions.shared import envelope
 
 router = APIGatewayRouter()
 AppId = Annotated[str, Path(pattern=UUID_PATTERN)]
@@ -100,15 +98,20 @@ def delete_application(application_id: AppId) -> tuple[dict[str, Any], int]:
 
 class HttpIntegration(BaseModel):
     url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)
-    headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+    headers: dict[str, str] | None = Field(
+        default=None,
+        max_length=20,
+        description="write-only, kept sealed: omit to keep the stored ones, {} to remove them",
+    )
     secret: str | None = Field(default=None, min_length=16, max_length=200, description="write-only")
 
 
 def _integration_out(item: Application) -> dict[str, Any]:
+    """Header values and the secret are never shown, not even to admins: only which headers are set."""
     config = item.http_integration or {}
     return {
         "url": config["url"],
-        "headers": config.get("headers", {}),
+        "headers": webhooks.header_names(config),
         "has_secret": bool(config.get("secret")),
     }
 
@@ -124,12 +127,19 @@ def get_http_integration(application_id: AppId) -> dict[str, Any]:
 @router.put("/applications/<application_id>/integrations/http")
 def put_http_integration(application_id: AppId, body: HttpIntegration) -> dict[str, Any]:
     item = application(application_id, write=True)
-    config: dict[str, Any] = {"url": body.url, "headers": body.headers}
+    previous = item.http_integration or {}
+    config: dict[str, Any] = {"url": body.url}
+    if body.headers is not None:
+        try:
+            config |= webhooks.seal_headers(item.application_id, body.headers)
+        except ValueError as exc:
+            raise BadRequestError(str(exc)) from exc
+    else:  # unchanged when not given again
+        config |= {k: previous[k] for k in ("sealed_headers", "header_names", "headers") if k in previous}
     if body.secret is not None:
-        sealed = envelope.seal({"secret": body.secret}, context=item.application_id)
-        config["secret"] = base64.b64encode(sealed).decode()
-    elif item.http_integration and item.http_integration.get("secret"):
-        config["secret"] = item.http_integration["secret"]  # unchanged when not given again
+        config["secret"] = webhooks.seal_secret(item.application_id, body.secret)
+    elif previous.get("secret"):
+        config["secret"] = previous["secret"]
     item.update(actions=[Application.http_integration.set(config)])
     return _integration_out(item)
 

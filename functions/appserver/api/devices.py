@@ -295,7 +295,7 @@ def encode_with_profile(item: Device, f_port: int | None, obj: dict[str, Any]) -
         raise BadRequestError("the device profile has no codec to encode an object; send data instead")
     try:
         port, payload = encode_downlink(
-            Codec(profile.codec_kind, profile.codec_script),
+            Codec(profile.codec_kind, profile.codec_script, profile.profile_id),
             f_port=f_port,
             obj=obj,  # type: ignore[arg-type]
         )

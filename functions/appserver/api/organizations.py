@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
 
+from functions.appserver import invitations
 from functions.appserver.accounts import find_by_email
 from functions.appserver.api.account import EMAIL, ApiKeyCreate, api_key_out
 from functions.appserver.api.common import (
@@ -22,6 +23,7 @@ from functions.appserver.api.common import (
     search_condition,
 )
 from functions.appserver.auth import Resource, authorize, new_api_key, require_global_admin
+from functions.appserver.invitations import INVITATION_PREFIX
 from functions.appserver.models import ApiKey, Application, DeviceProfile, Membership, Organization
 from functions.shared.interface import network_server
 
@@ -140,28 +142,54 @@ def _member_out(membership: Membership) -> dict[str, Any]:
     return {"user_id": membership.user_id, "email": membership.email, "role": membership.role}
 
 
+MEMBERS_ONLY = ~Membership.user_id.startswith(INVITATION_PREFIX)
+
+
 @router.get("/organizations/<org_id>/members")
 def list_members(org_id: OrgId) -> dict[str, Any]:
     organization(org_id, Resource.MEMBERS, write=False)
     query = router.current_event.get_query_string_value
     return page(
-        lambda **kw: Membership.query(org_id, **kw), _member_out, limit=query("limit"), cursor=query("cursor")
+        lambda **kw: Membership.query(org_id, filter_condition=MEMBERS_ONLY, **kw),
+        _member_out,
+        limit=query("limit"),
+        cursor=query("cursor"),
     )
 
 
 @router.post("/organizations/<org_id>/members")
 def add_member(org_id: OrgId, body: MemberCreate) -> tuple[dict[str, Any], int]:
+    """An organization admin invites an e-mail address (202, the same answer whether or not someone has
+    it, so addresses cannot be probed); the user becomes a member on accepting. A global administrator,
+    who sees every user anyway, adds an existing user at once (201)."""
     organization(org_id, Resource.MEMBERS, write=True)
-    user = find_by_email(body.email)
-    if user is None:
-        raise NotFoundError(f"no user with e-mail {body.email}")
-    membership = Membership(org_id, user.user_id, role=body.role, email=user.email)
-    try:
-        Membership.get(org_id, user.user_id)
-        return {"message": f"{user.email} is already a member"}, 409
-    except Membership.DoesNotExist:
-        membership.save()
-    return _member_out(membership), 201
+    if caller().is_admin:
+        user = find_by_email(body.email)
+        if user is None:
+            raise NotFoundError(f"no user with e-mail {body.email}")
+        membership = Membership(org_id, user.user_id, role=body.role, email=user.email)
+        try:
+            Membership.get(org_id, user.user_id)
+            return {"message": f"{user.email} is already a member"}, 409
+        except Membership.DoesNotExist:
+            membership.save()
+        return _member_out(membership), 201
+    invitation = invitations.invite(org_id, body.email, body.role)
+    return invitations.out(invitation), 202
+
+
+@router.get("/organizations/<org_id>/invitations")
+def list_invitations(org_id: OrgId) -> dict[str, Any]:
+    """Invitations not yet accepted (whether the addresses belong to users is not shown)."""
+    organization(org_id, Resource.MEMBERS, write=False)
+    return listing(invitations.out(i) for i in invitations.of_organization(org_id))
+
+
+@router.delete("/organizations/<org_id>/invitations/<email>")
+def withdraw_invitation(org_id: OrgId, email: str) -> tuple[dict[str, Any], int]:
+    organization(org_id, Resource.MEMBERS, write=True)
+    invitations.withdraw(org_id, email)
+    return {}, 204
 
 
 def _membership(org_id: str, user_id: str) -> Membership:
@@ -172,7 +200,10 @@ def _membership(org_id: str, user_id: str) -> Membership:
 
 
 def _keep_an_admin(org_id: str, leaving: str) -> None:
-    admins = [m for m in Membership.query(org_id) if m.role == "admin" and m.user_id != leaving]
+    admins = [
+        m for m in Membership.query(org_id, filter_condition=MEMBERS_ONLY)
+        if m.role == "admin" and m.user_id != leaving
+    ]  # fmt: skip
     if not admins:
         raise BadRequestError("an organization keeps at least one admin")
 

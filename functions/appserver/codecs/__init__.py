@@ -34,6 +34,7 @@ CodecKind = Literal["none", "cayenne_lpp", "javascript"]
 class Codec:
     kind: CodecKind
     script: str = ""  # JavaScript source for kind "javascript"
+    owner: str = ""  # whose script (the device profile): contexts are never shared between owners
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def decode_uplink(
         return DecodeResult(None, [f"unknown codec kind {codec.kind!r}"])
     payload = {"bytes": list(data), "fPort": f_port, "variables": dict(variables or {})}
     try:
-        result = javascript.default_runner().call(codec.script, "decodeUplink", payload, recv_time=recv_time)
+        result = javascript.default_runner().call(
+            codec.script, "decodeUplink", payload, recv_time=recv_time, owner=codec.owner
+        )
     except ScriptError as exc:
         return DecodeResult(None, [str(exc)])
     if not isinstance(result, dict):
@@ -103,7 +106,7 @@ def encode_downlink(
         payload = json.loads(json.dumps({"data": obj, "variables": dict(variables or {})}))
     except (TypeError, ValueError) as exc:
         raise CodecError(f"downlink object is not JSON: {exc}") from None
-    result = javascript.default_runner().call(codec.script, "encodeDownlink", payload)
+    result = javascript.default_runner().call(codec.script, "encodeDownlink", payload, owner=codec.owner)
     if not isinstance(result, dict):
         raise CodecError(f"encodeDownlink returned {type(result).__name__}, not an object")
     errors = _messages(result, "errors", "encodeDownlink")

@@ -8,9 +8,11 @@ to a CPU-time limit (QuickJS's interrupt handler, also inside regular expression
 runtime to a memory limit; a wall-clock watchdog sits behind both in case the engine itself never returns.
 
 A QuickJS runtime must stay on the thread that created it, so one worker thread owns every context.
-A script is compiled and evaluated once per process and cached by its SHA-256; a context that failed in
-any way, or that holds more than `KEEP_BELOW_BYTES` after a call, is dropped rather than reused. As in
-a long-lived ChirpStack process, top-level state of a script may survive between calls of that script.
+A script is compiled and evaluated once per process and cached per owner (the device profile) and the
+script's SHA-256; a context that failed in any way, or that holds more than `KEEP_BELOW_BYTES` after a
+call, is dropped rather than reused. As in a long-lived ChirpStack process, top-level state of a script
+may survive between calls of that script, but only within its owner: two organizations that paste the
+same script never share a context, so one cannot see what the other decoded.
 """
 
 from __future__ import annotations
@@ -127,7 +129,13 @@ class ScriptRunner:
         self._worker = _Worker()
 
     def call(
-        self, script: str, entry: str, payload: Mapping[str, Any], *, recv_time: str | None = None
+        self,
+        script: str,
+        entry: str,
+        payload: Mapping[str, Any],
+        *,
+        recv_time: str | None = None,
+        owner: str = "",
     ) -> Any:
         """Call `entry` ("decodeUplink" or "encodeDownlink") with `payload`; returns its JSON-decoded result.
 
@@ -135,7 +143,7 @@ class ScriptRunner:
         """
         if entry not in ENTRY_POINTS:
             raise ValueError(f"unknown entry point {entry!r}")
-        key = hashlib.sha256(script.encode()).hexdigest()
+        key = f"{owner}:{hashlib.sha256(script.encode()).hexdigest()}"
         args: tuple[Any, ...] = (json.dumps(payload),)
         if entry == "decodeUplink":
             args += (recv_time or "",)

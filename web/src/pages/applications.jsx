@@ -137,12 +137,6 @@ export function ApplicationView({ id }) {
   );
 }
 
-function headersToText(headers) {
-  return Object.entries(headers || {})
-    .map(([k, v]) => `${k}: ${v}`)
-    .join("\n");
-}
-
 function textToHeaders(text) {
   const headers = {};
   for (const line of text.split("\n")) {
@@ -181,7 +175,9 @@ function HttpIntegration({ id, writable }) {
             integration={integration}
             writable={writable}
             onSave={async (values) => {
-              const body = { url: values.url, headers: textToHeaders(values.headers) };
+              const body = { url: values.url };
+              // Header values are write-only: sent only when typed again, else the stored ones stay.
+              if (values.headers.trim() || values.clearHeaders) body.headers = textToHeaders(values.headers);
               if (values.secret) body.secret = values.secret;
               await api.put(path, body);
               state.reload();
@@ -199,11 +195,24 @@ function HttpIntegration({ id, writable }) {
 }
 
 function IntegrationForm({ integration, writable, onSave, onDelete }) {
-  const form = useForm({ url: integration?.url ?? "", headers: headersToText(integration?.headers), secret: "" });
+  const form = useForm({ url: integration?.url ?? "", headers: "", clearHeaders: false, secret: "" });
+  const names = integration?.headers || [];
   return (
     <form class="card form" onSubmit={form.submit(onSave)}>
       <Field form={form} name="url" label="URL" type="url" placeholder="https://example.com/lorawan" disabled={!writable} />
-      <Field form={form} name="headers" label="Headers" type="textarea" rows={3} placeholder="Name: value" disabled={!writable} />
+      {names.length > 0 && <p class="muted">Headers set (values are kept sealed and never shown): {names.join(", ")}</p>}
+      {writable && (
+        <Field
+          form={form}
+          name="headers"
+          label={names.length ? "Replace headers" : "Headers"}
+          type="textarea"
+          rows={3}
+          placeholder="Name: value"
+          help="Write-only; leave empty to keep the current ones."
+        />
+      )}
+      {writable && names.length > 0 && <Field form={form} name="clearHeaders" label="Remove all headers" type="checkbox" />}
       {writable && (
         <Field form={form} name="secret" label="Signing secret" type="password" help="Write-only; leave empty to keep the current one." />
       )}

@@ -15,6 +15,7 @@ export function Members() {
   const base = `/organizations/${organization.id}/members`;
   const list = useList(base);
   const writable = can("org");
+  const [added, setAdded] = useState(0);
   return (
     <Page title="Members" subtitle={`Users of ${organization.name} and their roles`}>
       <ReadOnlyNote show={!writable} />
@@ -43,7 +44,8 @@ export function Members() {
         </tbody>
       </table>
       <ListFooter list={list} noun="members" />
-      {writable && <AddMember path={base} onAdded={list.reload} />}
+      <Invitations base={`/organizations/${organization.id}`} writable={writable} version={added} />
+      {writable && <AddMember path={base} onAdded={() => (list.reload(), setAdded(added + 1))} />}
     </Page>
   );
 }
@@ -78,26 +80,64 @@ function RoleSelect({ path, member }) {
 }
 
 function AddMember({ path, onAdded }) {
-  const { api } = useApp();
+  const { api, isAdmin } = useApp();
   const form = useForm({ email: "", role: "viewer" });
   return (
     <form
       class="card form"
       onSubmit={form.submit(async (values) => {
-        await api.post(path, values);
+        const answer = await api.post(path, values);
         form.setValues({ email: "", role: values.role });
         onAdded();
-        return "added";
+        return answer.status === "invited" ? "invited" : "added";
       })}
     >
-      <h2>Add a member</h2>
-      <p class="muted">The user must exist already (global admins create users).</p>
+      <h2>Invite a member</h2>
+      <p class="muted">
+        The person joins when they accept the invitation (on their account page).
+        {isAdmin && " As a global administrator you add an existing user at once."}
+      </p>
       <div class="row">
         <Field form={form} name="email" label="E-mail" type="email" />
         <Field form={form} name="role" label="Role" type="select" options={roleOptions} />
       </div>
-      <SubmitRow form={form} done="added" message="Added.">Add member</SubmitRow>
+      <SubmitRow form={form} done={form.done || "-"} message={form.done === "invited" ? "Invited." : "Added."}>
+        {isAdmin ? "Add member" : "Invite"}
+      </SubmitRow>
     </form>
+  );
+}
+
+function Invitations({ base, writable, version }) {
+  const { api } = useApp();
+  const state = useLoad(() => api.get(`${base}/invitations`), [base, version]);
+  return (
+    <Loading state={state}>
+      {({ items }) =>
+        items.length > 0 && (
+          <section>
+            <h2>Invitations not yet accepted</h2>
+            <table class="list">
+              <tbody>
+                {items.map((i) => (
+                  <tr key={i.email}>
+                    <td>{i.email}</td>
+                    <td>{ROLE_NAMES[i.role] || i.role}</td>
+                    {writable && (
+                      <td class="right">
+                        <ActionButton class="small" action={async () => (await api.del(`${base}/invitations/${encodeURIComponent(i.email)}`), state.reload())}>
+                          Withdraw
+                        </ActionButton>
+                      </td>
+                    )}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        )
+      }
+    </Loading>
   );
 }
 
@@ -255,6 +295,7 @@ export function Users() {
           <tr>
             <th>E-mail</th>
             <th>Global admin</th>
+            <th>Login</th>
             <th />
           </tr>
         </thead>
@@ -265,6 +306,15 @@ export function Users() {
                 <a href={`/users/${u.id}`}>{u.email}</a>
               </td>
               <td>{u.is_admin ? "yes" : "no"}</td>
+              <td>
+                {u.locked ? (
+                  <ActionButton class="small" action={async () => (await api.del(`/users/${u.id}/lock`), list.reload())}>
+                    Unlock
+                  </ActionButton>
+                ) : (
+                  "open"
+                )}
+              </td>
               <td class="right">
                 <ActionButton class="danger small" confirm={`Delete the user ${u.email}?`} action={async () => (await api.del(`/users/${u.id}`), list.reload())}>
                   Delete
@@ -307,6 +357,12 @@ export function UserView({ id }) {
     <Loading state={state}>
       {(user) => (
         <Page title={user.email} subtitle="User">
+          {user.locked && (
+            <section class="card">
+              <p>This account is locked after too many failed logins.</p>
+              <ActionButton action={async () => (await api.del(`/users/${id}/lock`), state.reload())}>Unlock</ActionButton>
+            </section>
+          )}
           <UserForm user={user} />
           <PasswordForm userId={id} />
         </Page>
@@ -328,27 +384,59 @@ function UserForm({ user }) {
 }
 
 function PasswordForm({ userId }) {
-  const { api } = useApp();
-  const form = useForm({ password: "", repeat: "" });
+  const { api, me, refresh } = useApp();
+  const own = me?.user?.id === userId;
+  const form = useForm({ current_password: "", password: "", repeat: "" });
   return (
     <form
       class="card form"
-      onSubmit={form.submit(async ({ password, repeat }) => {
+      onSubmit={form.submit(async ({ current_password, password, repeat }) => {
         if (password !== repeat) {
           const error = new Error("the two passwords differ");
           error.field = "repeat";
           throw error;
         }
-        await api.put(`/users/${userId}/password`, { password });
-        form.setValues({ password: "", repeat: "" });
+        await api.put(`/users/${userId}/password`, own ? { password, current_password } : { password });
+        form.setValues({ current_password: "", password: "", repeat: "" });
+        if (own) refresh(); // every session of this user has ended, this one too: sign in again
         return "changed";
       })}
     >
       <h2>Password</h2>
+      {own && <Field form={form} name="current_password" label="Current password" type="password" />}
       <Field form={form} name="password" label="New password" type="password" />
       <Field form={form} name="repeat" label="New password again" type="password" />
+      <p class="muted">Changing the password signs this user out everywhere.</p>
       <SubmitRow form={form} done="changed" message="Changed.">Change password</SubmitRow>
     </form>
+  );
+}
+
+function MyInvitations() {
+  const { api, refresh } = useApp();
+  const state = useLoad(() => api.get("/me/invitations"), []);
+  return (
+    <Loading state={state}>
+      {({ items }) => (
+        <section class="card">
+          <h2>Invitations</h2>
+          {items.length === 0 && <p class="muted">No invitations waiting.</p>}
+          <ul>
+            {items.map((i) => (
+              <li key={i.organization_id}>
+                {i.organization_name} invites you as {ROLE_NAMES[i.role] || i.role}{" "}
+                <ActionButton class="small primary" action={async () => (await api.post(`/me/invitations/${i.organization_id}`), refresh(), state.reload())}>
+                  Accept
+                </ActionButton>{" "}
+                <ActionButton class="small" action={async () => (await api.del(`/me/invitations/${i.organization_id}`), state.reload())}>
+                  Decline
+                </ActionButton>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </Loading>
   );
 }
 
@@ -367,6 +455,7 @@ export function Account() {
         </ul>
         {me.user.is_admin && <p>You are a global administrator.</p>}
       </section>
+      {me.user.id && <MyInvitations />}
       <PasswordForm userId={me.user.id} />
     </Page>
   );
