@@ -60,8 +60,8 @@ class Deliveries:
     def __init__(self, broker: Mosquitto, application: str) -> None:
         self.arrivals: dict[tuple[str, int], list[float]] = {}
         self.session = ServiceSession(
-            broker.access_for(CLOUD_IDENTITY), f"faults-{time.monotonic_ns()}", on_message=self._on_message,
-            persistent=True,
+            broker.access_for(CLOUD_IDENTITY), f"{CLOUD_IDENTITY}-faults-{time.monotonic_ns()}",
+            on_message=self._on_message, persistent=True,
         ).start()  # fmt: skip
         self.session.subscribe([f"application/{application}/device/+/event/up"])
 
