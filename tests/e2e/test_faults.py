@@ -12,6 +12,7 @@ longer phases and prints them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +40,7 @@ INTERVAL_S = 1.0
 GATEWAY = "00800000a0f0a017"
 DRAIN_S = 30.0
 WARM_UP_S = 120.0
+PHASE_DRAIN_S = 30.0
 
 
 @dataclass
@@ -130,10 +132,19 @@ def _faults(stack: LocalStack) -> list[Phase]:
         os.kill(workers[0], signal.SIGKILL)
 
     def take_rules_session() -> None:
-        """Someone connects with the rules engine's client id for 5 s (IoT Core disconnects the older)."""
-        thief = ServiceSession(broker.access_for(CLOUD_IDENTITY), "loraless-cloud", on_message=None).start()
+        """Another identity (an application's certificate) tries to connect with the rules engine's client
+        id, which took the rules engine's session before the broker bound client ids to identities."""
+        with contextlib.suppress(ConnectionError):
+            thief = ServiceSession(broker.access_for("an-application"), "loraless-cloud").start(timeout_s=5)
+            thief.stop()
+            raise AssertionError("the broker let another identity take the rules engine's client id")
+
+    def stall_broker() -> None:
+        """The broker stops answering for 5 s (SIGSTOP), as a stalled network would."""
+        (mosquitto,) = pids(f"mosquitto -c {stack.data_dir}")
+        os.kill(mosquitto, signal.SIGSTOP)
         time.sleep(5)
-        thief.stop()
+        os.kill(mosquitto, signal.SIGCONT)
 
     def kill_broker() -> None:
         (mosquitto,) = pids(f"mosquitto -c {stack.data_dir}")
@@ -159,7 +170,8 @@ def _faults(stack: LocalStack) -> list[Phase]:
     return [
         Phase("none (baseline)", nothing),
         Phase("uplink worker killed", kill_uplink_worker),
-        Phase("rules session taken 5 s", take_rules_session),
+        Phase("rules session taken by another identity", take_rules_session),
+        Phase("broker stalled 5 s", stall_broker),
         Phase("Mosquitto killed", kill_broker),
         Phase("bridge killed", kill_bridge),
         Phase("whole stack kill -9, restarted", kill_stack),
@@ -202,6 +214,11 @@ async def _run(
                 frames = history[str(device.dev_eui)]
                 forwarder.uplink(frames[len(frames) // 2])
                 phase.replays_sent.append((str(device.dev_eui), len(frames) // 2))
+            # each fault on its own: what this phase sent is through before the next fault
+            expected = {(e, f) for e, f, _ in phase.sent} - phase.bridge_down
+            deadline = time.monotonic() + PHASE_DRAIN_S
+            while not expected <= deliveries.arrivals.keys() and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
     finally:
         await forwarder.stop()
 
