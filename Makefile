@@ -1,5 +1,5 @@
 # The two commands a user needs are `make run` and `make test`; both set themselves up.
-.PHONY: setup run test test-fast lint typecheck bench synth deploy deploy-localstack test-localstack clean web
+.PHONY: setup run test test-fast lint typecheck bench faults synth deploy deploy-localstack test-localstack clean web
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -26,6 +26,10 @@ web: setup
 
 test-fast: setup
 	$(VENV)/bin/pytest -q -m "not slow"
+
+# Faults tested like features (tests/e2e/test_faults.py): longer phases than CI's short form, the table printed.
+faults: setup
+	LORALESS_FAULT_PHASE_S=20 LORALESS_FAULT_DEVICES=5 $(VENV)/bin/pytest -q -s tests/e2e/test_faults.py
 
 bench: setup
 	$(PY) -m bench.lorawan_core

@@ -100,6 +100,7 @@ class Mosquitto:
                     "per_listener_settings false",
                     f"persistence {'true' if self.persistence else 'false'}",
                     f"persistence_location {self.directory}/",
+                    "autosave_interval 1" if self.persistence else "",
                     "user root" if _is_root() else "",
                     "log_dest stderr",
                     "log_type error",

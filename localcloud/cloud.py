@@ -242,9 +242,12 @@ class LocalCloud:
             concurrency=settings.concurrency,
         )
         self.rules = RulesEngine(template.rules, self.lambdas.invoke_async)
+        # A persistent session: while it reconnects, the broker keeps the QoS 1 messages of its
+        # subscriptions (IoT Core's rules engine is no MQTT client and never misses one).
         self.session = ServiceSession(
-            self.broker.access_for("loraless-cloud"), "loraless-cloud", on_message=self.rules.on_message
-        ).start()
+            self.broker.access_for("loraless-cloud"), "loraless-cloud", on_message=self.rules.on_message,
+            persistent=True,
+        ).start()  # fmt: skip
         self.session.subscribe(self.rules.topic_filters)
         self.aws_api = AwsApi(
             self.lambdas,

@@ -26,6 +26,7 @@ from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionDef
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("loraless.local.lambda")
 
+INIT_LIMIT_S = 10.0  # Lambda's init phase limit, apart from the function's timeout
 ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
 
 
@@ -67,6 +68,7 @@ class _Worker:
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
+        self.ready = False  # until the worker says its handler is imported
         self._requests = os.fdopen(self._to_worker, "wb")
         self._responses = os.fdopen(self._from_worker, "rb")
         assert self.process.stdout is not None
@@ -80,13 +82,25 @@ class _Worker:
             sink(name, raw.decode(errors="replace").rstrip("\n"))
 
     def invoke(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """Run one request. A cold worker's import (Lambda's init phase) is not part of the function's
+        timeout: as on Lambda, init has INIT_LIMIT_S of its own, and an init that overruns it goes on
+        inside the invocation, under the function's timeout."""
         self._requests.write(json.dumps(request).encode() + b"\n")
         self._requests.flush()
         result: dict[str, Any] = {}
-        reader = threading.Thread(
-            target=lambda: result.update(json.loads(self._responses.readline() or "{}"))
-        )
+        initialized = threading.Event()
+        if self.ready:
+            initialized.set()
+
+        def read() -> None:
+            if not self.ready:
+                self.ready = bool(json.loads(self._responses.readline() or "{}").get("ready"))
+                initialized.set()
+            result.update(json.loads(self._responses.readline() or "{}"))
+
+        reader = threading.Thread(target=read, daemon=True)
         reader.start()
+        initialized.wait(INIT_LIMIT_S)  # past it, the rest of init and the call share the timeout below
         reader.join(timeout_s)
         timed_out = reader.is_alive()
         if timed_out or "id" not in result:

@@ -55,6 +55,8 @@ def main() -> None:
     ) as exc:  # an import error is reported per invocation, as Lambda's Runtime.ImportModuleError
         traceback.print_exc()
         init_error = {"errorType": "Runtime.ImportModuleError", "errorMessage": f"{handler_path}: {exc}"}
+    responses.write(b'{"ready": true}\n')  # the init phase is over (Lambda times it apart from invocations)
+    responses.flush()
     for line in requests:
         request = json.loads(line)
         context = LambdaContext(**request["context"])

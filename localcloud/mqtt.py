@@ -110,8 +110,10 @@ class ServiceSession:
     def publish(
         self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, timeout_s: float = 10.0
     ) -> None:
-        """Publish and, at QoS 1, wait for the broker's PUBACK; raises if unreachable or not authorized."""
-        if not self._connected.is_set():
+        """Publish and, at QoS 1, wait for the broker's PUBACK; raises if unreachable or not authorized.
+        While the session reconnects (a broker restart) it waits up to `timeout_s` for it, as IoT Core's
+        data plane, which does not go away, would have taken the message."""
+        if not self._connected.wait(timeout_s):
             raise ConnectionError("not connected to the MQTT broker")
         packet = mqtt5.PublishPacket(topic=topic, payload=payload, qos=mqtt5.QoS(qos), retain=retain)
         completion = self._client.publish(packet).result(timeout_s)

@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
     private_directory(args.data_dir)
-    broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port).start()
+    # Sessions and their queued messages survive a broker restart (saved every second).
+    broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port, persistence=True)
+    broker.start()
     settings = CloudSettings(
         data_dir=args.data_dir,
         api_port=args.api_port,

@@ -19,6 +19,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from localcloud.dynamodb import free_port
+from tests.support.stack import LocalStack, pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,68 +76,15 @@ def test_make_run_serves_a_simulated_gateway_and_stops_cleanly(tmp_path: Path) -
             process.kill()
 
 
-class _Stack:
-    """`python -m localcloud.run` in a session of its own, so a kill -9 takes it whole, as a crash would."""
-
-    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
-        self.data_dir, self.ports = data_dir, ports
-        self.output: list[str] = []
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        command = [
-            sys.executable, "-m", "localcloud.run", "--data-dir", str(self.data_dir),
-            "--udp-host", "127.0.0.1", "--udp-port", str(self.ports["udp"]),
-            "--mqtt-port", str(self.ports["mqtt"]), "--api-port", str(self.ports["api"]),
-            "--health-port", str(self.ports["health"]),
-        ]  # fmt: skip
-        self.output = []
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        self.wait_for("Ctrl-C stops everything.")
-
-    def wait_for(self, text: str, timeout_s: float = 90) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        deadline = time.monotonic() + timeout_s
-        while not any(text in line for line in self.output):
-            assert time.monotonic() < deadline and self.process.poll() is None, "".join(self.output)
-            self.output.append(self.process.stdout.readline())
-
-    def api(self, method: str, path: str, body: object = None) -> tuple[int, object]:
-        key = (self.data_dir / "admin-api-key").read_text().strip()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.ports['api']}/v1{path}", method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
-
-
-def _pids(pattern: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True, check=False)
-    return [int(pid) for pid in found.stdout.split()]
-
-
 @pytest.mark.slow
 def test_make_run_restarts_a_dead_broker_and_bridge_and_keeps_what_it_acknowledged(tmp_path: Path) -> None:
-    stack = _Stack(tmp_path, {name: free_port() for name in ("udp", "mqtt", "api", "health")})
+    stack = LocalStack(tmp_path, {name: free_port() for name in ("udp", "mqtt", "api", "health")})
     stack.start()
     try:
-        (mosquitto,) = _pids(f"mosquitto -c {tmp_path}")
+        (mosquitto,) = pids(f"mosquitto -c {tmp_path}")
         os.kill(mosquitto, signal.SIGKILL)
         stack.wait_for("mosquitto restarted", 30)
-        (bridge,) = _pids(f"functions.bridge .*--health-port {stack.ports['health']} ")
+        (bridge,) = pids(f"functions.bridge .*--health-port {stack.ports['health']} ")
         os.kill(bridge, signal.SIGKILL)
         stack.wait_for("the bridge restarted", 30)
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.ports['health']}/", timeout=5) as response:

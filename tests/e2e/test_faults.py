@@ -1,0 +1,271 @@
+"""Faults tested like features: the whole local stack as a user runs it, devices sending steadily, and one
+fault after another (an uplink worker killed, the rules engine's MQTT session taken, Mosquitto killed,
+the bridge killed, the whole stack killed and restarted). Per fault: uplinks sent, delivered to the
+application (MQTT `event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered
+uplink (how long the fault held traffic up). Datagrams sent while no bridge process ran are counted
+apart (nothing can take them). CI runs the short form and asserts the counts; `make faults` runs
+longer phases and prints them.
+
+    LORALESS_FAULT_PHASE_S (default 6) seconds of traffic per phase, LORALESS_FAULT_DEVICES (default 4)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from functions.bridge.forwarder_sim import PacketForwarder
+from functions.lorawan.device import EndDevice, EndDeviceSession, abp
+from functions.lorawan.keys import session_keys_1_0
+from functions.lorawan.regions import get_region
+from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
+from localcloud.broker import CLOUD_IDENTITY, Mosquitto
+from localcloud.dynamodb import free_port
+from localcloud.mqtt import ServiceSession
+from tests.support import provisioning
+from tests.support.stack import LocalStack, pids
+
+PHASE_S = float(os.environ.get("LORALESS_FAULT_PHASE_S", "6"))
+DEVICES = int(os.environ.get("LORALESS_FAULT_DEVICES", "4"))
+INTERVAL_S = 1.0
+GATEWAY = "00800000a0f0a017"
+DRAIN_S = 30.0
+WARM_UP_S = 120.0
+PHASE_DRAIN_S = 30.0
+
+
+@dataclass
+class Phase:
+    """One fault and what happened to the uplinks sent from its injection until the next phase."""
+
+    name: str
+    inject: Callable[[], tuple[float, float] | None]  # returns when the bridge was down, if it was
+    started: float = 0.0
+    outage: tuple[float, float] | None = None
+    sent: list[tuple[str, int, float]] = field(default_factory=list)  # (dev_eui, f_cnt, when)
+    bridge_down: set[tuple[str, int]] = field(default_factory=set)
+    replays_sent: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Deliveries:
+    """The application's `event/up` messages as they arrive: (DevEUI, FCnt) -> arrival times."""
+
+    def __init__(self, broker: Mosquitto, application: str) -> None:
+        self.arrivals: dict[tuple[str, int], list[float]] = {}
+        self.session = ServiceSession(
+            broker.access_for(CLOUD_IDENTITY), f"{CLOUD_IDENTITY}-faults-{time.monotonic_ns()}",
+            on_message=self._on_message, persistent=True,
+        ).start()  # fmt: skip
+        self.session.subscribe([f"application/{application}/device/+/event/up"])
+
+    def _on_message(self, _topic: str, payload: bytes, _client: str) -> None:
+        event = json.loads(payload)
+        key = (event["deviceInfo"]["devEui"], int(event["fCnt"]))
+        self.arrivals.setdefault(key, []).append(time.monotonic())
+
+    def close(self) -> None:
+        self.session.stop()
+
+
+def _device(index: int) -> EndDevice:
+    keys = session_keys_1_0(AES128Key(bytes([index]) * 16), index, NetID.parse("000000"), index)
+    session = EndDeviceSession.from_1_0(DevAddr.from_int(0x26F00000 + index), keys)
+    return abp(EUI64.from_int(0x70B3D57EDFA00000 + index), get_region("EU868"), session, seed=index)
+
+
+def _provision(stack: LocalStack, devices: list[EndDevice]) -> str:
+    """Devices (ABP) and the gateway through the REST API; returns the application's id."""
+    url, token = f"http://127.0.0.1:{stack.ports['api']}/v1", provisioning.admin_token(stack.data_dir)
+    application = ""
+    for device in devices:
+        created = provisioning.provision_device(
+            url, token, dev_eui=str(device.dev_eui), join_eui="0000000000000000",
+            app_key=bytes(16).hex(), name=f"faults-{device.dev_eui}", application="faults",
+        )  # fmt: skip
+        application = created["application_id"]
+        session = device.session
+        assert session is not None
+        status, answer = stack.api(
+            "POST", f"/devices/{device.dev_eui}/activate",
+            {"dev_addr": str(session.dev_addr), "app_s_key": session.app_s_key.hex(),
+             "nwk_s_key": session.f_nwk_s_int_key.hex()},
+        )  # fmt: skip
+        assert status == 204, answer
+    status, organization = stack.api("GET", f"/applications/{application}")
+    assert status == 200 and isinstance(organization, dict)
+    status, answer = stack.api(
+        "POST", "/gateways",
+        {"gateway_id": GATEWAY, "organization_id": organization["organization_id"], "name": "faults"},
+    )  # fmt: skip
+    assert status in (201, 409), answer
+    return str(application)
+
+
+def _health_ok(stack: LocalStack) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.ports['health']}/", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _faults(stack: LocalStack) -> list[Phase]:
+    broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
+
+    def nothing() -> None:
+        return None
+
+    def kill_uplink_worker() -> None:
+        workers = pids("localcloud.lambda_worker functions.network.handlers.uplink")
+        assert workers, "no uplink worker to kill"
+        os.kill(workers[0], signal.SIGKILL)
+
+    def take_rules_session() -> None:
+        """Another identity (an application's certificate) tries to connect with the rules engine's client
+        id, which took the rules engine's session before the broker bound client ids to identities."""
+        with contextlib.suppress(ConnectionError):
+            thief = ServiceSession(broker.access_for("an-application"), "loraless-cloud").start(timeout_s=5)
+            thief.stop()
+            raise AssertionError("the broker let another identity take the rules engine's client id")
+
+    def stall_broker() -> None:
+        """The broker stops answering for 5 s (SIGSTOP), as a stalled network would."""
+        (mosquitto,) = pids(f"mosquitto -c {stack.data_dir}")
+        os.kill(mosquitto, signal.SIGSTOP)
+        time.sleep(5)
+        os.kill(mosquitto, signal.SIGCONT)
+
+    def kill_broker() -> None:
+        (mosquitto,) = pids(f"mosquitto -c {stack.data_dir}")
+        os.kill(mosquitto, signal.SIGKILL)
+        stack.wait_for("mosquitto restarted", 30)
+
+    def kill_bridge() -> tuple[float, float]:
+        (bridge,) = pids(f"functions.bridge .*--health-port {stack.ports['health']} ")
+        down = time.monotonic()
+        os.kill(bridge, signal.SIGKILL)
+        while not _health_ok(stack):
+            time.sleep(0.05)
+        return down, time.monotonic()
+
+    def kill_stack() -> tuple[float, float]:
+        down = time.monotonic()
+        stack.kill()
+        stack.start()
+        while not _health_ok(stack):
+            time.sleep(0.05)
+        return down, time.monotonic()
+
+    return [
+        Phase("none (baseline)", nothing),
+        Phase("uplink worker killed", kill_uplink_worker),
+        Phase("rules session taken by another identity", take_rules_session),
+        Phase("broker stalled 5 s", stall_broker),
+        Phase("Mosquitto killed", kill_broker),
+        Phase("bridge killed", kill_bridge),
+        Phase("whole stack kill -9, restarted", kill_stack),
+    ]
+
+
+async def _run(
+    stack: LocalStack, devices: list[EndDevice], phases: list[Phase], deliveries: Deliveries
+) -> None:
+    forwarder = await PacketForwarder(GATEWAY, ("127.0.0.1", stack.ports["udp"])).start()
+    history: dict[str, list[bytes]] = {}
+    try:
+        for device in devices:  # warm-up, not counted: each device's first uplink reaches the application
+            uplink = device.uplink(1, b"\x01\x67\x00\xe1")
+            forwarder.uplink(uplink.phy_payload, frequency=uplink.frequency)
+            history[str(device.dev_eui)] = [uplink.phy_payload]
+        deadline = time.monotonic() + WARM_UP_S
+        while len(deliveries.arrivals) < len(devices):
+            assert time.monotonic() < deadline, f"warm-up: {len(deliveries.arrivals)} of {len(devices)}"
+            await asyncio.sleep(0.2)
+        for phase in phases:
+            phase.started = time.monotonic()
+            injecting = asyncio.create_task(asyncio.to_thread(phase.inject))
+            until = time.monotonic() + PHASE_S
+            while time.monotonic() < until:  # PHASE_S of traffic after the fault is over
+                if not injecting.done():
+                    until = time.monotonic() + PHASE_S
+                for device in devices:
+                    uplink = device.uplink(1, b"\x01\x67\x00\xe1")
+                    f_cnt = device.session.f_cnt_up - 1 if device.session else 0
+                    forwarder.uplink(uplink.phy_payload, frequency=uplink.frequency)
+                    phase.sent.append((str(device.dev_eui), f_cnt, time.monotonic()))
+                    history.setdefault(str(device.dev_eui), []).append(uplink.phy_payload)
+                await asyncio.sleep(INTERVAL_S)
+            phase.outage = await injecting
+            if phase.outage is not None:  # datagrams no bridge process was there to take
+                start, end = phase.outage
+                phase.bridge_down = {(e, f) for e, f, when in phase.sent if start <= when <= end}
+            for device in devices:  # a replay of an uplink from earlier in the run, after the fault
+                frames = history[str(device.dev_eui)]
+                forwarder.uplink(frames[len(frames) // 2])
+                phase.replays_sent.append((str(device.dev_eui), len(frames) // 2))
+            # each fault on its own: what this phase sent is through before the next fault
+            expected = {(e, f) for e, f, _ in phase.sent} - phase.bridge_down
+            deadline = time.monotonic() + PHASE_DRAIN_S
+            while not expected <= deliveries.arrivals.keys() and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+    finally:
+        await forwarder.stop()
+
+
+def _report(phases: list[Phase], delivered: dict[tuple[str, int], list[float]]) -> list[dict[str, object]]:
+    rows = []
+    for phase in phases:
+        sent = {(eui, f_cnt) for eui, f_cnt, _ in phase.sent}
+        lost = {key for key in sent if key not in delivered}
+        delays = [delivered[(e, f)][0] - when for e, f, when in phase.sent if (e, f) in delivered]
+        rows.append({
+            "fault": phase.name,
+            "sent": len(sent),
+            "sent while the bridge was down": len(phase.bridge_down),
+            "delivered": len(sent) - len(lost),
+            "lost": len(lost - phase.bridge_down),
+            "duplicated": sum(1 for key in sent if len(delivered.get(key, [])) > 1),
+            "replays accepted": sum(1 for key in phase.replays_sent if len(delivered.get(key, [])) > 1),
+            "longest delay sent -> event (s)": round(max(delays), 2) if delays else None,
+        })  # fmt: skip
+    return rows
+
+
+@pytest.mark.slow
+def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, {name: free_port() for name in ("udp", "mqtt", "api", "health")})
+    stack.start()
+    devices = [_device(n) for n in range(DEVICES)]
+    deliveries: Deliveries | None = None
+    try:
+        application = _provision(stack, devices)
+        deliveries = Deliveries(Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"]), application)
+        phases = _faults(stack)
+        asyncio.run(_run(stack, devices, phases, deliveries))
+        expected = sum(len({(e, f) for e, f, _ in phase.sent} - phase.bridge_down) for phase in phases)
+        deadline = time.monotonic() + DRAIN_S
+        while len(deliveries.arrivals) < expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)  # late duplicates, if any, arrive now
+        delivered = dict(deliveries.arrivals)
+        rows = _report(phases, delivered)
+        print("\n" + "\n".join(json.dumps(row) for row in rows))
+        for row in rows:
+            assert (row["lost"], row["duplicated"], row["replays accepted"]) == (0, 0, 0), rows
+    finally:
+        if deliveries is not None:
+            deliveries.close()
+        stack.kill()
+        (tmp_path / "stack.log").write_text("".join(stack.log))
+        print(f"the stack's output: {tmp_path / 'stack.log'}")
