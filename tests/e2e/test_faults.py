@@ -23,15 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from functions.bridge.forwarder_sim import PacketForwarder
 from functions.lorawan.device import EndDevice, EndDeviceSession, abp
 from functions.lorawan.keys import session_keys_1_0
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
+from functions.simulator import provisioning
+from functions.simulator.forwarder import PacketForwarder
 from localcloud.broker import CLOUD_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from localcloud.mqtt import ServiceSession
-from tests.support import provisioning
 from tests.support.stack import LocalStack, pids
 
 PHASE_S = float(os.environ.get("LORALESS_FAULT_PHASE_S", "6"))
