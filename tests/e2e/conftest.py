@@ -63,7 +63,11 @@ def cloud(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     data_dir = tmp_path_factory.mktemp("cloud")
     # Basics Station ports are chosen here so the API can hand out the URIs; a module's bridge takes them.
     uris = station.station_uris("localhost", free_port(), free_port())
-    settings = CloudSettings(data_dir=data_dir, api_port=free_port(), concurrency=3, station_uris=uris)
+    # The tests' HTTP integration receiver listens on loopback: the operator setting a development
+    # machine turns on (refused by default, as on AWS).
+    settings = CloudSettings(
+        data_dir=data_dir, api_port=free_port(), concurrency=3, station_uris=uris, allow_private_webhooks=True
+    )
     local = LocalCloud(broker, settings).start()
     try:
         yield local
