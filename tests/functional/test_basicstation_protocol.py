@@ -236,7 +236,7 @@ def test_session_uplinks_downlinks_and_timesync(broker: Mosquitto) -> None:
             await connection.send(json.dumps(UPDF | {"upinfo": "x"}))
             await connection.send(json.dumps({"msgtype": "nonsense"}))
             await connection.send(json.dumps({"msgtype": "dntxed", "diid": 999}))
-            inbox.publish(f"eu868/gateway/{GATEWAY}/command/down", {"items": "no"})
+            inbox.publish_malformed(f"eu868/gateway/{GATEWAY}/command/down", {"items": "no"})
             await connection.send(json.dumps(UPDF | {"FCnt": 3}))
             await inbox_wait(inbox, f"eu868/gateway/{GATEWAY}/event/up", 4)
             assert counter(app, "station_drop_invalid_json") == 1

@@ -41,6 +41,7 @@ class Inbox:
         self.messages: list[tuple[str, bytes]] = []
         self.violations: list[str] = []
         self.checked = 0
+        self._malformed_on_purpose: set[tuple[str, bytes]] = set()
         self._changed = threading.Condition()
         client_id = (
             f"{CLOUD_CLIENT_PREFIX}-inbox-{time.monotonic_ns()}" if identity == CLOUD_IDENTITY else identity
@@ -51,6 +52,11 @@ class Inbox:
         self.session.subscribe(filters)
 
     def _on_message(self, topic: str, payload: bytes, _client: str) -> None:
+        if (topic, payload) in self._malformed_on_purpose:  # a test's own bad input, not ours
+            with self._changed:
+                self.messages.append((topic, payload))
+                self._changed.notify_all()
+            return
         try:
             checked = check_topic(topic, payload) is not None
             violation = None
@@ -90,6 +96,13 @@ class Inbox:
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         self.session.publish(topic, json.dumps(message).encode())
+
+    def publish_malformed(self, topic: str, message: dict[str, Any]) -> None:
+        """Publish bad input on purpose: the strict checker does not count it against the stack."""
+        payload = json.dumps(message).encode()
+        with self._changed:
+            self._malformed_on_purpose.add((topic, payload))
+        self.session.publish(topic, payload)
 
     def close(self) -> None:
         self.session.stop()
