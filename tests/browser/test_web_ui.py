@@ -239,7 +239,7 @@ def _api_login(cloud: LocalCloud, email: str, password: str) -> int:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known defect, open: failed in the first merged CI run (an element not visible); see the stop's note",
+    reason="known defect, open: failed in the first merged CI run (element not visible); see the note",
 )
 def test_invite_accept_unlock_and_change_a_password_in_the_browser(
     cloud: LocalCloud, browser: object
