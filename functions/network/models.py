@@ -83,11 +83,11 @@ class DeviceSession(Model):
 
 
 class UplinkCollection(Model):
-    """De-duplication of one frame heard by several gateways (see functions/network/dedup.py)."""
+    """De-duplication of one frame heard by several gateways (see functions/network/dedup.py): besides
+    these, one attribute per reception (`rx:<gateway>:<uplink id>`), written and read by dedup.py."""
 
     Meta = table_meta("UPLINK_COLLECTIONS_TABLE", "loraless-uplink-collections")
     collection_key = UnicodeAttribute(hash_key=True)
-    receptions = MapAttribute[str, Any](default=dict)  # type: ignore[no-untyped-call]
     created_at = NumberAttribute()
     claimed_by = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
