@@ -138,10 +138,10 @@ def collect(
     old = answer.get("Attributes")
     if old is None:  # this reception created the item: the creator
         sleep(window_s)
-    elif "created_at" not in old:  # moto applies an update in two steps; another copy is creating it
-        return Outcome("duplicate")
-    elif now * 1000 - int(old["created_at"]["N"]) < TAKEOVER_WINDOWS * window_s * 1000:
-        return Outcome("duplicate")
+    else:  # without created_at: moto applies an update in two steps, another copy is creating the item
+        created_ms = int(old.get("created_at", {}).get("N", now * 1000))
+        if now * 1000 - created_ms < TAKEOVER_WINDOWS * window_s * 1000:
+            return Outcome("duplicate")
     token = str(uuid.uuid4())
     try:
         claimed = table.update_item(

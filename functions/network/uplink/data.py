@@ -214,11 +214,10 @@ def send_events(up: DataUplink) -> None:
 
 
 def accepted(up: DataUplink) -> str:
+    """What the uplink did goes on the handler's one line per invocation (`uplink handled`), not on a
+    line of its own: each log line is billed (CloudWatch Logs ingestion)."""
     sent = [command.NAME for unit in up.included for command in unit.commands]
-    logger.info(
-        "uplink accepted",
-        extra={"f_cnt": up.f_cnt, "commands": [c.NAME for c in up.commands], "downlink": sent},
-    )
+    logger.append_keys(f_cnt=up.f_cnt, commands=[c.NAME for c in up.commands], downlink=sent)
     return "uplink"
 
 
