@@ -6,15 +6,11 @@ kept, decode it with the device profile's codec, and publish ChirpStack v4 integ
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-from pynamodb.exceptions import UpdateError
 
 from functions.appserver import eventlog
 from functions.appserver.codecs import Codec, decode_uplink
@@ -213,11 +209,6 @@ def handle_network_event(
     publish(topic, message)
     for extra_type, body in extra_events:
         publish(f"{base}/{extra_type}", body)
-    if event.type in ("up", "join"):
-        with contextlib.suppress(UpdateError):  # deleted meanwhile: UpdateItem must not recreate it
-            device.update(
-                actions=[Device.last_seen_at.set(int(time.time()))], condition=Device.dev_eui.exists()
-            )
     subject = eventlog.device_subject(device.dev_eui)
     for event_type, body in [(kind, message), *extra_events]:
         eventlog.record(subject, event_type, body)

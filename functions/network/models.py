@@ -55,6 +55,7 @@ class DeviceSession(Model):
     mac_version = UnicodeAttribute(default="1.0.3")
     region = UnicodeAttribute(default="EU868")
     net_keys = BinaryAttribute(legacy_encoding=False)
+    last_seen_at = NumberAttribute(null=True)  # epoch s of the last accepted frame: the API shows it
     f_cnt_up = NumberAttribute(default=0)  # the next FCntUp expected
     # Which of the 64 counters below f_cnt_up were accepted (bit i: f_cnt_up - 1 - i), so a frame overtaken
     # by a newer one is accepted once, late (functions/lorawan/fcnt.py, accept_f_cnt). Unset: all of them.

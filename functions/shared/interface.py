@@ -232,6 +232,7 @@ class SessionView:
     dr: int
     battery: int | None
     margin: int | None
+    last_seen_at: int | None = None  # epoch s of the last frame the network accepted (uplink or join)
 
 
 class NetworkServer(Protocol):

@@ -24,7 +24,7 @@ from functions.network.models import DeviceSession, UplinkCollection
 from functions.network.receptions import Reception
 from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
-from functions.shared.interface import JoinReq, NetworkEvent
+from functions.shared.interface import JoinReq, NetworkEvent, network_server
 from functions.shared.settings import SETTINGS
 from tests.support.chirpstack import check_topic
 
@@ -246,6 +246,8 @@ def test_replays_and_forged_frames_change_nothing(dynamodb: str, monkeypatch: py
     assert handle_reception(reception(b"\x40\x01"), world.pipeline()) == "invalid_frame"
     stored = DeviceSession.get(str(device.dev_eui))
     assert stored.f_cnt_up == 1
+    seen = network_server().sessions([str(device.dev_eui)])[str(device.dev_eui)].last_seen_at
+    assert seen is not None and seen >= int(stored.joined_at_ms) // 1000 - 1  # the accepted uplink's write
     assert (
         world.counts["Replays"] == 1
         and world.counts["MICFailures"] == 1

@@ -74,7 +74,10 @@ def device_out(device: Device, session: SessionView | bool | None = True) -> dic
         "dev_addr": session.dev_addr if session else None,
         "f_cnt_up": int(session.f_cnt_up) if session else None,
         "dr": int(session.dr) if session else None,
-        "last_seen_at": iso_time(device.last_seen_at),
+        # the session's write of each accepted frame carries it; a device's own is from before that
+        "last_seen_at": iso_time(
+            session.last_seen_at if session and session.last_seen_at else device.last_seen_at
+        ),
         "battery": session.battery if session else None,
         "margin": session.margin if session else None,
     }

@@ -176,7 +176,9 @@ def add_mac_requests(up: DataUplink) -> None:
 
 
 def save_session(up: DataUplink) -> str | None:
-    """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice."""
+    """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice. The
+    write carries the device's `last_seen_at`, which the API shows, so no other write is needed for it."""
+    up.session.last_seen_at = int(up.now)
     try:
         up.session.save()
     except PutError:
