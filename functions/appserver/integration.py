@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -104,13 +105,35 @@ def tx_ack_message(event: NetworkEvent, info: dict[str, Any]) -> tuple[str, dict
     return "txack", message
 
 
-def _get[M: (Application, DeviceProfile)](model: type[M], key: str) -> M | None:
+# A warm function remembers what it read of an application (name, HTTP integration) and a device profile
+# (name, codec) for READ_MEMORY_S, so most events read only their device (whose AppSKey changes at every
+# join, hence read each time). An edit reaches the events of each warm function within that time.
+READ_MEMORY_S = 30.0
+READ_MEMORY_ITEMS = 1_000
+_remembered: dict[tuple[str, str], tuple[Any, float]] = {}
+
+
+def forget() -> None:
+    """Forget what was read (tests that rewrite an application or a profile under the same id)."""
+    _remembered.clear()
+
+
+def _get[M: (Application, DeviceProfile)](model: type[M], key: str, *, now: float | None = None) -> M | None:
     if not key:
         return None
+    at = time.monotonic() if now is None else now
+    known = _remembered.get((model.__name__, key))
+    if known is not None and at - known[1] < READ_MEMORY_S:
+        found: M | None = known[0]
+        return found
     try:
-        return model.get(key)
+        found = model.get(key)
     except model.DoesNotExist:
-        return None
+        found = None
+    if len(_remembered) >= READ_MEMORY_ITEMS:
+        _remembered.clear()
+    _remembered[(model.__name__, key)] = (found, at)
+    return found
 
 
 def webhook_dispatch(application_id: str, event_type: str, body: dict[str, Any]) -> None:

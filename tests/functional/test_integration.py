@@ -198,3 +198,38 @@ def test_a_sent_downlink_is_a_txack_and_a_refused_one_a_downlink_gateway_log(dyn
     context = {"downlink_id": "77", "gateway_id": "0016c001ff10a235", "queue_item_id": "q-1"}
     assert refused["context"] == context
     assert "TOO_LATE" in refused["description"]
+
+
+def test_a_warm_function_reads_application_and_profile_once_per_memory_and_its_device_every_time(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Application and profile are remembered READ_MEMORY_S (an edit reaches events within it); the device,
+    whose AppSKey a join changes, is read for every event."""
+    from pynamodb.connection import base as pynamodb_base
+
+    from functions.appserver import integration
+
+    provision("cayenne_lpp")
+    reads: list[str] = []
+    original = pynamodb_base.Connection._make_api_call
+
+    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        if operation_name == "GetItem":
+            reads.append(operation_kwargs["TableName"])
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
+    clock = [1000.0]
+    monkeypatch.setattr(integration.time, "monotonic", lambda: clock[0])
+    tables = [Device.Meta.table_name, Application.Meta.table_name, DeviceProfile.Meta.table_name]
+    sink = Sink()
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=1), sink.publish, sink.dispatch)
+    assert reads == tables
+    reads.clear()
+    DeviceProfile("p" * 32, org_id="o" * 32, name="sensor", codec_kind="none").save()  # an edit
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=2), sink.publish, sink.dispatch)
+    assert reads == [Device.Meta.table_name] and "object" in sink.published[-1][1]  # still remembered
+    reads.clear()
+    clock[0] += integration.READ_MEMORY_S
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=3), sink.publish, sink.dispatch)
+    assert reads == tables and "object" not in sink.published[-1][1]  # the edit has reached the events
