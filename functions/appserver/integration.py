@@ -234,7 +234,8 @@ def handle_network_event(
         publish(f"{base}/{extra_type}", body)
     subject = eventlog.device_subject(device.dev_eui)
     for event_type, body in [(kind, message), *extra_events]:
-        eventlog.record(subject, event_type, body)
+        if event.watched or event_type == "log":  # the live events of a device someone watches; errors
+            eventlog.record(subject, event_type, body)
         if application is not None and application.http_integration:
             dispatch(application.application_id, event_type, body)
     return topic

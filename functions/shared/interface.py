@@ -149,9 +149,16 @@ class NetworkEvent:
     # fCntDown, queueItemId; status: battery (raw DevStatusAns byte), margin; log: level, code, description,
     # context
     details: dict[str, Any] = field(default_factory=dict)
+    # Whether someone watches the device (the API reads its frames or events, functions/shared/frame_log.py):
+    # only then does the application server keep the event in the device's event log. Data uplinks say
+    # so (the frame log's answer); other events are always kept.
+    watched: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+        out = {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+        if self.watched:
+            del out["watched"]  # the default: events of before the field read the same
+        return out
 
     @classmethod
     def from_dict(cls, message: dict[str, Any]) -> NetworkEvent:

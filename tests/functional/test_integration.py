@@ -6,6 +6,7 @@ event log and last-seen kept."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -233,3 +234,15 @@ def test_a_warm_function_reads_application_and_profile_once_per_memory_and_its_d
     clock[0] += integration.READ_MEMORY_S
     handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=3), sink.publish, sink.dispatch)
     assert reads == tables and "object" not in sink.published[-1][1]  # the edit has reached the events
+
+
+def test_an_event_nobody_watches_is_published_and_handed_to_the_webhook_but_not_logged(dynamodb: str) -> None:
+    provision("cayenne_lpp", webhook=True)
+    sink = Sink()
+    unwatched = replace(uplink(bytes.fromhex("03670110"), f_cnt=1), watched=False)
+    handle_network_event(unwatched, sink.publish, sink.dispatch)
+    assert len(sink.published) == 1 and len(sink.webhooks) == 1
+    assert eventlog.recent(eventlog.device_subject(DEV_EUI)) == []
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=2), sink.publish, sink.dispatch)
+    (logged,) = eventlog.recent(eventlog.device_subject(DEV_EUI))
+    assert logged["body"]["fCnt"] == 2

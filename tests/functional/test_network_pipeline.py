@@ -373,3 +373,18 @@ def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
     assert queue.pending(dev_eui) == []
     (txack,) = [m for t, m in world.app_messages if t.endswith("/event/txack")]
     assert txack["fCntDown"] == 0 and txack["queueItemId"]
+
+
+def test_an_uplink_event_says_whether_someone_watches_the_device(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame log's answer (its device bucket's watch flag) goes with the `up` event: the application
+    server keeps the event in the device's log only while someone watches (functions/shared/frame_log.py)."""
+    from functions.shared import frame_log
+
+    world = World(monkeypatch)
+    device = joined_device(world)
+    assert handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline()) == "uplink"
+    frame_log.watch(frame_log.device_subject(str(device.dev_eui)))
+    assert handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline()) == "uplink"
+    assert [e.watched for e in world.events if e.type == "up"] == [False, True]

@@ -190,7 +190,8 @@ def save_session(up: DataUplink) -> str | None:
 
 
 def send_events(up: DataUplink) -> None:
-    """`up` with the still-encrypted FRMPayload, and `status` after a DevStatusAns."""
+    """`up` with the still-encrypted FRMPayload, and `status` after a DevStatusAns; after the downlink
+    and the frame log, whose answer says whether anyone watches the device (`NetworkEvent.watched`)."""
     mac, best = up.mac_payload, up.best
     up.ports.send_event(
         NetworkEvent(
@@ -207,11 +208,13 @@ def send_events(up: DataUplink) -> None:
             rx_info=up.frame.rx_info,
             tx_info=best.tx_info,
             deduplication_id=up.frame.deduplication_id,
+            watched=up.watched,
         )
     )
     if up.mac.status is not None:
         dev_eui, dedup_id = up.session.dev_eui, up.frame.deduplication_id
-        status = NetworkEvent("status", dev_eui, now_iso(), deduplication_id=dedup_id, details=up.mac.status)
+        status = NetworkEvent("status", dev_eui, now_iso(), deduplication_id=dedup_id, details=up.mac.status,
+                              watched=up.watched)  # fmt: skip
         up.ports.send_event(status)
 
 
@@ -237,9 +240,9 @@ STEPS = (
     build_frame,
     choose_gateway,
     save_session,
-    send_events,
     settle_queue,
     send_downlink,
     record.record_data,
+    send_events,
     accepted,
 )
