@@ -345,6 +345,13 @@ def breakdown(out: Any, title: str, profiler: cProfile.Profile, n: int) -> None:
     out.write(f"\nCPU breakdown, {title} (profiled; self time per uplink):\n")
     for group, seconds in by_group.most_common():
         out.write(f"  {group:<48}{seconds / n * 1000:>7.2f} ms {seconds / total * 100:>5.1f} %\n")
+    requests = sum(
+        cumtime
+        for (filename, _line, name), (_cc, _nc, _tt, cumtime, _callers) in stats.stats.items()  # type: ignore[attr-defined]
+        if name == "_make_api_call" and filename.endswith("botocore/client.py")
+    )
+    out.write(f"  all AWS requests, inclusive (botocore's _make_api_call): {requests / n * 1000:.2f} ms, "
+              f"{requests / total * 100:.1f} % of the function\n")  # fmt: skip
     out.write("  largest inclusive entries:\n")
     rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][3])  # type: ignore[attr-defined]
     shown = 0
