@@ -92,6 +92,13 @@ def test_a_downlink_that_missed_rx1_goes_in_rx2_only(world: World) -> None:
     (sent,) = queued(dev_eui)
     assert sent.f_cnt is not None  # marked sent: it waits for the TX ack
     assert PendingDownlink.get(frame["downlinkId"]).queue_item_id == item_id
+    # The gateway sent its one item: that was RX2, and the TX ack counts it so.
+    ack = {"gatewayId": frame["gatewayId"], "downlinkId": frame["downlinkId"], "items": [{"status": "OK"}]}
+    send = lambda event: world.invoke("network-events", event.to_dict(), wait=False)  # noqa: E731
+    assert handle_tx_ack(ack, world.count, send)["window"] == 2
+    assert world.counts["DownlinksRX2"] == 1 and world.counts["DownlinksRX1"] == 0
+    (txack,) = app_events(world, "txack")
+    assert txack["queueItemId"] == item_id and queued(dev_eui) == []
 
 
 def test_a_downlink_that_can_meet_no_window_stays_queued(

@@ -206,6 +206,7 @@ def send_downlink(up: DataUplink) -> None:
         kind="application" if built.item else "network",
         f_cnt=built.f_cnt,
         queue_item_id=built.item.queue_item_id if built.item else None,
+        first_window=1 if windows.rx1 else 2,
     )
     if built.item is not None:
         application_server().mark_sent(session.dev_eui, built.item.item_id, built.f_cnt)
