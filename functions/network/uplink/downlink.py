@@ -168,18 +168,23 @@ def choose_gateway(up: DataUplink) -> None:
 
 def settle_queue(up: DataUplink) -> None:
     """`ack` events for the confirmed downlink this uplink acknowledged or gave up on, `log` EXPIRED for
-    items dropped unsent. (The item sent now is marked sent by `send_downlink`, once it goes.)"""
-    report_queue(up.head, up.session.dev_eui, up.ports.send_event, up.ports.count,
+    items dropped unsent; the item sent now is marked sent at once (another invocation of the device
+    re-reads the queue after its conflicting save): it stays queued until the gateway's TX ack
+    (confirmed: until the device's ACK), or `send_downlink` puts it back if it cannot go."""
+    dev_eui = up.session.dev_eui
+    report_queue(up.head, dev_eui, up.ports.send_event, up.ports.count,
                  deduplication_id=up.frame.deduplication_id)  # fmt: skip
+    built = up.built
+    if built is not None and built.item is not None:
+        application_server().mark_sent(dev_eui, built.item.item_id, built.f_cnt)
 
 
 def send_downlink(up: DataUplink) -> None:
     """RX1 (on the frequency a DlChannelReq set for the uplink channel) and RX2, each only while it can
     still be met (checked again now), RX2 only when its data rate can carry the frame (never beyond M
-    there); recorded for the gateway's TX ack. The item it carries is marked sent: it stays queued until
-    the TX ack (confirmed: until the device's ACK). A frame no window takes any more is not published:
-    its item stays queued as not sent; the downlink counter it used is a gap the device accepts, as after
-    a frame lost on the air (LoRaWAN 1.0.4 §4.3.1.5), and requests in it count as unanswered."""
+    there); recorded for the gateway's TX ack. A frame no window takes any more is not published: its
+    item goes back to the queue as not sent; the downlink counter it used is a gap the device accepts, as
+    after a frame lost on the air (LoRaWAN 1.0.4 §4.3.1.5), and requests in it count as unanswered."""
     built = up.built
     if built is None:
         return
@@ -191,6 +196,8 @@ def send_downlink(up: DataUplink) -> None:
     windows = windows_now(up)
     rx2 = windows.rx2 and len(built.phy_payload) - 5 <= region.max_payload_size(int(session.rx2_dr), dwell).m
     if not (windows.rx1 or rx2):
+        if built.item is not None:
+            application_server().not_transmitted(session.dev_eui, built.item.queue_item_id)
         missed_windows(up, "downlink built but no receive window left; not sent, queue kept",
                        f_cnt_down=built.f_cnt)  # fmt: skip
         return
@@ -208,8 +215,6 @@ def send_downlink(up: DataUplink) -> None:
         queue_item_id=built.item.queue_item_id if built.item else None,
         first_window=1 if windows.rx1 else 2,
     )
-    if built.item is not None:
-        application_server().mark_sent(session.dev_eui, built.item.item_id, built.f_cnt)
     up.ports.publish(command_topic(gateway), frame)
     up.frame.sent = frame
     up.ports.count("Downlinks")
