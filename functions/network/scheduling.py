@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from functions.lorawan.regions import Region
@@ -49,11 +50,27 @@ class Windows:
         return self.rx1 or self.rx2
 
 
+def gps_locked_time_s(rx_info: dict[str, Any]) -> float | None:
+    """The gateway's own UTC time of the reception (`gwTime`), trusted only from a gateway whose clock is
+    GPS-locked: one that reports `timeSinceGpsEpoch`, which a packet forwarder sends only with a GPS fix
+    (a gateway without GPS may run on any clock)."""
+    value = rx_info.get("gwTime")
+    if "timeSinceGpsEpoch" not in rx_info or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def heard_at_s(receptions: Sequence[Reception]) -> float | None:
-    """When the frame reached the cloud: the earliest rule timestamp of its receptions (`received_at`);
-    None when no reception carries one."""
-    stamps = [r.received_at_ms for r in receptions if r.received_at_ms > 0]
-    return min(stamps) / 1000 if stamps else None
+    """When the frame was heard, as best known: the earliest rule timestamp of its receptions
+    (`received_at`), or a GPS-locked gateway's own reception time when that is earlier (a frame held on
+    its way, by a backhaul or a broker keeping messages for a reconnecting client, is stamped late by the
+    rule). None when no reception carries either."""
+    stamps = [r.received_at_ms / 1000 for r in receptions if r.received_at_ms > 0]
+    stamps += [t for t in (gps_locked_time_s(r.rx_info) for r in receptions) if t is not None]
+    return min(stamps) if stamps else None
 
 
 def reachable_windows(heard_at: float | None, rx1_delay_s: float, now: float, margin_s: float) -> Windows:

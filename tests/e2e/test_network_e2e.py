@@ -16,6 +16,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ import pytest
 from functions.lorawan.device import EndDevice
 from functions.lorawan.mac_commands import LinkADRReq
 from functions.lorawan.regions.base import LoRaModulation
+from functions.simulator import provisioning
 from functions.simulator.fleet import CAYENNE_TEMPERATURE
 from functions.simulator.provisioning import application_topic
 from functions.simulator.radio import Air, Heard, Transmission, join
@@ -268,3 +270,63 @@ def test_garbage_and_replayed_frames_change_nothing(
     rejected = {"invalid_frame", "mic_failure", "join_rejected", "replay"}
     assert rejected <= set(outcomes), f"every rejection path taken: {outcomes}"
     assert outcomes["uplink"] == 2, outcomes
+
+
+GPS_EPOCH_UNIX_S = 315_964_800  # 1980-01-06T00:00:00Z
+GPS_LEAP_S = 18  # GPS runs ahead of UTC by the leap seconds since 1980
+
+
+def held_rxpk(air: Air, gateway_id: str, device: EndDevice, uplink: Any, held_s: float) -> dict[str, Any]:
+    """The rxpk of a frame a GPS-locked gateway heard `held_s` ago and whose PUSH_DATA only leaves now
+    (a backhaul, or a broker, held it): its `time`, `tmms` and `tmst` all say when it was heard."""
+    modulation = device.region.data_rate(uplink.data_rate).modulation
+    assert isinstance(modulation, LoRaModulation)
+    rxpk = air.forwarders[gateway_id].rxpk(
+        uplink.phy_payload, frequency=uplink.frequency, spreading_factor=modulation.spreading_factor,
+        bandwidth_khz=modulation.bandwidth // 1000, channel=uplink.channel,
+    )  # fmt: skip
+    heard = time.time() - held_s
+    rxpk["time"] = datetime.fromtimestamp(heard, UTC).isoformat().replace("+00:00", "Z")
+    rxpk["tmms"] = int((heard - GPS_EPOCH_UNIX_S + GPS_LEAP_S) * 1000)
+    rxpk["tmst"] = (rxpk["tmst"] - int(held_s * 1_000_000)) & 0xFFFFFFFF
+    return rxpk
+
+
+def test_a_frame_held_past_its_windows_gets_no_downlink_and_its_queued_payload_waits(
+    bridge: tuple[str, int], api: Api, inbox: Inbox, new_device: NewDevice, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: a frame that reaches the network after both its receive windows (held 6 s on its way, a
+    GPS-locked gateway's clock says so) is delivered, but no downlink leaves for windows already gone: the
+    queued payload stays queued, nothing reaches the gateway, the application hears of no transmission;
+    the device's next frame takes the payload."""
+    device, created = new_device("held-frame")
+    up_topic = application_topic(created, "up")
+    gateway = GATEWAYS[0]
+
+    async def scenario() -> None:
+        async with Air(bridge, [gateway]) as air:
+            await join(air, device)
+            provisioning.enqueue_downlink(api.url, api.token, str(device.dev_eui), f_port=7, data=b"waits")
+            held = device.uplink(1, CAYENNE_TEMPERATURE)
+            air.forwarders[gateway].push({"rxpk": [held_rxpk(air, gateway, device, held, held_s=6.0)]})
+            (up,) = await events(inbox, up_topic)
+            assert up["fCnt"] == held.f_cnt
+            assert await air.quiet(device.rx1_delay + 2.0) == []  # nothing for windows long gone
+            assert inbox.matching(application_topic(created, "txack")) == []
+            assert inbox.matching(application_topic(created, "ack")) == []
+
+            for _ in range(3):  # the next opportunities (a loaded machine may miss one as well)
+                air.transmit(device, device.uplink(1, CAYENNE_TEMPERATURE))
+                heard = await air.quiet(device.rx1_delay + 2.0)
+                payloads = [device.downlink(h.phy_payload) for h in heard if h.answers is not None]
+                if any(p.f_port == 7 for p in payloads):
+                    break
+            else:
+                raise AssertionError("the queued payload never left")
+            (got,) = [p for p in payloads if p.f_port == 7]
+            assert got.payload == b"waits"
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+    output = capsys.readouterr().out
+    missed = [line for line in output.splitlines() if "downlink due but no receive window left" in line]
+    assert missed and all(str(device.dev_eui) in line for line in missed), output[-2000:]

@@ -124,6 +124,20 @@ def test_the_frame_arrived_with_its_earliest_reception_and_without_one_both_wind
     assert reachable_windows(None, 1, 1e12, 0.5) == Windows(rx1=True, rx2=True)
 
 
+def test_a_gps_locked_gateways_own_time_counts_when_earlier_than_the_rule() -> None:
+    """A frame a backhaul or broker held is stamped late by the rule; a GPS-locked gateway (it reports
+    `timeSinceGpsEpoch`) says when it was heard. Without GPS its clock is not trusted."""
+    base = _reception(ALL_REGIONS[0])
+    held = {"gwTime": "2023-11-14T22:13:14.5Z", "timeSinceGpsEpoch": "1384034012.5s"}  # 5.5 s before
+    at_rule = 1_700_000_000_000
+    gps = Reception(**{**base.__dict__, "received_at_ms": at_rule, "rx_info": held})
+    assert heard_at_s([gps]) == 1_699_999_994.5
+    no_gps = Reception(**{**base.__dict__, "received_at_ms": at_rule, "rx_info": {"gwTime": held["gwTime"]}})
+    assert heard_at_s([no_gps]) == 1_700_000_000.0
+    ahead = {"gwTime": "2023-11-14T22:13:30Z", "timeSinceGpsEpoch": "1384034028s"}  # later than the rule
+    assert heard_at_s([Reception(**{**base.__dict__, "received_at_ms": at_rule, "rx_info": ahead})]) == 1.7e9
+
+
 @pytest.mark.parametrize("region", ALL_REGIONS, ids=lambda r: r.name)
 def test_an_rx2_only_frame_parses_as_chirpstack_downlink_frame(region: Region) -> None:
     reception = _reception(region)
