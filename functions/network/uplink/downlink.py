@@ -50,7 +50,7 @@ def missed_windows(up: DataUplink, reason: str, **extra: object) -> None:
     logger.warning(
         reason,
         extra={
-            "late_by_s": round(up.ports.clock() - (heard_at or 0) - int(up.session.rx1_delay) - 1, 3),
+            "past_rx2_s": round(up.ports.clock() - (heard_at or 0) - int(up.session.rx1_delay) - 1, 3),
             "rx1_delay_s": int(up.session.rx1_delay),
             "margin_s": SETTINGS.downlink_margin_s,
             "queued": len(up.head.items),

@@ -168,7 +168,7 @@ def check_join_windows(join: Join) -> str | None:
     frame.ports.count("DownlinksTooLate")
     logger.warning(
         "JoinAccept can no longer meet a join-accept window; not sent",
-        extra={"late_by_s": round(frame.ports.clock() - (heard_at or 0) - delay - 1, 3),
+        extra={"past_rx2_s": round(frame.ports.clock() - (heard_at or 0) - delay - 1, 3),
                "margin_s": SETTINGS.downlink_margin_s},
     )  # fmt: skip
     return "too_late"
