@@ -37,7 +37,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +147,8 @@ class Counts:
     wru: dict[str, float] = field(default_factory=dict)  # "Operation Table" -> write units
     rru: dict[str, float] = field(default_factory=dict)
     kms: Counter[str] = field(default_factory=Counter)  # operation -> requests
-    log_bytes: Counter[str] = field(default_factory=Counter)  # function -> application bytes ingested
-    log_events: Counter[str] = field(default_factory=Counter)
+    log_bytes: Counter[str] = field(default_factory=Counter)  # "function|LEVEL" -> bytes printed
+    log_events: Counter[str] = field(default_factory=Counter)  # "function|LEVEL" -> lines printed
 
 
 def xray_sampled(
@@ -195,13 +195,18 @@ def usage_per_frame(
         if f in functions
     )
     platform = 0
-    events = sum(counts.log_events.values())
+    printed, events = 0, 0
+    for key, size in counts.log_bytes.items():  # Lambda drops lines below the application log level
+        function, _, level = key.partition("|")
+        config = functions.get(function)
+        if LEVELS.get(level, 20) >= LEVELS[config.application_log_level if config else "INFO"]:
+            printed, events = printed + size, events + counts.log_events[key]
     for function, calls in counts.calls.items():
         config = functions.get(function)
         if config is not None and LEVELS[config.system_log_level] <= LEVELS["INFO"]:
             platform += calls * (len(PLATFORM_START) + len(PLATFORM_REPORT))
             events += 2 * calls
-    log_bytes = sum(counts.log_bytes.values()) + platform + LOG_EVENT_OVERHEAD * events
+    log_bytes = printed + platform + LOG_EVENT_OVERHEAD * events
     traces = 0.0
     for function, entries in counts.traced_entries.items():
         config = functions.get(function)
@@ -316,6 +321,28 @@ def function_configs(template: Mapping[str, Any]) -> dict[str, FunctionConfig]:
             tracing=str(properties.get("TracingConfig", {}).get("Mode", "PassThrough")),
         )
     return configs
+
+
+def ingested(template: Mapping[str, Any]) -> dict[str, str]:
+    """Gateway events the template's bridge sends by Basic Ingest: kind (`event/up`) -> rule name."""
+    from functions.bridge.config import parse_basic_ingest
+    from localcloud.template import bridge_environment_of
+
+    return parse_basic_ingest(bridge_environment_of(template["Resources"]).get("BRIDGE_BASIC_INGEST", ""))
+
+
+def as_deployed(counts: Counts, template: Mapping[str, Any]) -> Counts:
+    """The measured counts as this template's bridge would send them: a gateway event it sends by Basic
+    Ingest is no message, one it sends to the broker is (nobody subscribes to raw gateway events)."""
+    kinds = {f"gateway {kind}" for kind in ingested(template)}
+    messages, ingest = Counter(counts.messages), Counter[str]()
+    for kind, publishes in (counts.messages + counts.basic_ingest).items():
+        if kind in kinds:
+            ingest[kind] += publishes
+            messages.pop(kind, None)
+        elif kind.startswith("gateway event/"):
+            messages[kind] = publishes
+    return replace(counts, messages=messages, basic_ingest=ingest)
 
 
 # -- measuring ---------------------------------------------------------------------------------------------
@@ -493,16 +520,14 @@ class MessageMeter:
 
 
 class LogMeter:
-    """The functions' printed lines per function, kept where the function's application log level lets
-    them through (Lambda reads a JSON line's `level`; a line without one is INFO)."""
+    """Every line the functions print, by function and level (Lambda reads a JSON line's `level`; a line
+    without one is INFO), so a template's log levels can be applied when pricing."""
 
-    def __init__(self, levels: Mapping[str, str]) -> None:
-        self.levels = levels
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.recording = False
         self.bytes: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
-        self.dropped: Counter[str] = Counter()
 
     def sink(self, handler: str) -> Any:
         def write(_name: str, line: str) -> None:
@@ -512,13 +537,9 @@ class LogMeter:
             if line.startswith("{"):
                 with contextlib.suppress(ValueError, AttributeError):
                     level = str(json.loads(line).get("level", "INFO")).upper()
-            kept = LEVELS.get(level, 20) >= LEVELS[self.levels.get(handler, "INFO")]
             with self.lock:
-                if kept:
-                    self.bytes[handler] += len(line.encode()) + 1
-                    self.events[handler] += 1
-                else:
-                    self.dropped[handler] += 1
+                self.bytes[f"{handler}|{level}"] += len(line.encode()) + 1
+                self.events[f"{handler}|{level}"] += 1
 
         return write
 
@@ -607,7 +628,9 @@ def measure(bench: Bench, frames: int, run: Any) -> Counts:
             Counter(bench.messages.messages),
             Counter(bench.messages.deliveries),
         )
-        counts.basic_ingest = Counter(bench.messages.basic_ingest)
+        kinds = {rule: kind for kind, rule in ingested(bench.template).items()}
+        for key, publishes in bench.messages.basic_ingest.items():  # "basic ingest <rule>" -> its kind
+            counts.basic_ingest[f"gateway {kinds.get(key.removeprefix('basic ingest '), key)}"] += publishes
         for part in (bench.messages.messages, bench.messages.deliveries, bench.messages.basic_ingest):
             part.clear()
     with bench.logs.lock:
@@ -626,7 +649,8 @@ def start(context: Mapping[str, object], tmp: Path, devices: int) -> tuple[Bench
     from localcloud.dynamodb import free_port
     from localcloud.template import synthesize
 
-    template = synthesize(dict(context))
+    # the functions print everything from INFO up; each priced template's levels are applied afterwards
+    template = synthesize({**context, "log_level": "INFO"})
     configs = function_configs(template)
     broker = Mosquitto(tmp / "broker", port=free_port()).start()
     cloud = LocalCloud(
@@ -637,7 +661,7 @@ def start(context: Mapping[str, object], tmp: Path, devices: int) -> tuple[Bench
     site.mkdir()
     (site / "sitecustomize.py").write_text(KMS_COUNTER)
     kms_log = tmp / "kms.log"
-    logs = LogMeter({h: c.application_log_level for h, c in configs.items()})
+    logs = LogMeter()
     for pool in cloud.lambdas.pools.values():
         pool.environment["PYTHONPATH"] = f"{site}{os.pathsep}{pool.environment['PYTHONPATH']}"
         pool.environment["LORALESS_BENCH_KMS_LOG"] = str(kms_log)
@@ -780,47 +804,73 @@ def short(handler: str) -> str:
     return handler.removeprefix("functions.").removesuffix(".handler").replace(".handlers.", ".")
 
 
+# The stack's settings before issue 16 (HA bridge, gateway events on the broker, INFO logs, every function
+# actively traced at X-Ray's default rate, 1 GB uplink function, a dashboard): the "before" of the table.
+BEFORE = {
+    "bridge_layout": "ha", "basic_ingest": "false", "log_level": "INFO", "tracing": "Active",
+    "xray_sampling_rate": "0.05", "dashboard": "true",
+    "function_memory": "Uplink=1024,TxAck=512,NetworkEvents=512",
+}  # fmt: skip
+
+
+def price(
+    results: Mapping[str, Counts], template: Mapping[str, Any], *, frames_per_s: float, every_minutes: float
+) -> dict[str, dict[str, float]]:
+    """$ per million frames by item, per scenario, for the stack this template describes."""
+    from functions.shared.envelope import CACHE_SECONDS
+
+    configs, sampling = function_configs(template), sampling_of(template)
+    priced: dict[str, dict[str, float]] = {}
+    for key, measured in results.items():
+        counts = as_deployed(measured, template)
+        if every_minutes * 60 < CACHE_SECONDS:  # a device's keys stay unwrapped in the warm function
+            counts = replace(counts, kms=Counter({"GenerateDataKey": counts.kms["GenerateDataKey"]}))
+        usage = usage_per_frame(counts, configs, frames_per_s=frames_per_s, sampling=sampling)
+        priced[key] = dollars_per_million(usage)
+    return priced
+
+
+def table(dollars: Mapping[str, Mapping[str, float]], frames_per_month: float, fixed: float) -> None:
+    print(f"{'$ per million frames':<26}" + "".join(f"{k:>10}" for k in dollars))
+    for item, label in ITEMS.items():
+        print(f"{label:<26}" + "".join(f"{d[item]:>10.3f}" for d in dollars.values()))
+    print(f"{'total':<26}" + "".join(f"{sum(d.values()):>10.2f}" for d in dollars.values()))
+    cells = "".join(
+        f"{sum(d.values()) * frames_per_month / 1e6 + fixed:>10.0f}" if k != "e" else f"{'-':>10}"
+        for k, d in dollars.items()
+    )
+    print(f"{'month: fleet, all this kind':<26}{cells}")
+    if "e" in dollars:
+        per_gateway = sum(dollars["e"].values()) * 2 * 60 * HOURS_PER_MONTH / 1e6
+        print(f"gateway stats: ${per_gateway:.3f} per gateway per month (one report every 30 s)")
+
+
 def report(
     results: Mapping[str, Counts],
-    template: Mapping[str, Any],
+    templates: Mapping[str, Mapping[str, Any]],
     *,
     fleet: int,
     every_minutes: float,
-    context: Mapping[str, object],
 ) -> None:
-    """The table of $ per million frames per scenario, the monthly bill, the fixed cost and the anchors,
-    then each scenario's counts per frame."""
-    configs = function_configs(template)
-    fixed = fixed_monthly(template)
+    """Per template (the one asked for, then the settings before): the table of $ per million frames per
+    scenario, the monthly bill and the fixed cost; then the anchors and each scenario's counts per frame."""
     frames_per_month = fleet * (60 / every_minutes) * HOURS_PER_MONTH
     rate = frames_per_month / (HOURS_PER_MONTH * 3600)
-    print(f"context: {dict(context) or 'cdk.json as shipped'}")
     print(
         f"fleet: {fleet:,} devices, one uplink every {every_minutes:g} min = {frames_per_month / 1e6:.1f} M "
         f"uplinks/month ({rate:.1f}/s); us-east-1 list prices as last known (PRICES in bench/cost.py)"
     )
-    sampling = sampling_of(template)
-    usages = {
-        k: usage_per_frame(c, configs, frames_per_s=rate, sampling=sampling) for k, c in results.items()
-    }
-    dollars = {k: dollars_per_million(u) for k, u in usages.items()}
-    print("\n" + f"{'$ per million frames':<26}" + "".join(f"{k:>10}" for k in results))
-    for item, label in ITEMS.items():
-        print(f"{label:<26}" + "".join(f"{dollars[k][item]:>10.3f}" for k in results))
-    print(f"{'total':<26}" + "".join(f"{sum(dollars[k].values()):>10.2f}" for k in results))
-    fixed_total = sum(fixed.values())
-    monthly = {k: sum(d.values()) * frames_per_month / 1e6 + fixed_total for k, d in dollars.items()}
-    cells = "".join(f"{monthly[k]:>10.0f}" if k != "e" else f"{'-':>10}" for k in results)
-    print(f"{'month: fleet, all this kind':<26}{cells}")
-    if "e" in results:
-        per_gateway = sum(dollars["e"].values()) * 2 * 60 * HOURS_PER_MONTH / 1e6
-        print(f"gateway stats: ${per_gateway:.3f} per gateway per month (one report every 30 s)")
     for key, label in SCENARIOS.items():
         if key in results:
             print(f"  {key}: {label} ({results[key].frames} frames)")
-    print(f"\nfixed at rest: ${fixed_total:.2f}/month")
-    for item, cost in fixed.items():
-        print(f"  {item:<44}{cost:>8.2f}")
+    for name, template in templates.items():
+        fixed = fixed_monthly(template)
+        print(f"\n== {name} ==")
+        table(price(results, template, frames_per_s=rate, every_minutes=every_minutes), frames_per_month,
+              sum(fixed.values()))  # fmt: skip
+        print(f"fixed at rest: ${sum(fixed.values()):.2f}/month")
+        for item, cost in fixed.items():
+            print(f"  {item:<44}{cost:>8.2f}")
     lorawan = LORAWAN_MESSAGE.usd * 1e6
     print("\nanchors, $ per million:")
     floor, ingest = shape_floor(basic_ingest=False), shape_floor(basic_ingest=True)
@@ -829,8 +879,9 @@ def report(
         f"  AWS IoT Core for LoRaWAN: {lorawan:.2f} per message ({LORAWAN_MESSAGE.source}); "
         f"a confirmed uplink with its downlink is two: {2 * lorawan:.2f}"
     )
+    configs = function_configs(next(iter(templates.values())))
     for key, counts in results.items():
-        print(f"\n-- {key}: {SCENARIOS[key]}, per frame --")
+        print(f"\n-- {key}: {SCENARIOS[key]}, per frame, as measured --")
         details(counts, configs)
 
 
@@ -858,9 +909,10 @@ def details(counts: Counts, configs: Mapping[str, FunctionConfig]) -> None:
         print(f"  RRU {name:<38}{read / n:5.2f}")
     for operation, calls in sorted(counts.kms.items()):
         print(f"  KMS {operation:<38}{calls / n:5.2f}")
-    for handler, size in sorted(counts.log_bytes.items()):
-        events = counts.log_events[handler] / n
-        print(f"  log {short(handler):<38}{size / n:5.0f} B in {events:.1f} events (application lines)")
+    for key, size in sorted(counts.log_bytes.items()):
+        handler, _, level = key.partition("|")
+        events = counts.log_events[key] / n
+        print(f"  log {short(handler) + ' ' + level:<38}{size / n:5.0f} B in {events:.1f} lines")
 
 
 def parse_context(pairs: list[str]) -> dict[str, object]:
@@ -881,6 +933,12 @@ def main() -> None:
     parser.add_argument("-c", "--context", action="append", default=[], help="cdk context name=value")
     args = parser.parse_args()
     context = parse_context(args.context)
+    from localcloud.template import synthesize
+
+    templates = {
+        f"cdk.json{' with ' + str(context) if context else ' as shipped'}": synthesize(context),
+        f"before issue 16: {BEFORE}": synthesize(BEFORE),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         bench, broker, bridge = start(context, Path(tmp), args.devices)
         try:
@@ -891,14 +949,7 @@ def main() -> None:
             bridge.wait(10)
             bench.cloud.stop()
             broker.stop()
-    report(results, bench.template, fleet=args.fleet, every_minutes=args.every_minutes, context=context)
-    from localcloud.template import synthesize
-
-    other = "ha" if str(context.get("bridge_layout", "small")) == "small" else "small"
-    other_fixed = fixed_monthly(synthesize({**context, "bridge_layout": other}))
-    print(f"\nfixed at rest with bridge_layout={other}: ${sum(other_fixed.values()):.2f}/month")
-    for item, cost in other_fixed.items():
-        print(f"  {item:<44}{cost:>8.2f}")
+    report(results, templates, fleet=args.fleet, every_minutes=args.every_minutes)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ from infra.lambdas import FunctionGroup, FunctionSpec
 
 # Memory buys CPU in proportion (1,769 MB = one vCPU) and is billed for the whole call, which for the
 # uplink function is mostly the 200 ms de-duplication wait: ~11-20 ms of CPU per call (bench/cost.py). At
-# 256 MB (0.14 vCPU) that CPU takes ~4x longer than at 1 GB, +30-60 ms to a ~250 ms call, against an RX1
-# deadline 3 s after the uplink; a cold start (~0.8 s of imports at 1 GB) takes ~3-5 s there, which a
-# confirmed uplink's RX1 then misses (RX2 and the JoinAccept's 6 s window remain). `function_memory` in
-# cdk.json sets any function's memory, e.g. {"Uplink": 1024} for latency over cost.
+# 256 MB (0.14 vCPU) that CPU takes ~4x longer than at 1 GB, +60-100 ms to a ~300 ms call (billed a third
+# of the GB-s), against an RX1 deadline 3 s after the uplink; a cold start (~0.8 s of imports at 1 GB)
+# takes ~3-5 s there, which a confirmed uplink's RX1 then misses (RX2 and the JoinAccept's 6 s window
+# remain). `function_memory` in cdk.json sets any function's memory, e.g. {"Uplink": 1024}.
 UPLINK = FunctionSpec(
     name="Uplink",
     handler="functions.network.handlers.uplink.handler",

@@ -213,14 +213,14 @@ def load(template: Mapping[str, Any], *, iot_data_endpoint: str) -> LocalTemplat
         tables=tables,
         api_function=api_function,
         outputs=dict(template.get("Outputs", {})),
-        bridge_environment=_bridge_environment(resources),
+        bridge_environment=bridge_environment_of(resources),
     )
 
 
 BRIDGE_VARIABLES = ("BRIDGE_BASIC_INGEST",)
 
 
-def _bridge_environment(resources: Mapping[str, Any]) -> dict[str, str]:
+def bridge_environment_of(resources: Mapping[str, Any]) -> dict[str, str]:
     """The bridge container's variables the local bridge must share with the deployed one."""
     found: dict[str, str] = {}
     for resource in resources.values():

@@ -12,6 +12,7 @@ from bench.cost import (
     PRICES,
     Counts,
     FunctionConfig,
+    as_deployed,
     dollars_per_million,
     fixed_monthly,
     shape_floor,
@@ -37,8 +38,8 @@ def counts() -> Counts:
         wru={"PutItem UplinkCollection": 10.0, "UpdateItem Device": 20.0},
         rru={"Query DeviceSession": 5.0},
         kms=Counter({"Decrypt": 20}),
-        log_bytes=Counter({UPLINK: 1000}),
-        log_events=Counter({UPLINK: 10}),
+        log_bytes=Counter({f"{UPLINK}|WARNING": 1000, f"{UPLINK}|INFO": 5000}),
+        log_events=Counter({f"{UPLINK}|WARNING": 10, f"{UPLINK}|INFO": 30}),
     )
 
 
@@ -54,7 +55,8 @@ def test_a_frame_is_priced_from_its_counts() -> None:
     # at one vCPU (1,769 MB) nothing is stretched: 280 ms per frame at 1,769/1,024 GB
     assert usage["lambda_gb_s"] == pytest.approx(0.280 * 1769 / 1024)
     assert usage["dynamodb_wru"] == 3 and usage["dynamodb_rru"] == 0.5 and usage["kms_request"] == 2
-    assert usage["logs_gb"] == pytest.approx((1000 + 26 * 10) / 10 / 1e9)  # no platform lines at WARN
+    # at WARN: the warning lines only, no INFO lines, no platform lines; 26 bytes per event
+    assert usage["logs_gb"] == pytest.approx((1000 + 26 * 10) / 10 / 1e9)
     assert usage["xray_trace"] == 0  # PassThrough
     dollars = dollars_per_million(usage)
     assert dollars["iot_message"] == pytest.approx(3.00)
@@ -79,10 +81,11 @@ def test_platform_lines_and_traces_follow_the_settings() -> None:
     usage = usage_per_frame(counts(), {UPLINK: verbose, EVENTS: verbose}, frames_per_s=0.5)
     quiet = usage_per_frame(
         counts(),
-        {f: FunctionConfig(1024, system_log_level="WARN") for f in (UPLINK, EVENTS)},
+        {f: FunctionConfig(1024, "WARN", "WARN") for f in (UPLINK, EVENTS)},
         frames_per_s=0.5,
     )
-    assert usage["logs_gb"] > quiet["logs_gb"] + 2 * 300 / 1e9  # start + report per call, two calls
+    # INFO lines and a platform start + report per call (two calls per frame)
+    assert usage["logs_gb"] > quiet["logs_gb"] + (5000 / 10 + 2 * 2 * 300) / 1e9
     assert usage["xray_trace"] == 1  # below one call a second, the reservoir records every one
     busy = usage_per_frame(counts(), {UPLINK: verbose, EVENTS: verbose}, frames_per_s=101)
     assert busy["xray_trace"] == pytest.approx((1 + 0.05 * 100) / 101)
@@ -133,3 +136,22 @@ def test_the_fixed_cost_counts_the_templates_resources() -> None:
         }
     }
     assert sum(fixed_monthly(small).values()) == pytest.approx((0.25 * 0.03238 + 0.5 * 0.00356 + 0.005) * h)
+
+
+def test_gateway_events_are_messages_unless_the_template_sends_them_by_basic_ingest() -> None:
+    measured = counts()
+    measured.messages.pop("gateway event/up")
+    measured.basic_ingest["gateway event/up"] = 10  # measured with Basic Ingest on
+    on_broker = as_deployed(measured, {"Resources": {}})  # a template without BRIDGE_BASIC_INGEST
+    assert on_broker.messages["gateway event/up"] == 10 and not on_broker.basic_ingest
+    task = {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {
+            "ContainerDefinitions": [
+                {"Environment": [{"Name": "BRIDGE_BASIC_INGEST", "Value": "event/up=Loraless_GatewayUplink"}]}
+            ]
+        },
+    }
+    ingested = as_deployed(counts(), {"Resources": {"Task": task}})
+    assert "gateway event/up" not in ingested.messages and ingested.basic_ingest["gateway event/up"] == 10
+    assert ingested.messages["application event/up"] == 10
