@@ -83,9 +83,11 @@ def cloud(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     uris = station.station_uris("localhost", free_port(), free_port())
     # The tests' HTTP integration receiver listens on loopback: the operator setting a development
     # machine turns on (refused by default, as on AWS).
+    # The shipped cdk.json, but functions log at INFO: tests read the uplink function's outcome lines.
     settings = CloudSettings(
-        data_dir=data_dir, api_port=free_port(), concurrency=3, station_uris=uris, allow_private_webhooks=True
-    )
+        data_dir=data_dir, api_port=free_port(), concurrency=3, station_uris=uris,
+        allow_private_webhooks=True, context={"log_level": "INFO"},
+    )  # fmt: skip
     local = LocalCloud(broker, settings).start()
     try:
         warm(local, settings.concurrency)
@@ -156,7 +158,7 @@ def api(cloud: LocalCloud, http_receiver: HttpReceiver) -> Api:
 
 @pytest.fixture(scope="module")
 def bridge(
-    broker: Mosquitto, api: Api, tmp_path_factory: pytest.TempPathFactory
+    broker: Mosquitto, api: Api, cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, int]]:
     """The gateway bridge as `make run` starts it (its own process, IoT Core's publish limits on), with
     the tests' gateways registered."""
@@ -171,7 +173,9 @@ def bridge(
         "--ca", str(access.ca_path), "--cert", str(access.cert_path), "--key", str(access.key_path),
         "--client-id", f"loraless-bridge-e2e-{os.getpid()}-{udp_port}", "--rate-limit", "0",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    assert cloud.template is not None  # its Basic Ingest setting, as the deployed container gets it
+    environment = {**os.environ, **cloud.template.bridge_environment}
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
     try:
         deadline = time.monotonic() + 20
         while True:
