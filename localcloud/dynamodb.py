@@ -22,7 +22,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from localcloud.journal import WriteJournal, journaled, replay
+from localcloud.dynamodb_server import DynamoDBServer
+from localcloud.journal import WriteJournal, replay
 from localcloud.template import LOCAL_REGION, TableDef
 
 log = logging.getLogger("loraless.local.dynamodb")
@@ -50,28 +51,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def _moto_server(host: str, port: int, journal: WriteJournal | None) -> Any:
-    """moto's threaded server, its WSGI application behind the journal when there is one."""
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
-
-    class JournaledMotoServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app: Any = DomainDispatcherApplication(create_backend_app)
-            if journal is not None:
-                app = journaled(app, journal)
-            self._server = make_server(host, port, app, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return JournaledMotoServer(ip_address=host, port=port, verbose=False)
-
-
 class LocalDynamoDB:
     """Tables from the template on an endpoint; `start_moto` runs moto's server in this process."""
 
@@ -87,11 +66,11 @@ class LocalDynamoDB:
     def start_moto(
         self, host: str = "127.0.0.1", port: int = 0, *, journal: Path | None = None
     ) -> LocalDynamoDB:
-        """moto's server in this process; with `journal`, every acknowledged write is kept there."""
+        """moto's DynamoDB backend served from a thread of this process (`dynamodb_server.py`); with
+        `journal`, every acknowledged write is kept there."""
         port = port or free_port(host)
         self.journal = WriteJournal(journal) if journal is not None else None
-        self._moto = _moto_server(host, port, self.journal)
-        self._moto.start()
+        self._moto = DynamoDBServer(host, port, LOCAL_REGION, self.journal).start()
         self.endpoint_url = f"http://{host}:{port}"
         return self
 

@@ -28,6 +28,9 @@ log = logging.getLogger("loraless.local.lambda")
 
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit, apart from the function's timeout
 ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
+# An environment left idle this long is stopped, as Lambda reclaims idle ones (after minutes there; sooner
+# here, where every environment is a ~100 MiB process on the user's machine). The next call starts one cold.
+IDLE_LIMIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class _Worker:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.ready = False  # until the worker says its handler is imported
+        self.idle_since = time.monotonic()
         self._requests = os.fdopen(self._to_worker, "wb")
         self._responses = os.fdopen(self._from_worker, "rb")
         assert self.process.stdout is not None
@@ -169,6 +173,7 @@ class FunctionPool:
                 worker = self._idle.pop()
                 if worker.alive():
                     return worker
+                self._forget(worker)
             self.cold_starts += 1
             worker = _Worker(self.function, self.environment, self.log_sink)
             self._all.append(worker)
@@ -177,8 +182,27 @@ class FunctionPool:
     def _release(self, worker: _Worker) -> None:
         with self._lock:
             if worker.alive():
-                self._idle.append(worker)
+                worker.idle_since = time.monotonic()
+                self._idle.append(worker)  # the most recently used is reused first: the others can idle out
+            else:
+                self._forget(worker)
         self._slots.release()
+
+    def _forget(self, worker: _Worker) -> None:
+        with contextlib.suppress(ValueError):
+            self._all.remove(worker)
+
+    def stop_idle(self, idle_limit_s: float = IDLE_LIMIT_S) -> int:
+        """Stop the environments idle for longer than `idle_limit_s`; returns how many."""
+        now = time.monotonic()
+        with self._lock:
+            stale = [w for w in self._idle if now - w.idle_since > idle_limit_s]
+            self._idle = [w for w in self._idle if w not in stale]
+            for worker in stale:
+                self._forget(worker)
+        for worker in stale:
+            worker.kill()
+        return len(stale)
 
     def invoke(self, event: Any) -> InvocationResult:
         """Run the handler once and wait for it (RequestResponse)."""
@@ -223,6 +247,7 @@ class LambdaService:
         concurrency: int = 4,
         retry_delays_s: tuple[float, ...] = (1.0, 2.0),
         log_sink: Callable[[str, str], None] = _default_sink,
+        idle_limit_s: float = IDLE_LIMIT_S,
     ) -> None:
         self.pools = {
             name: FunctionPool(f, environment, concurrency=concurrency, log_sink=log_sink)
@@ -240,6 +265,17 @@ class LambdaService:
         self._closing = False
         self._dead_lock = threading.Lock()
         self.failed_async = 0
+        self._stopped = threading.Event()
+        self.idle_limit_s = idle_limit_s
+        threading.Thread(target=self._reap_idle, daemon=True, name="lambda-idle-reaper").start()
+
+    def _reap_idle(self) -> None:
+        """Every few seconds, stop environments idle past `idle_limit_s` (Lambda's scale-down)."""
+        while not self._stopped.wait(min(10.0, self.idle_limit_s / 4)):
+            for pool in self.pools.values():
+                stopped = pool.stop_idle(self.idle_limit_s)
+                if stopped:
+                    log.info("%s: %d idle environment(s) stopped", pool.function.name, stopped)
 
     def pool(self, name: str) -> FunctionPool:
         if name in self.pools:
@@ -308,6 +344,7 @@ class LambdaService:
     def close(self, drain_s: float = 10.0) -> None:
         """Let running asynchronous invocations finish (up to `drain_s`), drop queued ones, stop workers."""
         self._closing = True  # no new retries while draining
+        self._stopped.set()
         with self._dead_lock:
             for timer in self._timers:
                 timer.cancel()
