@@ -4,7 +4,10 @@ dispatcher, botocore's model to parse and serialize) against moto's backend serv
 (`make run`'s default). Writers run in a child process (threads, each with its own boto3 client, as
 Lambda workers are), so this process's CPU is the server's alone.
 
-    python -m bench.local_store [--seconds 5] [--threads 8]
+    python -m bench.local_store [--seconds 5] [--threads 8] [--endpoint URL --endpoint-pid PID]
+
+`--endpoint` adds another DynamoDB-compatible server already running (e.g. dynalite from npm:
+`npx dynalite --port 4567 --path ./db`), its CPU read from /proc/<endpoint-pid>/stat.
 
 Per case: requests per second, server CPU per request, and the median request latency. Each request is
 the mix one uplink makes: a conditional UpdateItem of a session-sized item (~1 KB with a 300-byte binary
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing
+import os
 import resource
 import statistics
 import tempfile
@@ -99,6 +103,9 @@ def writers(url: str, threads: int, seconds: float, conn: Connection) -> None:
 
 
 def start(server: str, journal: Path | None) -> tuple[Any, LocalDynamoDB | None, str]:
+    if server.startswith("http"):  # already running elsewhere
+        LocalDynamoDB([TABLE], endpoint_url=server).create_tables()
+        return None, None, server
     if server == "moto server":
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
@@ -116,7 +123,18 @@ def start(server: str, journal: Path | None) -> tuple[Any, LocalDynamoDB | None,
     return None, local, str(local.endpoint_url)
 
 
-def run(server: str, mode: str, seconds: float, threads: int) -> tuple[float, float, float]:
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds of `pid`, or of this process when None."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(
+    server: str, mode: str, seconds: float, threads: int, pid: int | None = None
+) -> tuple[float, float, float]:
     """(requests/s, server CPU ms per request, median latency ms) for one case."""
     with tempfile.TemporaryDirectory() as directory:
         journal = Path(directory) / "dynamodb.journal" if mode != "none" else None
@@ -128,12 +146,12 @@ def run(server: str, mode: str, seconds: float, threads: int) -> tuple[float, fl
         child = context.Process(target=writers, args=(url, threads, seconds, there))
         child.start()
         time.sleep(1.5)  # the child's imports, before the clock starts
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu_before = usage.ru_utime + usage.ru_stime
+        cpu_before = process_cpu(pid)
         latencies: list[float] = here.recv()
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = usage.ru_utime + usage.ru_stime - cpu_before
+        cpu = process_cpu(pid) - cpu_before
         child.join()
+        if server.startswith("http"):
+            LocalDynamoDB([TABLE], endpoint_url=url).drop_tables()
         if moto is not None:
             LocalDynamoDB([TABLE], endpoint_url=url).drop_tables()  # moto's tables outlive its server
             moto.stop()
@@ -148,13 +166,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--endpoint", help="also measure this DynamoDB-compatible server")
+    parser.add_argument("--endpoint-pid", type=int, help="its process, for its CPU")
     parser.add_argument("--rounds", type=int, default=1, help="cases interleaved, this many times each")
     args = parser.parse_args()
     print(f"{'server':<12} {'journal':<9} {'requests/s':>10} {'CPU ms/request':>15} {'p50 ms':>7}")
     for _ in range(args.rounds):
-        for server, mode in CASES:
-            rate, cpu, p50 = run(server, mode, args.seconds, args.threads)
-            print(f"{server:<12} {mode:<9} {rate:>10.0f} {cpu:>15.2f} {p50:>7.1f}", flush=True)
+        cases = [*CASES, *([(args.endpoint, "its own")] if args.endpoint else [])]
+        for server, mode in cases:
+            pid = args.endpoint_pid if server == args.endpoint else None
+            rate, cpu, p50 = run(server, mode, args.seconds, args.threads, pid)
+            name = "endpoint" if server == args.endpoint else server
+            print(f"{name:<12} {mode:<9} {rate:>10.0f} {cpu:>15.2f} {p50:>7.1f}", flush=True)
 
 
 if __name__ == "__main__":

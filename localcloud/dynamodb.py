@@ -127,6 +127,9 @@ class LocalDynamoDB:
     def sweep_ttl(self, now: float | None = None) -> int:
         """Delete items whose TTL attribute lies in the past, as DynamoDB's TTL does (eventually)."""
         now = time.time() if now is None else now
+        if self._moto is not None:  # our own server: in memory, no scan over HTTP
+            ttl = {table.name: table.ttl_attribute for table in self.tables if table.ttl_attribute}
+            return int(self._moto.sweep_ttl(ttl, now))
         deleted = 0
         client = self.client
         for table in self.tables:
@@ -143,7 +146,12 @@ class LocalDynamoDB:
     def save(self, path: Path) -> int:
         """Write every item of every table to `path` (DynamoDB JSON); returns the item count. With a
         journal, writes wait meanwhile and the journal starts empty afterwards (they are in the file)."""
-        with self._lock, self.journal.lock if self.journal is not None else contextlib.nullcontext():
+        if self._moto is not None:  # on the server's thread: no request is applied until it is done
+            with self._lock:
+                return int(
+                    self._moto.call(lambda: self._save(path, self._moto.dump([t.name for t in self.tables])))
+                )
+        with self._lock:
             data = {
                 table.name: [
                     {k: _portable(v, decode=False) for k, v in item.items()}
@@ -151,6 +159,10 @@ class LocalDynamoDB:
                 ]
                 for table in self.tables
             }
+            return self._save(path, data)
+
+    def _save(self, path: Path, data: dict[str, list[dict[str, Any]]]) -> int:
+        with self.journal.lock if self.journal is not None else contextlib.nullcontext():
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".tmp")
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

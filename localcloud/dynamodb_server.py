@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import ctypes
 import ctypes.util
@@ -24,12 +25,13 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from localcloud.journal import TARGET_PREFIX, WRITES, WriteJournal
 
 log = logging.getLogger("loraless.local.dynamodb")
+T = TypeVar("T")
 
 ACCOUNT = "123456789012"  # moto's default account, as its server picks for any access key
 JSON_TYPE = "application/x-amz-json-1.0"
@@ -215,6 +217,73 @@ class DynamoDBServer:
             assert self._syncs is not None
             self._syncs.after(number, answer, _response(status, content))
         return answer
+
+    def call(self, work: Callable[[], T], timeout_s: float = 120) -> T:
+        """Run `work` on the server's thread between two requests (no request runs meanwhile)."""
+        assert self._loop is not None
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(work())
+            except BaseException as error:  # handed to the caller's thread
+                done.set_exception(error)
+
+        self._loop.call_soon_threadsafe(run)
+        return done.result(timeout_s)
+
+    def items(self, table: str) -> Iterator[Any]:
+        """moto's items of `table` (call on the server's thread)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        found = dynamodb_backends[ACCOUNT][self.dispatch.region].tables.get(table)
+        if found is None:
+            return
+        for entry in list(found.items.values()):
+            yield from (list(entry.values()) if found.range_key_attr else [entry])
+
+    def key_names(self, table: str) -> list[str]:
+        from moto.dynamodb.models import dynamodb_backends
+
+        found = dynamodb_backends[ACCOUNT][self.dispatch.region].tables[table]
+        return [name for name in (found.hash_key_attr, found.range_key_attr) if name]
+
+    def dump(self, tables: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every item of `tables` in DynamoDB JSON, binary values base64 (call on the server's thread)."""
+        dumped: dict[str, list[dict[str, Any]]] = {}
+        for table in tables:
+            items = [item.to_json()["Attributes"] for item in self.items(table)]
+            dumped[table] = json.loads(json.dumps(items, default=_json_default))
+        return dumped
+
+    def sweep_ttl(self, ttl: Mapping[str, str], now: float) -> int:
+        """Delete the items whose TTL attribute (`ttl`: table -> attribute) lies before `now`, in memory
+        rather than by scanning over HTTP; each delete is journaled as a DeleteItem request, so a replay
+        applies it in the same order (it is acknowledged to nobody, so it does not wait for a sync)."""
+
+        def work() -> int:
+            expired: list[tuple[str, dict[str, Any]]] = []
+            for table, attribute in ttl.items():
+                try:
+                    keys = self.key_names(table)
+                except KeyError:  # not created (yet)
+                    continue
+                for item in self.items(table):
+                    value = item.attrs.get(attribute)
+                    if value is not None and value.type == "N" and float(value.value) < now:
+                        expired.append((table, {k: item.attrs[k].to_json() for k in keys}))
+            for table, key in expired:
+                body = json.dumps({"TableName": table, "Key": key}, default=_json_default).encode()
+                if self.journal is None:
+                    self._apply("DeleteItem", body)
+                    continue
+                with self.journal.lock:
+                    status, _ = self._apply("DeleteItem", body)
+                    if status == 200 and self.journal.recording:
+                        self.journal.append("DeleteItem", body)
+            return len(expired)
+
+        return self.call(work)
 
     def _apply(self, operation: str, body: bytes) -> tuple[int, bytes]:
         try:

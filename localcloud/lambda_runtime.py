@@ -31,6 +31,7 @@ ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
 # An environment left idle this long is stopped, as Lambda reclaims idle ones (after minutes there; sooner
 # here, where every environment is a ~100 MiB process on the user's machine). The next call starts one cold.
 IDLE_LIMIT_S = 120.0
+MAX_STARTING = 1  # environments of one function in their init phase at once (see FunctionPool._acquire)
 
 
 @dataclass(frozen=True)
@@ -161,23 +162,43 @@ class FunctionPool:
         self.log_sink = log_sink
         self._idle: list[_Worker] = []
         self._slots = threading.BoundedSemaphore(concurrency)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._starting = 0  # environments in their init phase
         self._all: list[_Worker] = []
         self.invocations = itertools.count(1)
         self.cold_starts = 0
 
     def _acquire(self) -> _Worker:
+        """A warm environment, else a new one; while one is already starting, a call waits for whichever
+        comes first, a warm one freed or the start done, rather than starting another: on a shared
+        machine a burst of cold starts (seconds of CPU each) would delay every call (Lambda scales by
+        adding environments too, but it does not share two cores)."""
         self._slots.acquire()
         with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive():
-                    return worker
-                self._forget(worker)
+            while True:
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        return worker
+                    self._forget(worker)
+                if self._starting < MAX_STARTING:
+                    break
+                self._lock.wait()
+            self._starting += 1
             self.cold_starts += 1
-            worker = _Worker(self.function, self.environment, self.log_sink)
+            try:
+                worker = _Worker(self.function, self.environment, self.log_sink)
+            except BaseException:
+                self._starting -= 1
+                self._slots.release()
+                raise
             self._all.append(worker)
             return worker
+
+    def _started(self) -> None:
+        with self._lock:
+            self._starting -= 1
+            self._lock.notify_all()
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
@@ -186,6 +207,7 @@ class FunctionPool:
                 self._idle.append(worker)  # the most recently used is reused first: the others can idle out
             else:
                 self._forget(worker)
+            self._lock.notify_all()
         self._slots.release()
 
     def _forget(self, worker: _Worker) -> None:
@@ -217,11 +239,14 @@ class FunctionPool:
             "deadline_ms": int(time.time() * 1000) + self.function.timeout_s * 1000,
         }
         worker = self._acquire()
+        cold = not worker.ready
         try:
             response = worker.invoke(
                 {"id": request_id, "event": event, "context": context}, self.function.timeout_s
             )
         finally:
+            if cold:
+                self._started()
             self._release(worker)
         if "error" in response:
             return InvocationResult(error=response["error"])
