@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--simulate", type=int, default=0, metavar="N", help="N simulated gateways and devices"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=16,
+        "--concurrency", type=int, default=4,
         help="environments per function at most (started on demand, stopped after 2 min idle)",
     )  # fmt: skip
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
