@@ -1,9 +1,10 @@
 """The whole Loraless system on one machine, wired from the synthesized CDK template.
 
 IoT Core is Mosquitto with mutual TLS; its rules engine and data plane are `rules_engine` and
-`aws_api`; Lambda is `lambda_runtime`; DynamoDB is moto server (or LocalStack, when the user points
-us at it); API Gateway and CloudFront are `api_gateway`. Nothing here knows what a function does:
-the template says which handler runs for which topic or route, with which environment.
+`aws_api`; Lambda is `lambda_runtime`; DynamoDB is moto's backend behind `dynamodb_server` (or
+LocalStack, when the user points us at it); API Gateway and CloudFront are `api_gateway`. Nothing
+here knows what a function does: the template says which handler runs for which topic or route, with
+which environment.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""DynamoDB for the local cloud: moto's server by default (or any endpoint, e.g. LocalStack's), the
+"""DynamoDB for the local cloud: moto's DynamoDB backend behind our own server (`dynamodb_server.py`)
+by default, or any endpoint (e.g. LocalStack's); the
 tables created from the template, TTL honoured by a sweeper (moto stores TTL settings but never expires
 items), and the data kept between runs unless the user asks for a reset: a snapshot file plus a
 write-ahead journal of every write acknowledged since (`journal.py`), so a killed process loses nothing
@@ -52,7 +53,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class LocalDynamoDB:
-    """Tables from the template on an endpoint; `start_moto` runs moto's server in this process."""
+    """Tables from the template on an endpoint; `start_moto` serves moto's backend from this process."""
 
     def __init__(self, tables: Iterable[TableDef], *, endpoint_url: str | None = None) -> None:
         self.tables = list(tables)
