@@ -67,7 +67,7 @@ def role(pid: int, root: int) -> str | None:
     except (FileNotFoundError, ProcessLookupError):
         return None
     if pid == root:
-        return "cloud process (store, rules engine, Lambda runtime, APIs)"
+        return "cloud process"
     if "localcloud.lambda_worker" in argv:
         handler = argv[argv.index("localcloud.lambda_worker") + 1]
         return "Lambda " + handler.removeprefix("functions.").removesuffix(".handler").replace(
@@ -87,8 +87,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+STORE = "store (the cloud process's dynamodb threads)"
+
+
+def store_threads_cpu(pid: int) -> float:
+    """CPU seconds of the threads the local DynamoDB server names `dynamodb*` (localcloud/dynamodb_server.py);
+    0 for a stack whose store threads have no such names."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if (task / "comm").read_text().startswith("dynamodb"):
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def stack_cpu(root: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds so far of every process of the stack, by pid, with its role."""
+    """CPU seconds so far of every process of the stack, by pid, with its role; the cloud process's store
+    threads apart (under the key -root)."""
     seen: dict[int, tuple[str, float]] = {}
     for pid in [root, *children(root)]:
         name = role(pid, root)
@@ -98,6 +116,16 @@ def stack_cpu(root: int) -> dict[int, tuple[str, float]]:
             seen[pid] = (name, cpu_seconds(pid))
         except (FileNotFoundError, ProcessLookupError):
             continue
+    if root in seen:
+        store = store_threads_cpu(root)
+        if store:
+            seen[-root] = (STORE, store)
+            seen[root] = (
+                "cloud process, other threads (rules engine, Lambda runtime, APIs)",
+                seen[root][1] - store,
+            )
+        else:  # a store whose threads are not named: counted with the rest
+            seen[root] = ("cloud process (store, rules engine, Lambda runtime, APIs)", seen[root][1])
     return seen
 
 
