@@ -217,13 +217,14 @@ class FunctionPool:
     def stop_idle(self, idle_limit_s: float = IDLE_LIMIT_S) -> int:
         """Stop the environments idle for longer than `idle_limit_s`; returns how many."""
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # out of the idle list first: no call can take them from here on
             stale = [w for w in self._idle if now - w.idle_since > idle_limit_s]
             self._idle = [w for w in self._idle if w not in stale]
-            for worker in stale:
-                self._forget(worker)
         for worker in stale:
             worker.kill()
+        with self._lock:
+            for worker in stale:
+                self._forget(worker)
         return len(stale)
 
     def invoke(self, event: Any) -> InvocationResult:
