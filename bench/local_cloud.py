@@ -41,10 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.bridge import bridge_cpu_seconds, start_bridge
-from functions.lorawan.device import EndDevice, otaa
+from functions.lorawan.device import EndDevice, EndDeviceSession, abp, otaa
 from functions.lorawan.errors import LoRaWANError
+from functions.lorawan.keys import session_keys_1_0
 from functions.lorawan.regions import get_region
-from functions.lorawan.types import EUI64, AES128Key
+from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
 from functions.simulator import provisioning
 from functions.simulator.radio import Air, Transmission
 from localcloud import lambda_runtime
@@ -72,6 +73,14 @@ def make_device(index: int) -> EndDevice:
     )
 
 
+def make_abp_device(index: int, f_cnt_up: int = 0) -> EndDevice:
+    """An ABP device with keys of its own (from `app_key(index + 1)`), sending from FCnt `f_cnt_up`."""
+    keys = session_keys_1_0(app_key(index + 1), index, NetID.parse("000000"), index)
+    session = EndDeviceSession.from_1_0(DevAddr.from_int(0x26100000 + index), keys)
+    session.f_cnt_up = f_cnt_up
+    return abp(EUI64.from_int(DEV_EUI_BASE + index), get_region("EU868"), session, seed=index)
+
+
 def quantile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -94,6 +103,7 @@ class FleetSpec:
     warmup_s: float
     confirmed_every: int
     join_rate: float
+    abp_f_cnt: int | None = None  # ABP devices sending from this FCnt (none join); None: OTAA devices
 
 
 @dataclass
@@ -132,7 +142,10 @@ class Radio:
 
     def __init__(self, spec: FleetSpec) -> None:
         self.spec = spec
-        self.devices = [make_device(i) for i in range(spec.devices)]
+        self.devices = [
+            make_device(i) if spec.abp_f_cnt is None else make_abp_device(i, spec.abp_f_cnt)
+            for i in range(spec.devices)
+        ]
         self.index = {str(d.dev_eui): i for i, d in enumerate(self.devices)}
         self.air = Air(spec.udp, [f"00800000b0{g:06x}" for g in range(spec.gateways)])
         self.kinds: dict[tuple[str, float], str] = {}  # (dev_eui, sent_at) -> join, up, confirmed, warm-up
@@ -252,15 +265,13 @@ class Radio:
         started = time.monotonic()
         await self.send(self.spec.seconds, measured=True)
         quiet_since = time.monotonic()
-        seen = -1
         while time.monotonic() - quiet_since < 15 and time.monotonic() - started < self.spec.seconds + 180:
             await asyncio.sleep(0.5)
-            delivered = self.delivered()
-            if delivered >= self.result.sent:
+            if self.delivered() >= self.result.sent:
                 await asyncio.sleep(4)  # late downlinks and duplicates
                 break
-            if delivered != seen:
-                seen, quiet_since = delivered, time.monotonic()
+            with self.lock:  # any application event, an earlier run's backlog too, means not drained yet
+                quiet_since = max(quiet_since, self.last_delivery)
         with self.lock:
             self.counting = False
             self.result.drained_s = self.last_delivery - started

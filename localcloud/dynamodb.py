@@ -1,4 +1,5 @@
-"""DynamoDB for the local cloud: moto's server by default (or any endpoint, e.g. LocalStack's), the
+"""DynamoDB for the local cloud: moto's DynamoDB backend behind our own server (`dynamodb_server.py`)
+by default, or any endpoint (e.g. LocalStack's); the
 tables created from the template, TTL honoured by a sweeper (moto stores TTL settings but never expires
 items), and the data kept between runs unless the user asks for a reset: a snapshot file plus a
 write-ahead journal of every write acknowledged since (`journal.py`), so a killed process loses nothing
@@ -22,7 +23,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from localcloud.journal import WriteJournal, journaled, replay
+from localcloud.dynamodb_server import DynamoDBServer
+from localcloud.journal import WriteJournal, replay
 from localcloud.template import LOCAL_REGION, TableDef
 
 log = logging.getLogger("loraless.local.dynamodb")
@@ -50,30 +52,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def _moto_server(host: str, port: int, journal: WriteJournal | None) -> Any:
-    """moto's threaded server, its WSGI application behind the journal when there is one."""
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
-
-    class JournaledMotoServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app: Any = DomainDispatcherApplication(create_backend_app)
-            if journal is not None:
-                app = journaled(app, journal)
-            self._server = make_server(host, port, app, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return JournaledMotoServer(ip_address=host, port=port, verbose=False)
-
-
 class LocalDynamoDB:
-    """Tables from the template on an endpoint; `start_moto` runs moto's server in this process."""
+    """Tables from the template on an endpoint; `start_moto` serves moto's backend from this process."""
 
     def __init__(self, tables: Iterable[TableDef], *, endpoint_url: str | None = None) -> None:
         self.tables = list(tables)
@@ -87,11 +67,11 @@ class LocalDynamoDB:
     def start_moto(
         self, host: str = "127.0.0.1", port: int = 0, *, journal: Path | None = None
     ) -> LocalDynamoDB:
-        """moto's server in this process; with `journal`, every acknowledged write is kept there."""
+        """moto's DynamoDB backend served from a thread of this process (`dynamodb_server.py`); with
+        `journal`, every acknowledged write is kept there."""
         port = port or free_port(host)
         self.journal = WriteJournal(journal) if journal is not None else None
-        self._moto = _moto_server(host, port, self.journal)
-        self._moto.start()
+        self._moto = DynamoDBServer(host, port, LOCAL_REGION, self.journal).start()
         self.endpoint_url = f"http://{host}:{port}"
         return self
 
@@ -148,6 +128,9 @@ class LocalDynamoDB:
     def sweep_ttl(self, now: float | None = None) -> int:
         """Delete items whose TTL attribute lies in the past, as DynamoDB's TTL does (eventually)."""
         now = time.time() if now is None else now
+        if self._moto is not None:  # our own server: in memory, no scan over HTTP
+            ttl = {table.name: table.ttl_attribute for table in self.tables if table.ttl_attribute}
+            return int(self._moto.sweep_ttl(ttl, now))
         deleted = 0
         client = self.client
         for table in self.tables:
@@ -164,7 +147,12 @@ class LocalDynamoDB:
     def save(self, path: Path) -> int:
         """Write every item of every table to `path` (DynamoDB JSON); returns the item count. With a
         journal, writes wait meanwhile and the journal starts empty afterwards (they are in the file)."""
-        with self._lock, self.journal.lock if self.journal is not None else contextlib.nullcontext():
+        if self._moto is not None:  # on the server's thread: no request is applied until it is done
+            with self._lock:
+                return int(
+                    self._moto.call(lambda: self._save(path, self._moto.dump([t.name for t in self.tables])))
+                )
+        with self._lock:
             data = {
                 table.name: [
                     {k: _portable(v, decode=False) for k, v in item.items()}
@@ -172,6 +160,10 @@ class LocalDynamoDB:
                 ]
                 for table in self.tables
             }
+            return self._save(path, data)
+
+    def _save(self, path: Path, data: dict[str, list[dict[str, Any]]]) -> int:
+        with self.journal.lock if self.journal is not None else contextlib.nullcontext():
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".tmp")
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

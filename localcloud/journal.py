@@ -90,17 +90,23 @@ class WriteJournal:
                     return
                 yield entry["op"], entry["body"]
 
+    @property
+    def synced(self) -> int:
+        """The number of the last line known to be on disk."""
+        return self._synced
+
     def size(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
 
     def truncate(self) -> None:
-        """Start an empty journal; called with `lock` held, right after a snapshot was written."""
+        """Start an empty journal; called with `lock` held, right after a snapshot was written. Line
+        numbers go on counting: every line so far is durable now (in the snapshot)."""
         with self._sync_lock:
             self._file.close()
             with self.path.open("wb") as emptied:
                 os.fsync(emptied.fileno())
             self._file = self._open()
-            self.appended = self._synced = 0
+            self._synced = self.appended
 
     def close(self) -> None:
         self._file.close()

@@ -28,6 +28,10 @@ log = logging.getLogger("loraless.local.lambda")
 
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit, apart from the function's timeout
 ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
+# An environment left idle this long is stopped, as Lambda reclaims idle ones (after minutes there; sooner
+# here, where every environment is a ~100 MiB process on the user's machine). The next call starts one cold.
+IDLE_LIMIT_S = 120.0
+MAX_STARTING = 1  # environments of one function in their init phase at once (see FunctionPool._acquire)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class _Worker:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.ready = False  # until the worker says its handler is imported
+        self.idle_since = time.monotonic()
         self._requests = os.fdopen(self._to_worker, "wb")
         self._responses = os.fdopen(self._from_worker, "rb")
         assert self.process.stdout is not None
@@ -157,28 +162,70 @@ class FunctionPool:
         self.log_sink = log_sink
         self._idle: list[_Worker] = []
         self._slots = threading.BoundedSemaphore(concurrency)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._starting = 0  # environments in their init phase
         self._all: list[_Worker] = []
         self.invocations = itertools.count(1)
         self.cold_starts = 0
 
     def _acquire(self) -> _Worker:
+        """A warm environment, else a new one; while one is already starting, a call waits for whichever
+        comes first, a warm one freed or the start done, rather than starting another: on a shared
+        machine a burst of cold starts (seconds of CPU each) would delay every call (Lambda scales by
+        adding environments too, but it does not share two cores)."""
         self._slots.acquire()
         with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive():
-                    return worker
+            while True:
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        return worker
+                    self._forget(worker)
+                if self._starting < MAX_STARTING:
+                    break
+                self._lock.wait()
+            self._starting += 1
             self.cold_starts += 1
-            worker = _Worker(self.function, self.environment, self.log_sink)
+            try:
+                worker = _Worker(self.function, self.environment, self.log_sink)
+            except BaseException:
+                self._starting -= 1
+                self._slots.release()
+                raise
             self._all.append(worker)
             return worker
+
+    def _started(self) -> None:
+        with self._lock:
+            self._starting -= 1
+            self._lock.notify_all()
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
             if worker.alive():
-                self._idle.append(worker)
+                worker.idle_since = time.monotonic()
+                self._idle.append(worker)  # the most recently used is reused first: the others can idle out
+            else:
+                self._forget(worker)
+            self._lock.notify_all()
         self._slots.release()
+
+    def _forget(self, worker: _Worker) -> None:
+        with contextlib.suppress(ValueError):
+            self._all.remove(worker)
+
+    def stop_idle(self, idle_limit_s: float = IDLE_LIMIT_S) -> int:
+        """Stop the environments idle for longer than `idle_limit_s`; returns how many."""
+        now = time.monotonic()
+        with self._lock:  # out of the idle list first: no call can take them from here on
+            stale = [w for w in self._idle if now - w.idle_since > idle_limit_s]
+            self._idle = [w for w in self._idle if w not in stale]
+        for worker in stale:
+            worker.kill()
+        with self._lock:
+            for worker in stale:
+                self._forget(worker)
+        return len(stale)
 
     def invoke(self, event: Any) -> InvocationResult:
         """Run the handler once and wait for it (RequestResponse)."""
@@ -193,11 +240,14 @@ class FunctionPool:
             "deadline_ms": int(time.time() * 1000) + self.function.timeout_s * 1000,
         }
         worker = self._acquire()
+        cold = not worker.ready
         try:
             response = worker.invoke(
                 {"id": request_id, "event": event, "context": context}, self.function.timeout_s
             )
         finally:
+            if cold:
+                self._started()
             self._release(worker)
         if "error" in response:
             return InvocationResult(error=response["error"])
@@ -223,6 +273,7 @@ class LambdaService:
         concurrency: int = 4,
         retry_delays_s: tuple[float, ...] = (1.0, 2.0),
         log_sink: Callable[[str, str], None] = _default_sink,
+        idle_limit_s: float = IDLE_LIMIT_S,
     ) -> None:
         self.pools = {
             name: FunctionPool(f, environment, concurrency=concurrency, log_sink=log_sink)
@@ -240,6 +291,17 @@ class LambdaService:
         self._closing = False
         self._dead_lock = threading.Lock()
         self.failed_async = 0
+        self._stopped = threading.Event()
+        self.idle_limit_s = idle_limit_s
+        threading.Thread(target=self._reap_idle, daemon=True, name="lambda-idle-reaper").start()
+
+    def _reap_idle(self) -> None:
+        """Every few seconds, stop environments idle past `idle_limit_s` (Lambda's scale-down)."""
+        while not self._stopped.wait(min(10.0, self.idle_limit_s / 4)):
+            for pool in self.pools.values():
+                stopped = pool.stop_idle(self.idle_limit_s)
+                if stopped:
+                    log.info("%s: %d idle environment(s) stopped", pool.function.name, stopped)
 
     def pool(self, name: str) -> FunctionPool:
         if name in self.pools:
@@ -308,6 +370,7 @@ class LambdaService:
     def close(self, drain_s: float = 10.0) -> None:
         """Let running asynchronous invocations finish (up to `drain_s`), drop queued ones, stop workers."""
         self._closing = True  # no new retries while draining
+        self._stopped.set()
         with self._dead_lock:
             for timer in self._timers:
                 timer.cancel()

@@ -55,6 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--simulate", type=int, default=0, metavar="N", help="N simulated gateways and devices"
     )
+    parser.add_argument(
+        "--concurrency", type=int, default=4,
+        help="environments per function at most (started on demand, stopped after 2 min idle)",
+    )  # fmt: skip
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
     return parser.parse_args(argv)
 
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         api_port=args.api_port,
         dynamodb_endpoint=args.dynamodb_endpoint,
         reset=args.reset,
+        concurrency=args.concurrency,
         context={"region_prefixes": args.region_prefix},
         allow_private_webhooks=args.allow_private_webhooks,
         station_uris=station.station_uris(args.station_host, args.station_port, args.cups_port),

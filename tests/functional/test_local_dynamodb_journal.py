@@ -154,3 +154,43 @@ def test_a_torn_last_line_ends_the_replay(tmp_path: Path) -> None:
 def test_the_journal_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     WriteJournal(tmp_path / "dynamodb.journal").close()
     assert (tmp_path / "dynamodb.journal").stat().st_mode & 0o077 == 0
+
+
+def test_a_ttl_sweep_is_journaled_so_a_replay_agrees(tmp_path: Path) -> None:
+    """The sweeper deletes in memory; its deletes go to the journal in order, so a later conditional put
+    on the same key replays as it was applied."""
+    from localcloud.dynamodb import LocalDynamoDB
+    from localcloud.template import TableDef
+
+    table = TableDef(
+        name="Expiring", ttl_attribute="expires",
+        create_args={"TableName": "Expiring", "BillingMode": "PAY_PER_REQUEST",
+                     "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                     "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]},
+    )  # fmt: skip
+    local = LocalDynamoDB([table]).start_moto(journal=tmp_path / "dynamodb.journal")
+    local.create_tables()
+    local.recover(tmp_path / "dynamodb.json")
+    client = local.client
+    client.put_item(TableName="Expiring", Item={"id": {"S": "a"}, "expires": {"N": "10"}})
+    client.put_item(TableName="Expiring", Item={"id": {"S": "b"}, "expires": {"N": "1000"}})
+    assert local.sweep_ttl(now=100) == 1
+    client.put_item(
+        TableName="Expiring",
+        Item={"id": {"S": "a"}, "v": {"N": "2"}},
+        ConditionExpression="attribute_not_exists(id)",
+    )
+    local.stop()  # as a kill would leave it: the journal, no new snapshot
+
+    again = LocalDynamoDB([table]).start_moto(journal=tmp_path / "dynamodb.journal")
+    try:
+        again.create_tables()
+        restored, replayed = again.recover(tmp_path / "dynamodb.json")
+        assert (restored, replayed) == (0, 4)
+        item = again.client.get_item(TableName="Expiring", Key={"id": {"S": "a"}}, ConsistentRead=True)[
+            "Item"
+        ]
+        assert item == {"id": {"S": "a"}, "v": {"N": "2"}}
+        assert sorted(i["id"]["S"] for i in again.client.scan(TableName="Expiring")["Items"]) == ["a", "b"]
+    finally:
+        again.stop()

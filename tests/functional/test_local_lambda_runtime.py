@@ -176,3 +176,37 @@ def test_a_cold_start_s_init_is_not_part_of_the_function_timeout(tmp_path: Path)
         assert pool.cold_starts == 1
     finally:
         pool.close()
+
+
+def test_idle_environments_are_stopped_and_the_next_call_starts_one_cold() -> None:
+    """Lambda reclaims idle environments; here an idle worker is a process holding memory."""
+    pool = FunctionPool(_function("Echo", "echo"), BASE_ENV, concurrency=2, log_sink=lambda *_: None)
+    try:
+        first = pool.invoke({"n": 1}).payload["pid"]
+        assert pool.stop_idle(idle_limit_s=60) == 0  # used a moment ago: kept warm
+        assert pool.invoke({"n": 2}).payload["pid"] == first
+        time.sleep(0.2)
+        assert pool.stop_idle(idle_limit_s=0.1) == 1
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)
+        again = pool.invoke({"n": 3})
+        assert again.ok and again.payload["pid"] != first and pool.cold_starts == 2
+    finally:
+        pool.close()
+
+
+def test_the_service_scales_idle_functions_down_by_itself(tmp_path: Path) -> None:
+    service = LambdaService(
+        {"Echo": _function("Echo", "echo")}, BASE_ENV, dead_letters=tmp_path / "dead.jsonl",
+        idle_limit_s=0.4, log_sink=lambda *_: None,
+    )  # fmt: skip
+    try:
+        pid = service.invoke("Echo", {}).payload["pid"]
+        deadline = time.monotonic() + 20
+        while service.pools["Echo"]._all and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not service.pools["Echo"]._all
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        service.close()
