@@ -1,6 +1,7 @@
-"""The one place where tests and benchmarks talk to the REST API to provision devices and read them back
-(contract: `docs/rest-api.md`). End-to-end tests and the local-cloud benchmark go through these functions
-only, so a change of the API is absorbed here and nowhere else.
+"""The one place where tests, benchmarks and the simulator talk to the REST API to provision devices and
+read them back (contract: `docs/rest-api.md`). End-to-end tests, the local-cloud benchmark, `make run
+--simulate` and `loraless-simulator --register` go through these functions only, so a change of the API
+is absorbed here and nowhere else.
 
 The API is multi-tenant: organizations hold applications and device profiles, a device belongs to an
 application and has a profile (region, MAC version, class C support). `provision_device` finds or makes
