@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import random
+import time
 from typing import Any
 
 from functions.network.receptions import Reception, parse_uplink
@@ -32,7 +33,7 @@ def uplink_event(
         },
         "topic_prefix": "eu868",
         "topic_gateway_id": gateway_id,
-        "received_at": 1_700_000_000_000,
+        "received_at": int(time.time() * 1000),  # arriving now: the downlink meets its RX windows
     }
 
 

@@ -63,7 +63,30 @@ def settings_from(app: cdk.App) -> StackSettings:
         bridge_credential_serial=str(app.node.try_get_context("bridge_credential_serial") or "1"),
         allow_unknown_gateways=str(app.node.try_get_context("allow_unknown_gateways")).lower()
         in ("true", "1", "yes"),
+        log_level=str(app.node.try_get_context("log_level") or defaults.log_level).upper(),
+        tracing=str(app.node.try_get_context("tracing") or defaults.tracing),
+        xray_sampling_rate=float(
+            app.node.try_get_context("xray_sampling_rate") or defaults.xray_sampling_rate
+        ),
+        function_memory=_memory(app.node.try_get_context("function_memory")),
+        basic_ingest=_flag(app.node.try_get_context("basic_ingest"), defaults.basic_ingest),
+        bridge_layout=str(app.node.try_get_context("bridge_layout") or defaults.bridge_layout),
+        dashboard=_flag(app.node.try_get_context("dashboard"), defaults.dashboard),
     )
+
+
+def _flag(value: object, default: bool) -> bool:
+    return default if value is None else _true(value)
+
+
+def _memory(value: object) -> dict[str, int]:
+    """`{"Uplink": 512}` from cdk.json, or `Uplink=512,TxAck=256` from `-c function_memory=...`."""
+    if not value:
+        return {}
+    if isinstance(value, str):
+        value = dict(pair.split("=", 1) for pair in value.split(",") if "=" in pair)
+    assert isinstance(value, dict)
+    return {str(name): int(memory) for name, memory in value.items()}
 
 
 def build_app(
@@ -87,6 +110,7 @@ def build_app(
         invoked=stack.invoked,
         region_prefixes=settings.region_prefixes,
         bridge=settings.bridge,
+        bridge_layout=settings.bridge_layout,
         indexed_tables=indexed,  # type: ignore[arg-type]
     )
     if nag:

@@ -26,6 +26,7 @@ NETWORK_EVENTS = FunctionSpec(
     handler="functions.appserver.handlers.network_events.handler",
     description="Events from the network server: decrypt, decode, publish to applications",
     service="appserver",
+    memory_size=256,  # ~10 ms of CPU per event (bench/cost.py); heavy JavaScript codecs want more CPU
     timeout=Duration.seconds(30),
 )
 MQTT_DOWNLINK = FunctionSpec(

@@ -31,7 +31,10 @@ class StationListeners(Construct):
         certificate_arn: str, domain: str,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id)
-        host = domain or bridge.load_balancer.load_balancer_dns_name
+        load_balancer = bridge.load_balancer
+        if load_balancer is None:
+            raise ValueError("Basics Station needs the bridge's load balancer (bridge_layout: ha)")
+        host = domain or load_balancer.load_balancer_dns_name
         self.lns_uri = f"wss://{host}:{LNS_LISTENER}"
         self.cups_uri = f"https://{host}:{CUPS_LISTENER}"
         task = bridge.service.task_definition
@@ -61,7 +64,7 @@ class StationListeners(Construct):
         key.grant(task.task_role, "kms:Decrypt")
         # As for UDP (infra/bridge.py): the internet reaches the NLB's security group on the listener
         # ports, and the tasks accept the container ports from the NLB's group only.
-        (nlb_group,) = bridge.load_balancer.connections.security_groups
+        (nlb_group,) = load_balancer.connections.security_groups
         (task_group,) = bridge.service.connections.security_groups
         for listener_port, container_port, what in (
             (LNS_LISTENER, LNS_PORT, "LNS"),
@@ -81,7 +84,7 @@ class StationListeners(Construct):
             (LNS_LISTENER, LNS_PORT, "Lns"),
             (CUPS_LISTENER, CUPS_PORT, "Cups"),
         ):
-            listener = bridge.load_balancer.add_listener(
+            listener = load_balancer.add_listener(
                 name, port=listener_port, protocol=elbv2.Protocol.TLS, certificates=[certificate],
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
             )  # fmt: skip

@@ -22,6 +22,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.iot import basic_ingest_topic
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVISIONING = Path(__file__).resolve().parent / "provisioning"
 UDP_PORT = 1700
@@ -30,13 +32,27 @@ BRIDGE_CLIENT_PREFIX = "loraless-bridge"
 
 
 class BridgePolicy(Construct):
-    """The bridge publishes for the gateways that reach it over UDP, and only on gateway topics."""
+    """The bridge publishes for the gateways that reach it over UDP, and only on gateway topics: with
+    Basic Ingest, also on `$aws/rules/<rule>/<prefix>/gateway/*/event/<kind>`, for the gateway-event
+    rules only (never another rule, never another topic)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, region_prefixes: list[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        region_prefixes: list[str],
+        basic_ingest: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         arn = f"arn:{stack.partition}:iot:{stack.region}:{stack.account}"
         gateways = [f"{prefix}/gateway/*" for prefix in region_prefixes]
+        ingest = [
+            f"{arn}:topic/{basic_ingest_topic(rule, f'{g}/{kind}')}"
+            for kind, rule in (basic_ingest or {}).items()
+            for g in gateways
+        ]
         document = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
@@ -46,7 +62,8 @@ class BridgePolicy(Construct):
                     actions=["iot:Publish"],
                     resources=[f"{arn}:topic/{g}/event/*" for g in gateways]
                     + [f"{arn}:topic/{g}/state/*" for g in gateways]
-                    + [f"{arn}:topic/{p}/bridge/${{iot:ClientId}}/state/*" for p in region_prefixes],
+                    + [f"{arn}:topic/{p}/bridge/${{iot:ClientId}}/state/*" for p in region_prefixes]
+                    + ingest,
                 ),
                 iam.PolicyStatement(
                     actions=["iot:Subscribe"],
@@ -114,10 +131,21 @@ class BridgeCredential(Construct):
         self.certificate_id = self.resource.get_att_string("CertificateId")
 
 
+LAYOUTS = ("small", "ha")
+
+
 class Bridge(Construct):
-    """Two tasks in two zones behind a cross-zone NLB; the tasks sit in private subnets (no public IP), so
-    the NLB is the only way in, and reach IoT Core, ECR, Secrets Manager and CloudWatch Logs through one
-    NAT gateway. A deploy starts new tasks before stopping old ones (minimum healthy 100%).
+    """The bridge on Fargate (arm64), in one of two layouts (`bridge_layout` in cdk.json):
+
+    - `small` (the default): one task (0.25 vCPU, 512 MB) in a public subnet with its own public IPv4
+      address, which gateways send UDP to; no NAT gateway, no load balancer, no Container Insights.
+      ~$11/month. It gives up: a stable address (a replaced task, on deploy, crash or host maintenance,
+      comes back with another public IP, and gateways must be pointed at it again: infra/README.md shows
+      how to find it), availability across zones (one task in one zone), and Basics Station (its TLS
+      listeners live on the load balancer).
+    - `ha`: two tasks (0.5 vCPU, 1 GB) in two zones behind a cross-zone NLB, in private subnets reaching
+      AWS through one NAT gateway; one stable DNS name; a deploy starts new tasks before stopping old
+      ones (minimum healthy 100%). ~$100/month.
 
     A gateway's PULL_DATA address lives in the task that received it; after a task is replaced the
     gateway's next PULL_DATA (every `keepalive_interval`, 10 s in Semtech's packet forwarder) registers it
@@ -134,26 +162,35 @@ class Bridge(Construct):
         logs_bucket: s3.IBucket,
         policy: iot.CfnPolicy,
         credential_serial: str = "1",
-        desired_count: int = 2,
-        nat_gateways: int = 1,
+        layout: str = "small",
+        basic_ingest: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.desired_count = desired_count
+        if layout not in LAYOUTS:
+            raise ValueError(f"bridge_layout must be one of {LAYOUTS}, not {layout!r}")
+        self.layout = layout
+        small = layout == "small"
+        self.desired_count = 1 if small else 2
+        subnets = [ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)]
+        if not small:
+            subnets.append(
+                ec2.SubnetConfiguration(
+                    name="tasks", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=24
+                )
+            )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            max_azs=2,
-            nat_gateways=nat_gateways,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                ec2.SubnetConfiguration(
-                    name="tasks", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=24
-                ),
-            ],
+            max_azs=1 if small else 2,
+            nat_gateways=0 if small else 1,
+            subnet_configuration=subnets,
             flow_logs={"all": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.REJECT)},
         )
         cluster = ecs.Cluster(
-            self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.DISABLED if small else ecs.ContainerInsights.ENABLED,
         )
         self.cluster = cluster
         self.certificate = secretsmanager.Secret(
@@ -168,8 +205,8 @@ class Bridge(Construct):
         task = ecs.FargateTaskDefinition(
             self,
             "Task",
-            cpu=512,
-            memory_limit_mib=1024,
+            cpu=256 if small else 512,
+            memory_limit_mib=512 if small else 1024,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.ARM64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
@@ -194,6 +231,7 @@ class Bridge(Construct):
                 "BRIDGE_CLIENT_ID_PREFIX": BRIDGE_CLIENT_PREFIX,
                 # a new certificate (rotation) is a new task definition: ECS replaces the tasks
                 "BRIDGE_CERTIFICATE_ID": self.credential.certificate_id,
+                **basic_ingest_environment(basic_ingest or {}),
             },
             secrets={
                 "BRIDGE_MQTT_CERT_PEM": ecs.Secret.from_secrets_manager(self.certificate, "certificate_pem"),
@@ -211,16 +249,45 @@ class Bridge(Construct):
                 start_period=Duration.seconds(30),
             ),
         )
-        # The NLB's own security group is the only source the tasks accept, although UDP keeps the
-        # gateways' addresses (client IP preservation is always on for UDP targets).
+        self.load_balancer: elbv2.NetworkLoadBalancer | None = None
+        self.target_group: elbv2.NetworkTargetGroup | None = None
+        task_security_group = ec2.SecurityGroup(
+            self, "TaskSecurityGroup", vpc=self.vpc, allow_all_outbound=True, description="Bridge tasks"
+        )
+        self.task_security_group = task_security_group
+        if small:
+            # Gateways reach the task's public address directly; the health port stays closed (the
+            # container's own health check reads it inside the task).
+            task_security_group.add_ingress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.udp(UDP_PORT), "Semtech UDP from gateways"
+            )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=task,
+            desired_count=self.desired_count,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            assign_public_ip=small,
+            vpc_subnets=ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PUBLIC if small else ec2.SubnetType.PRIVATE_WITH_EGRESS
+            ),
+            security_groups=[task_security_group],
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+        self.service.node.add_dependency(self.credential)
+        if not small:
+            self._load_balancer(task_security_group, logs_bucket)
+
+    def _load_balancer(self, task_security_group: ec2.SecurityGroup, logs_bucket: s3.IBucket) -> None:
+        """The HA layout's NLB: its own security group is the only source the tasks accept, although UDP
+        keeps the gateways' addresses (client IP preservation is always on for UDP targets)."""
         nlb_security_group = ec2.SecurityGroup(
             self, "NlbSecurityGroup", vpc=self.vpc, allow_all_outbound=False, description="Bridge NLB"
         )
         nlb_security_group.add_ingress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.udp(UDP_PORT), "Semtech UDP from gateways"
-        )
-        task_security_group = ec2.SecurityGroup(
-            self, "TaskSecurityGroup", vpc=self.vpc, allow_all_outbound=True, description="Bridge tasks"
         )
         task_security_group.add_ingress_rule(
             nlb_security_group, ec2.Port.udp(UDP_PORT), "Gateways via the NLB"
@@ -230,20 +297,6 @@ class Bridge(Construct):
         )
         nlb_security_group.add_egress_rule(task_security_group, ec2.Port.udp(UDP_PORT), "To the bridge tasks")
         nlb_security_group.add_egress_rule(task_security_group, ec2.Port.tcp(HEALTH_PORT), "Health checks")
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=cluster,
-            task_definition=task,
-            desired_count=desired_count,
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            assign_public_ip=False,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[task_security_group],
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-        )
-        self.service.node.add_dependency(self.credential)
         self.load_balancer = elbv2.NetworkLoadBalancer(
             self,
             "Nlb",
@@ -274,3 +327,11 @@ class Bridge(Construct):
             ),
             deregistration_delay=Duration.seconds(30),
         )
+
+
+def basic_ingest_environment(rules: dict[str, str]) -> dict[str, str]:
+    """`BRIDGE_BASIC_INGEST=event/up=Loraless_GatewayUplink,...`: the bridge publishes those gateway events
+    on `$aws/rules/<rule>/<topic>` (functions/bridge/config.py)."""
+    if not rules:
+        return {}
+    return {"BRIDGE_BASIC_INGEST": ",".join(f"{kind}={rule}" for kind, rule in rules.items())}

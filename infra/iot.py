@@ -17,6 +17,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 SQL_VERSION = "2016-03-23"
+# Gateway events that may arrive by Basic Ingest, by topic suffix, and the rule each one starts
+# (infra/network.py). State messages stay on the broker: they are retained, which Basic Ingest cannot do.
+INGESTED = {"event/up": "GatewayUplink", "event/ack": "GatewayTxAck", "event/stats": "GatewayStats"}
+
+
+def basic_ingest_topic(rule_name: str, topic: str) -> str:
+    """Where a message for one rule goes when the broker is skipped: `$aws/rules/<rule>/<topic>`; the rule
+    sees `<topic>` (its `topic(n)` counts from there) and IoT Core bills no message (AWS IoT developer
+    guide, "Reducing messaging costs with Basic Ingest")."""
+    return f"$aws/rules/{rule_name}/{topic}"
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,14 @@ class TopicRules(Construct):
         error_role = iam.Role(self, "ErrorActionRole", assumed_by=iam.ServicePrincipal("iot.amazonaws.com"))
         dead_letters.grant_send_messages(error_role)
         self.rules: dict[str, iot.CfnTopicRule] = {}
+        # Named (not generated) so that the Basic Ingest topics `$aws/rules/<name>/...` are known at synth.
+        prefix = "".join(c if c.isalnum() else "_" for c in Stack.of(self).stack_name)
+        self.names: dict[str, str] = {rule.name: f"{prefix}_{rule.name}" for rule in rules}
         for rule in rules:
             cfn = iot.CfnTopicRule(
                 self,
                 rule.name,
+                rule_name=self.names[rule.name],
                 topic_rule_payload=iot.CfnTopicRule.TopicRulePayloadProperty(
                     sql=rule.sql,
                     aws_iot_sql_version=SQL_VERSION,
@@ -78,12 +92,24 @@ class GatewayPolicy(Construct):
     so one gateway's certificate cannot publish another gateway's uplinks or read its downlinks.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, region_prefixes: list[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        region_prefixes: list[str],
+        basic_ingest: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         arn = f"arn:{stack.partition}:iot:{stack.region}:{stack.account}"
         thing = "${iot:Connection.Thing.ThingName}"
         own = [f"{prefix}/gateway/{thing}" for prefix in region_prefixes]
+        ingest = [
+            f"{arn}:topic/{basic_ingest_topic(rule, f'{t}/{kind}')}"
+            for kind, rule in (basic_ingest or {}).items()
+            for t in own
+        ]
         document = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
@@ -94,7 +120,8 @@ class GatewayPolicy(Construct):
                 iam.PolicyStatement(
                     actions=["iot:Publish"],
                     resources=[f"{arn}:topic/{t}/event/*" for t in own]
-                    + [f"{arn}:topic/{t}/state/*" for t in own],
+                    + [f"{arn}:topic/{t}/state/*" for t in own]
+                    + ingest,
                 ),
                 iam.PolicyStatement(
                     actions=["iot:Subscribe"], resources=[f"{arn}:topicfilter/{t}/command/*" for t in own]

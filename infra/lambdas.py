@@ -1,5 +1,6 @@
-"""How every Loraless Lambda is made: python3.13 on arm64, shared code and dependency layer, JSON logs,
-X-Ray tracing, Powertools settings, failed async invocations to the dead-letter queue."""
+"""How every Loraless Lambda is made: python3.13 on arm64, shared code and dependency layer, JSON logs
+filtered by level, X-Ray tracing as configured, Powertools settings, failed async invocations to the
+dead-letter queue."""
 
 from __future__ import annotations
 
@@ -15,6 +16,38 @@ from infra.bundling import dependencies_code, function_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+@dataclass(frozen=True)
+class Observability:
+    """Deploy-time log and trace settings shared by every function (`cdk.json`: `log_level`, `tracing`).
+
+    Logs are JSON so Lambda filters them by level before CloudWatch ingests them ($0.50/GB): at `WARN`
+    (the default) neither Lambda's own `platform.start`/`platform.report` lines nor the functions' INFO
+    lines are sent, only warnings and errors (rejected frames, failed deliveries, exceptions). Lambda
+    counts a line without a `level` (Powertools' EMF metrics) as INFO, so the network server's custom
+    metrics (the dashboard's first graph) need `INFO` too; Lambda's own metrics (invocations, errors,
+    duration, throttles) and every alarm do not depend on logs. `tracing`: `PassThrough` (default) traces
+    only a call whose caller sampled it (IoT rules never do), `Active` lets Lambda sample (1 request/s and
+    5 % of the rest per function, X-Ray's default rule, which Lambda applies: $5 per million traces).
+    """
+
+    log_level: str = "WARN"
+    tracing: str = "PassThrough"
+
+    @property
+    def system_log_level(self) -> lambda_.SystemLogLevel:
+        return {"DEBUG": lambda_.SystemLogLevel.DEBUG, "INFO": lambda_.SystemLogLevel.INFO}.get(
+            self.log_level, lambda_.SystemLogLevel.WARN
+        )
+
+    @property
+    def application_log_level(self) -> lambda_.ApplicationLogLevel:
+        return lambda_.ApplicationLogLevel[{"WARNING": "WARN"}.get(self.log_level, self.log_level)]
+
+    @property
+    def tracing_mode(self) -> lambda_.Tracing:
+        return lambda_.Tracing.ACTIVE if self.tracing.lower() == "active" else lambda_.Tracing.PASS_THROUGH
 
 
 @dataclass(frozen=True)
@@ -53,8 +86,11 @@ def make_function(
     shared: SharedCode,
     dead_letters: sqs.IQueue,
     environment: dict[str, str],
+    observability: Observability,
+    memory_size: int | None = None,
 ) -> lambda_.Function:
-    """A function per spec; the environment is the stack-wide one plus the spec's own."""
+    """A function per spec; the environment is the stack-wide one plus the spec's own; `memory_size`
+    (from `cdk.json`'s `function_memory`) overrides the spec's."""
     log_group = logs.LogGroup(scope, f"{spec.name}Logs", retention=logs.RetentionDays.ONE_MONTH)
     return lambda_.Function(
         scope,
@@ -65,17 +101,19 @@ def make_function(
         layers=[shared.layer],
         handler=spec.handler,
         description=spec.description,
-        memory_size=spec.memory_size,
+        memory_size=memory_size or spec.memory_size,
         timeout=spec.timeout,
-        tracing=lambda_.Tracing.ACTIVE,
+        tracing=observability.tracing_mode,
         logging_format=lambda_.LoggingFormat.JSON,
+        system_log_level_v2=observability.system_log_level,
+        application_log_level_v2=observability.application_log_level,
         log_group=log_group,
         dead_letter_queue=dead_letters,
         retry_attempts=2,
         environment={
             "POWERTOOLS_SERVICE_NAME": spec.service,
             "POWERTOOLS_METRICS_NAMESPACE": "Loraless",
-            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOG_LEVEL": observability.application_log_level.value,
             **environment,
             **spec.environment,
         },
@@ -95,11 +133,13 @@ class FunctionGroup(Construct):
         shared: SharedCode,
         dead_letters: sqs.IQueue,
         environment: dict[str, str],
+        observability: Observability,
+        memory: dict[str, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.functions: dict[str, lambda_.Function] = {
-            spec.name: make_function(
-                self, spec, shared=shared, dead_letters=dead_letters, environment=environment
-            )
-            for spec in self.SPECS
-        }
+        self.functions: dict[str, lambda_.Function] = {}
+        for spec in self.SPECS:
+            self.functions[spec.name] = make_function(
+                self, spec, shared=shared, dead_letters=dead_letters, environment=environment,
+                observability=observability, memory_size=(memory or {}).get(spec.name),
+            )  # fmt: skip

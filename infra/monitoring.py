@@ -40,6 +40,8 @@ class Monitoring(Construct):
         api: apigw.RestApi,
         bridge: Bridge | None = None,
         alarm_email: str = "",
+        custom_metrics: bool = True,
+        dashboard: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True)
@@ -74,8 +76,8 @@ class Monitoring(Construct):
         )
         if bridge is not None:
             self._bridge_alarms(bridge, period)
-
-        self._dashboard(functions)
+        if dashboard:  # $3/month beyond the free tier's three; the Lambda console graphs the same
+            self._dashboard(functions, custom_metrics=custom_metrics)
 
     def _alarm(
         self,
@@ -102,17 +104,26 @@ class Monitoring(Construct):
         return alarm
 
     def _bridge_alarms(self, bridge: Bridge, period: Duration) -> None:
-        """Fewer running tasks than desired (Container Insights), or any target the NLB finds unhealthy."""
-        running = cw.Metric(
-            namespace="ECS/ContainerInsights",
-            metric_name="RunningTaskCount",
-            dimensions_map={
-                "ClusterName": bridge.cluster.cluster_name,
-                "ServiceName": bridge.service.service_name,
-            },
-            statistic="Minimum",
-            period=Duration.minutes(1),
-        )
+        """Fewer running tasks than desired, or (HA layout) any target the NLB finds unhealthy. The small
+        layout has no Container Insights: there the service's free CPU metric counts the tasks (its
+        SampleCount is the number of tasks that reported)."""
+        dimensions = {"ClusterName": bridge.cluster.cluster_name, "ServiceName": bridge.service.service_name}
+        if bridge.layout == "small":
+            running = cw.Metric(
+                namespace="AWS/ECS",
+                metric_name="CPUUtilization",
+                dimensions_map=dimensions,
+                statistic="SampleCount",
+                period=Duration.minutes(1),
+            )
+        else:
+            running = cw.Metric(
+                namespace="ECS/ContainerInsights",
+                metric_name="RunningTaskCount",
+                dimensions_map=dimensions,
+                statistic="Minimum",
+                period=Duration.minutes(1),
+            )
         self._alarm(
             "BridgeRunningTasks",
             running,
@@ -122,6 +133,8 @@ class Monitoring(Construct):
             missing=cw.TreatMissingData.BREACHING,
             evaluation_periods=3,
         )
+        if bridge.target_group is None:
+            return
         unhealthy = bridge.target_group.metrics.un_healthy_host_count(
             period=Duration.minutes(1), statistic="Maximum"
         )
@@ -132,18 +145,23 @@ class Monitoring(Construct):
             evaluation_periods=3,
         )
 
-    def _dashboard(self, functions: Mapping[str, lambda_.IFunction]) -> None:
+    def _dashboard(self, functions: Mapping[str, lambda_.IFunction], *, custom_metrics: bool) -> None:
+        """The network server's own counters need `log_level: INFO` (EMF lines carry no level, so Lambda
+        filters them as INFO); the per-function graphs are Lambda's own metrics."""
         dashboard = cw.Dashboard(self, "Dashboard")
-        dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Network server",
-                left=[
-                    cw.Metric(namespace=NAMESPACE, metric_name=m, statistic="Sum", period=Duration.minutes(1))
-                    for m in NETWORK_METRICS
-                ],
-                width=24,
+        if custom_metrics:
+            dashboard.add_widgets(
+                cw.GraphWidget(
+                    title="Network server",
+                    left=[
+                        cw.Metric(
+                            namespace=NAMESPACE, metric_name=m, statistic="Sum", period=Duration.minutes(1)
+                        )
+                        for m in NETWORK_METRICS
+                    ],
+                    width=24,
+                )
             )
-        )
         dashboard.add_widgets(
             *[
                 cw.GraphWidget(

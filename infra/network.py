@@ -7,19 +7,25 @@ from aws_cdk import Duration
 from infra.iot import TopicRule
 from infra.lambdas import FunctionGroup, FunctionSpec
 
-# Uplinks race the RX1 deadline: more memory buys proportionally more CPU for the AES/CMAC work.
+# Memory buys CPU in proportion (1,769 MB = one vCPU) and is billed for the whole call, which for the
+# uplink function is mostly the 200 ms de-duplication wait: ~11-20 ms of CPU per call (bench/cost.py). At
+# 256 MB (0.14 vCPU) that CPU takes ~4x longer than at 1 GB, +60-100 ms to a ~300 ms call (billed a third
+# of the GB-s), against an RX1 deadline 3 s after the uplink; a cold start (~0.8 s of imports at 1 GB)
+# takes ~3-5 s there, which a confirmed uplink's RX1 then misses (RX2 and the JoinAccept's 6 s window
+# remain). `function_memory` in cdk.json sets any function's memory, e.g. {"Uplink": 1024}.
 UPLINK = FunctionSpec(
     name="Uplink",
     handler="functions.network.handlers.uplink.handler",
     description="Dedup, authenticate and act on one gateway reception (JoinRequest, data, rejoin)",
     service="network",
-    memory_size=1024,
+    memory_size=256,
 )
 TX_ACK = FunctionSpec(
     name="TxAck",
     handler="functions.network.handlers.tx_ack.handler",
     description="Gateway TX acknowledgements: RX2 retry on TOO_LATE/COLLISION, txack events",
     service="network",
+    memory_size=256,
 )
 GATEWAY_EVENTS = FunctionSpec(
     name="GatewayEvents",

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from infra.access import ENVELOPE_ACTIONS, FUNCTION_ACCESS, TABLE_ACTIONS, Access
@@ -17,9 +18,9 @@ from infra.appserver import ApplicationServer
 from infra.basicstation import StationListeners
 from infra.bridge import UDP_PORT, Bridge, BridgePolicy
 from infra.dead_letters import DeadLetters
-from infra.iot import ApplicationPolicy, DataEndpoint, GatewayPolicy, TopicRules
+from infra.iot import INGESTED, ApplicationPolicy, DataEndpoint, GatewayPolicy, TopicRules
 from infra.keys import Keys, SessionSecret
-from infra.lambdas import SharedCode
+from infra.lambdas import Observability, SharedCode
 from infra.monitoring import Monitoring
 from infra.network import NetworkServer
 from infra.storage import Storage, TableSpec
@@ -47,6 +48,24 @@ class StackSettings:
     # Frames from gateways no organization registered are refused, as ChirpStack refuses them; true lets
     # any gateway in (a private test network).
     allow_unknown_gateways: bool = False
+    # Lambda log level (`WARN`: warnings and errors only; `INFO`: also Lambda's start/report lines, the
+    # functions' per-frame lines and the EMF metrics) and X-Ray tracing (`PassThrough` or `Active`):
+    # infra/lambdas.py, `Observability`.
+    log_level: str = "WARN"
+    tracing: str = "PassThrough"
+    # With `tracing: Active`: the share of calls past the first each second that X-Ray records.
+    xray_sampling_rate: float = 0.01
+    # Memory per function name, over the FunctionSpecs' (e.g. {"Uplink": 1024}).
+    function_memory: dict[str, int] = field(default_factory=dict)
+    # Gateway events (up, ack, stats) reach their rules through Basic Ingest (`$aws/rules/<rule>/...`), which
+    # IoT Core does not bill as messages; they are then not on the broker for MQTT subscribers
+    # (infra/README.md, "Basic Ingest").
+    basic_ingest: bool = True
+    # The bridge: `small` (one task with a public address, no NAT, no load balancer) or `ha` (two tasks in
+    # two zones behind a Network Load Balancer): infra/bridge.py, infra/README.md.
+    bridge_layout: str = "small"
+    # A CloudWatch dashboard ($3/month beyond the free tier's three dashboards).
+    dashboard: bool = False
 
 
 class LoralessStack(Stack):
@@ -76,12 +95,15 @@ class LoralessStack(Stack):
             "REGION_PREFIXES": ",".join(settings.region_prefixes),
             "ALLOW_UNKNOWN_GATEWAYS": "true" if settings.allow_unknown_gateways else "false",
         }
-        network = NetworkServer(
-            self, "Network", shared=shared, dead_letters=dead_letters, environment=environment
-        )
-        appserver = ApplicationServer(
-            self, "AppServer", shared=shared, dead_letters=dead_letters, environment=environment
-        )
+        observability = Observability(log_level=settings.log_level, tracing=settings.tracing)
+        if observability.tracing_mode == lambda_.Tracing.ACTIVE:
+            self._sampling_rule(settings.xray_sampling_rate)
+        groups = {
+            "shared": shared, "dead_letters": dead_letters, "environment": environment,
+            "observability": observability, "memory": settings.function_memory,
+        }  # fmt: skip
+        network = NetworkServer(self, "Network", **groups)  # type: ignore[arg-type]
+        appserver = ApplicationServer(self, "AppServer", **groups)  # type: ignore[arg-type]
         api_function = appserver.functions["Api"]
         sessions = SessionSecret(self, "Sessions", key=key).secret
         sessions.grant_read(api_function)
@@ -100,10 +122,15 @@ class LoralessStack(Stack):
         for name, function in functions.items():
             self._grant(function, FUNCTION_ACCESS[name], storage=storage, key=key, tables=tables)
 
-        TopicRules(
+        rules = TopicRules(
             self, "Rules", rules=network.topic_rules() + appserver.topic_rules(), dead_letters=dead_letters
         )
-        gateway_policy = GatewayPolicy(self, "GatewayPolicy", region_prefixes=settings.region_prefixes)
+        # Basic Ingest: gateway events go straight to their rule; the bridge (and a gateway speaking MQTT
+        # itself) may publish there for gateway topics only, and for these rules only.
+        ingest = {kind: rules.names[rule] for kind, rule in INGESTED.items()} if settings.basic_ingest else {}
+        gateway_policy = GatewayPolicy(
+            self, "GatewayPolicy", region_prefixes=settings.region_prefixes, basic_ingest=ingest
+        )
 
         logs_bucket = s3.Bucket(
             self,
@@ -119,7 +146,9 @@ class LoralessStack(Stack):
         bridge = None
         # Also without the Fargate bridge: a bridge run elsewhere (on site, or the local cloud's, whose
         # broker enforces the policies of this template) holds a certificate with this policy.
-        bridge_policy = BridgePolicy(self, "BridgePolicy", region_prefixes=settings.region_prefixes)
+        bridge_policy = BridgePolicy(
+            self, "BridgePolicy", region_prefixes=settings.region_prefixes, basic_ingest=ingest
+        )
         CfnOutput(
             self,
             "BridgePolicyName",
@@ -140,9 +169,16 @@ class LoralessStack(Stack):
                 logs_bucket=logs_bucket,
                 policy=bridge_policy.policy,
                 credential_serial=settings.bridge_credential_serial,
+                layout=settings.bridge_layout,
+                basic_ingest=ingest,
             )
             self.invoked.append(bridge.credential.handler)  # by the custom resource provider
             if settings.station_certificate_arn:
+                if bridge.load_balancer is None:
+                    raise ValueError(
+                        "Basics Station's TLS listeners live on the bridge's load balancer: deploy with "
+                        "-c bridge_layout=ha to serve it (the small layout has none)"
+                    )
                 station = StationListeners(
                     self, "BasicsStation", bridge=bridge, table=storage.tables["StationCredentials"], key=key,
                     certificate_arn=settings.station_certificate_arn, domain=settings.station_domain,
@@ -164,8 +200,32 @@ class LoralessStack(Stack):
             api=api.rest_api,
             bridge=bridge,
             alarm_email=settings.alarm_email,
+            custom_metrics=observability.application_log_level.value in ("TRACE", "DEBUG", "INFO"),
+            dashboard=settings.dashboard,
         )
         self._outputs(endpoint, api, web, gateway_policy, storage, bridge)
+
+    def _sampling_rule(self, rate: float) -> None:
+        """Active tracing at low volume records every call ($5 per million traces, more than all else per
+        uplink): this rule, ahead of X-Ray's default (1/s, then 5 %), keeps one trace a second and `rate` of
+        the rest for this stack's functions and API."""
+        xray.CfnSamplingRule(
+            self,
+            "Sampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=f"{self.stack_name}-sampling"[:32],
+                priority=100,
+                fixed_rate=rate,
+                reservoir_size=1,
+                service_name=f"{self.stack_name}*",
+                service_type="*",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
 
     def _outputs(
         self,
@@ -203,13 +263,24 @@ class LoralessStack(Stack):
         CfnOutput(
             self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn, description="Alarm notifications"
         )
-        if bridge is not None:
+        if bridge is not None and bridge.load_balancer is not None:
             CfnOutput(
                 self,
                 "UdpAddress",
                 value=bridge.load_balancer.load_balancer_dns_name,
                 description=f"Packet forwarders: server_address (serv_port_up/down {UDP_PORT})",
             )
+        if bridge is not None and bridge.load_balancer is None:
+            CfnOutput(
+                self,
+                "UdpAddressLookup",
+                value="aws ec2 describe-network-interfaces --filters Name=group-id,Values="
+                f"{bridge.task_security_group.security_group_id} "
+                "--query NetworkInterfaces[].Association.PublicIp --output text",
+                description=f"Prints the bridge task's public IPv4 (UDP {UDP_PORT}); it changes when the "
+                "task is replaced (small layout)",
+            )
+        if bridge is not None:
             CfnOutput(self, "BridgeCertificateSecret", value=bridge.certificate.secret_name)
             CfnOutput(self, "BridgeCertificateId", value=bridge.credential.certificate_id)
             CfnOutput(self, "BridgeCluster", value=bridge.cluster.cluster_name)

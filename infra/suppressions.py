@@ -61,8 +61,14 @@ WEB_DEPLOYMENT_FINDINGS = (
 BRIDGE = {
     "AwsSolutions-ECS2": "Environment variables hold endpoints and ports only; the MQTT certificate and key "
     "reach the container as ECS secrets from Secrets Manager.",
-    "AwsSolutions-EC23": "UDP 1700 must be reachable by gateways on the internet at the NLB's security "
-    "group; the tasks accept traffic from that group only.",
+    "AwsSolutions-EC23": "UDP 1700 must be reachable by gateways on the internet: at the NLB's security "
+    "group (ha layout, the tasks accept traffic from that group only) or at the task's (small layout, "
+    "UDP 1700 only).",
+}
+# Only with the small bridge layout (infra/bridge.py).
+SMALL_BRIDGE = {
+    "AwsSolutions-ECS4": "Container Insights costs ~$7.50/month, half the small layout's budget; the "
+    "alarm on running tasks reads the service's free AWS/ECS metrics instead.",
 }
 
 
@@ -112,10 +118,13 @@ def suppress(
     invoked: Iterable[lambda_.Function],
     region_prefixes: Iterable[str],
     bridge: bool,
+    bridge_layout: str = "ha",
     indexed_tables: Iterable[CfnResource] = (),
 ) -> None:
     """Acknowledge the findings we accept on `stack`, with their reasons."""
     rules = dict(STACK_WIDE) | located(stack) | (BRIDGE if bridge else {})
+    if bridge and bridge_layout == "small":
+        rules |= SMALL_BRIDGE
     iot = iot_arn(stack)
     for prefix in region_prefixes:
         rules[f"AwsSolutions-IAM5[Resource::{iot}:topic/{prefix}/gateway/*/command/*]"] = (

@@ -202,6 +202,7 @@ class LocalCloud:
             "AWS_ENDPOINT_URL_DYNAMODB": str(self.dynamodb.endpoint_url),
             "LORALESS_LOCAL_MASTER_KEY": local_master_key(self.settings.data_dir),
             **tables,
+            **self.template.bridge_environment,  # what the deployed container publishes (Basic Ingest)
         }
 
     def start(self) -> LocalCloud:

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 KINDS = {"GatewayPolicy": "gateway", "ApplicationPolicy": "application", "BridgePolicy": "bridge"}
-CLOUD_RULES = ("cloud readwrite #",)
+# `#` does not match topics that start with `$` (MQTT 3.1.1 §4.7.2): Basic Ingest's are named apart.
+CLOUD_RULES = ("cloud readwrite #", "cloud readwrite $aws/rules/#")
+# The shipped stack's Basic Ingest rules (infra/iot.py INGESTED, named `<stack>_<rule>`), for a broker
+# started without a template.
+DEFAULT_BASIC_INGEST = {
+    "event/up": "Loraless_GatewayUplink",
+    "event/ack": "Loraless_GatewayTxAck",
+    "event/stats": "Loraless_GatewayStats",
+}
 _ACCESS = {"iot:Publish": "write", "iot:Receive": "read"}
 _VARIABLES = {"${iot:Connection.Thing.ThingName}": "%u", "${iot:ClientId}": "%c"}
 
@@ -71,13 +79,20 @@ def rules_from_template(template: Mapping[str, Any]) -> list[str]:
     return rules
 
 
-def default_rules(region_prefixes: Iterable[str] = ("eu868",)) -> list[str]:
+def default_rules(
+    region_prefixes: Iterable[str] = ("eu868",), basic_ingest: Mapping[str, str] = DEFAULT_BASIC_INGEST
+) -> list[str]:
     """What rules_from_template gives for the stack's policies with these region prefixes, for a broker
-    started without a template (tests/infra/test_broker_policies.py keeps the two equal)."""
+    started without a template (tests/infra/test_stack_iot.py keeps the two equal)."""
+    region_prefixes = list(region_prefixes)
     rules = list(CLOUD_RULES)
     for prefix in region_prefixes:
         own = f"{prefix}/gateway/%u"
         rules += [f"gateway write {own}/event/#", f"gateway write {own}/state/#"]
+        rules += [f"gateway write $aws/rules/{rule}/{own}/{kind}" for kind, rule in basic_ingest.items()]
+        rules += [
+            f"bridge write $aws/rules/{rule}/{prefix}/gateway/+/{kind}" for kind, rule in basic_ingest.items()
+        ]
     rules += [f"gateway read {prefix}/gateway/%u/command/#" for prefix in region_prefixes]
     rules += [
         "application read application/%u/#",

@@ -1,6 +1,10 @@
 """IoT Core's rules engine, locally: every topic rule of the template, subscribed on the broker, its
 SQL applied to each message, and the resulting event handed to the rule's function asynchronously
 (as IoT invokes Lambda). A message that is not JSON, or that the SQL drops, starts nothing.
+
+Basic Ingest: a message on `$aws/rules/<rule name>/<topic>` starts that rule only, which sees `<topic>`
+(its `topic(n)` counts from there), as IoT Core does ("Reducing messaging costs with Basic Ingest");
+locally such messages still cross Mosquitto, where no client but the rules engine may read them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from localcloud.iot_sql import Message, Rule, parse_rule, topic_matches
 from localcloud.template import RuleDef
 
 log = logging.getLogger("loraless.local.rules")
+BASIC_INGEST = "$aws/rules/"
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -31,8 +36,9 @@ class RulesEngine:
 
     @property
     def topic_filters(self) -> list[str]:
-        """What to subscribe to, each filter once."""
-        return list(dict.fromkeys(rule.topic_filter for _, rule in self.rules))
+        """What to subscribe to, each filter once (`#` does not match `$` topics: Basic Ingest's own)."""
+        filters = [rule.topic_filter for _, rule in self.rules]
+        return list(dict.fromkeys(filters + ([f"{BASIC_INGEST}#"] if self.rules else [])))
 
     def on_message(self, topic: str, payload: bytes, client_id: str = "") -> int:
         """Run every matching rule for one message; returns how many functions were started."""
@@ -40,8 +46,16 @@ class RulesEngine:
             document = json.loads(payload)
         except ValueError:
             document = None
+        rules = self.rules
+        if topic.startswith(BASIC_INGEST):
+            rule_name, _, topic = topic.removeprefix(BASIC_INGEST).partition("/")
+            rules = [(d, r) for d, r in self.rules if (d.rule_name or d.name) == rule_name]
+            if not rules:
+                self._count("basic_ingest_unknown_rule")
+                log.warning("no rule named %s for a Basic Ingest message; dropped", rule_name)
+                return 0
         started = 0
-        for definition, rule in self.rules:
+        for definition, rule in rules:
             if document is None:
                 if rule.select_all and topic_matches(rule.topic_filter, topic):
                     self._count("not_json")

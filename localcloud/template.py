@@ -36,11 +36,13 @@ class FunctionDef:
 
 @dataclass(frozen=True)
 class RuleDef:
-    """One IoT topic rule: its SQL and the function its Lambda action invokes."""
+    """One IoT topic rule: its SQL, the function its Lambda action invokes, and its name on AWS, which
+    Basic Ingest topics (`$aws/rules/<rule_name>/...`) address (the logical id if the template has none)."""
 
     name: str
     sql: str
     function: str
+    rule_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class LocalTemplate:
     tables: dict[str, TableDef]
     api_function: str | None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # What the bridge's container gets from the template that changes what it publishes (Basic Ingest).
+    bridge_environment: dict[str, str] = field(default_factory=dict)
 
 
 def synthesize(context: Mapping[str, object] | None = None) -> dict[str, Any]:
@@ -169,10 +173,14 @@ def load(template: Mapping[str, Any], *, iot_data_endpoint: str) -> LocalTemplat
         if resource["Type"] != "AWS::Lambda::Function" or not _ours(str(properties.get("Handler", ""))):
             continue  # CDK's own helper functions (custom resources, deployments) have no local role
         variables = properties.get("Environment", {}).get("Variables", {})
+        environment = {key: resolve(value) for key, value in variables.items()}
+        level = properties.get("LoggingConfig", {}).get("ApplicationLogLevel")
+        if level:  # Lambda tells the runtime (and Powertools) the level it filters at
+            environment["AWS_LAMBDA_LOG_LEVEL"] = str(level)
         functions[logical_id] = FunctionDef(
             name=logical_id,
             handler=properties["Handler"],
-            environment={key: resolve(value) for key, value in variables.items()},
+            environment=environment,
             timeout_s=int(properties.get("Timeout", 3)),
             memory_mb=int(properties.get("MemorySize", 128)),
         )
@@ -185,7 +193,8 @@ def load(template: Mapping[str, Any], *, iot_data_endpoint: str) -> LocalTemplat
             if "Lambda" not in action:
                 raise TemplateError(f"rule {logical_id}: only Lambda actions run locally")
             target = action["Lambda"]["FunctionArn"]["Fn::GetAtt"][0]
-            rules.append(RuleDef(name=logical_id, sql=payload["Sql"], function=target))
+            rule_name = str(resource["Properties"].get("RuleName") or logical_id)
+            rules.append(RuleDef(name=logical_id, sql=payload["Sql"], function=target, rule_name=rule_name))
     tables = {
         logical_id: _table(logical_id, resource["Properties"])
         for logical_id, resource in resources.items()
@@ -204,4 +213,21 @@ def load(template: Mapping[str, Any], *, iot_data_endpoint: str) -> LocalTemplat
         tables=tables,
         api_function=api_function,
         outputs=dict(template.get("Outputs", {})),
+        bridge_environment=bridge_environment_of(resources),
     )
+
+
+BRIDGE_VARIABLES = ("BRIDGE_BASIC_INGEST",)
+
+
+def bridge_environment_of(resources: Mapping[str, Any]) -> dict[str, str]:
+    """The bridge container's variables the local bridge must share with the deployed one."""
+    found: dict[str, str] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::ECS::TaskDefinition":
+            continue
+        for container in resource["Properties"].get("ContainerDefinitions", []):
+            for variable in container.get("Environment", []):
+                if variable.get("Name") in BRIDGE_VARIABLES and isinstance(variable.get("Value"), str):
+                    found[variable["Name"]] = variable["Value"]
+    return found

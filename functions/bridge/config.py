@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -22,6 +22,9 @@ class BridgeConfig:
     key_path: Path | None = None
     client_id: str = "loraless-bridge-1"
     topic_prefix: str = "eu868"
+    # Gateway events published by Basic Ingest, by topic suffix -> IoT rule name (`event/up` ->
+    # `Loraless_GatewayUplink`): `$aws/rules/<rule>/<topic>`, not billed as messages by IoT Core.
+    basic_ingest: dict[str, str] = field(default_factory=dict)
     skip_crc_check: bool = False
     buffer_size: int = 10000
     iot_core_limits: bool = True
@@ -73,6 +76,10 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
     parser.add_argument("--client-id", default=env.get("BRIDGE_CLIENT_ID") or _client_id(env))
     parser.add_argument("--topic-prefix", default=env.get("BRIDGE_TOPIC_PREFIX", "eu868"))
     parser.add_argument(
+        "--basic-ingest", default=env.get("BRIDGE_BASIC_INGEST", ""),
+        help="event/up=<rule>,event/ack=<rule>,...: publish these gateway events to their IoT rule directly",
+    )  # fmt: skip
+    parser.add_argument(
         "--skip-crc-check", action="store_true", default=env.get("BRIDGE_SKIP_CRC_CHECK") == "1"
     )
     parser.add_argument("--buffer-size", type=int, default=int(env.get("BRIDGE_BUFFER_SIZE", "10000")))
@@ -100,6 +107,7 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
         key_path=key,
         client_id=args.client_id,
         topic_prefix=args.topic_prefix,
+        basic_ingest=parse_basic_ingest(args.basic_ingest),
         skip_crc_check=args.skip_crc_check,
         buffer_size=args.buffer_size,
         iot_core_limits=not args.no_iot_core_limits,
@@ -114,6 +122,14 @@ def from_environment(argv: list[str] | None = None) -> BridgeConfig:
         station_net_ids=args.station_net_ids,
         station_join_eui_ranges=args.station_join_eui_ranges,
     )
+
+
+def parse_basic_ingest(text: str) -> dict[str, str]:
+    """`event/up=Loraless_GatewayUplink,event/ack=...` -> {"event/up": "Loraless_GatewayUplink", ...}."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
+        raise ValueError(f"BRIDGE_BASIC_INGEST: expected kind=rule pairs, got {text!r}")
+    return {kind.strip(): rule.strip() for kind, rule in pairs}
 
 
 def _optional_int(text: str | None) -> int | None:

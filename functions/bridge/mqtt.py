@@ -101,11 +101,22 @@ class MqttLink:
     # -- publishing --------------------------------------------------------------------------
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Queue for the broker; never blocks, never raises."""
+        """Queue for the broker; never blocks, never raises. A gateway event configured for Basic Ingest
+        goes to `$aws/rules/<rule>/<topic>` (the rule sees `<topic>`; subscribers do not)."""
+        topic = self._ingest_topic(topic)
         if self.connected and not self._buffer:
             self._send(topic, payload, retain)
         else:
             self._enqueue(topic, payload, retain)
+
+    def _ingest_topic(self, topic: str) -> str:
+        """`<prefix>/gateway/<id>/event/up` -> `$aws/rules/<rule>/<prefix>/gateway/<id>/event/up`."""
+        levels = topic.split("/")
+        if len(levels) == 5 and levels[1] == "gateway":
+            rule = self.config.basic_ingest.get("/".join(levels[3:]))
+            if rule:
+                return f"$aws/rules/{rule}/{topic}"
+        return topic
 
     def _enqueue(self, topic: str, payload: bytes, retain: bool, *, front: bool = False) -> None:
         with self._lock:

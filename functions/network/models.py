@@ -123,6 +123,7 @@ class PendingDownlink(Model):
     kind = UnicodeAttribute(default="data")
     f_cnt = NumberAttribute(null=True)
     queue_item_id = UnicodeAttribute(null=True)  # the application downlink it carries, for txack events
+    first_window = NumberAttribute(null=True)  # 2 when RX1 was missed and only the RX2 item went (None: 1)
     expires_at = TTLAttribute()
 
 

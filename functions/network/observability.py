@@ -51,6 +51,9 @@ METRICS = {
     "TxErrors": "TX acks: not sent in any window",
     "DownlinksUnacknowledged": "confirmed downlinks the device never acknowledged (`ack` false, given up)",
     "DownlinksExpired": "queued downlinks dropped unsent at their expiresAt (`log` EXPIRED)",
+    "DownlinksTooLate": "downlinks (and JoinAccepts) not sent: no receive window could still be met "
+    "(a queued payload stays queued)",
+    "DownlinksRX2Only": "downlinks sent with the RX2 item only: RX1 could no longer be met",
     "DownlinksTooLarge": "queued payloads too large for the data rate (kept queued)",
     "GatewaysSkipped": "receptions not used for the downlink (gateway offline or recently TOO_LATE)",
 }

@@ -84,10 +84,10 @@ def store_session(
 
 def record_downlink(
     downlink_id: int, *, dev_eui: str, gateway_id: str, kind: str, f_cnt: int | None,
-    queue_item_id: str | None = None,
+    queue_item_id: str | None = None, first_window: int = 1,
 ) -> None:  # fmt: skip
     """A downlink handed to a gateway, so its TX ack finds the device and the queue item it carries
-    (`transmissions.py`)."""
+    (`transmissions.py`), and which window its first item is for."""
     PendingDownlink(
         downlink_id,
         dev_eui=dev_eui,
@@ -95,6 +95,7 @@ def record_downlink(
         kind=kind,
         f_cnt=f_cnt,
         queue_item_id=queue_item_id,
+        first_window=first_window if first_window != 1 else None,
         expires_at=datetime.now(UTC) + PENDING_DOWNLINK_TTL,
     ).save()
 

@@ -39,23 +39,28 @@ def handle_tx_ack(
     items = [i.get("status", "OK") for i in event.get("items", []) if isinstance(i, dict)]
     tried = [s for s in items if s != "IGNORED"]
     final = tried[-1] if tried else "UNKNOWN"
-    count("TxErrors" if final != "OK" else f"DownlinksRX{len(tried)}")
     gateway_id = event.get("gatewayId")
     if "TOO_LATE" in tried and isinstance(gateway_id, str) and gateway_id:
         _remember_too_late(gateway_id)
     downlink_id = event.get("downlinkId")
+    pending: PendingDownlink | None = None
+    if isinstance(downlink_id, int):
+        try:
+            pending = PendingDownlink.get(downlink_id)
+        except PendingDownlink.DoesNotExist:
+            logger.info("TX ack for an unknown or expired downlink")
+    # A frame sent with its RX2 item alone (RX1 already missed, `send_downlink`) starts at window 2.
+    window = len(tried) + (int(pending.first_window) - 1 if pending and pending.first_window else 0)
+    count("TxErrors" if final != "OK" else f"DownlinksRX{window}")
     if not isinstance(downlink_id, int):
-        return {"status": final, "window": len(tried)}
-    try:
-        pending = PendingDownlink.get(downlink_id)
-    except PendingDownlink.DoesNotExist:
-        logger.info("TX ack for an unknown or expired downlink")
+        return {"status": final, "window": window}
+    if pending is None:
         if isinstance(gateway_id, str) and gateway_id:
             record_tx_ack(dev_eui=None, gateway_id=gateway_id, downlink_id=downlink_id, status=final,
-                          window=len(tried))  # fmt: skip
-        return {"status": final, "window": len(tried)}
+                          window=window)  # fmt: skip
+        return {"status": final, "window": window}
     record_tx_ack(dev_eui=pending.dev_eui, gateway_id=pending.gateway_id, downlink_id=downlink_id,
-                  status=final, window=len(tried))  # fmt: skip
+                  status=final, window=window)  # fmt: skip
     logger.append_keys(dev_eui=pending.dev_eui)
     pending.delete()
     requeued = False
@@ -83,4 +88,4 @@ def handle_tx_ack(
             details={k: v for k, v in details.items() if v is not None},
         )
     )
-    return {"status": final, "window": len(tried), "dev_eui": pending.dev_eui, "requeued": requeued}
+    return {"status": final, "window": window, "dev_eui": pending.dev_eui, "requeued": requeued}

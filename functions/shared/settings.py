@@ -23,6 +23,11 @@ class Settings:
     # RX1 delay given to devices in the JoinAccept. Cloud round trips (rule -> Lambda cold start 0.4-0.8
     # s, the de-duplication window, DynamoDB) make 1 s unsafe; 3 s leaves room and keeps RX2 at 4 s.
     rx1_delay_s: int
+    # How long before an RX window opens the network server must publish its downlink: the uplink's way
+    # from the gateway to the rule's timestamp plus the downlink's way back and the gateway's lead time
+    # (functions/network/README.md "Downlinks that would miss their window"). A window closer than this
+    # is not used.
+    downlink_margin_s: float
     net_id: str
     iot_data_endpoint: str | None
     join_server_function: str | None
@@ -62,6 +67,7 @@ def load(env: Mapping[str, str] = os.environ) -> Settings:
         dynamodb_endpoint=get("AWS_ENDPOINT_URL_DYNAMODB", get("AWS_ENDPOINT_URL")),
         dedup_window_s=float(get("DEDUP_WINDOW_MS", "200")) / 1000,
         rx1_delay_s=int(get("RX1_DELAY_S", "3")),
+        downlink_margin_s=float(get("DOWNLINK_MARGIN_MS", "500")) / 1000,
         net_id=get("NET_ID", "000000"),
         iot_data_endpoint=get("IOT_DATA_ENDPOINT"),
         join_server_function=get("JOIN_SERVER_FUNCTION"),

@@ -188,13 +188,15 @@ async def join(
     data_rate: int | None = None,
     timeout_s: float = 20,
 ) -> Heard:
-    """OTAA: JoinRequest out (at `data_rate` if given), the JoinAccept scheduled in its first window back
-    and accepted by the device. Other downlinks that arrive meanwhile stay queued."""
+    """OTAA: JoinRequest out (at `data_rate` if given), the JoinAccept scheduled in one of its two join
+    windows (RX2 alone when the network could no longer meet RX1, as a device listens in both, LoRaWAN
+    1.0.4 §6.2.6) and accepted by the device. Other downlinks that arrive meanwhile stay queued."""
     request_frame = device.join_request()
     if data_rate is not None:
         request_frame = replace(request_frame, data_rate=data_rate)
     request = air.transmit(device, request_frame, gateways=gateways, join=True)
-    first_window = device.region.timing.join_accept_delay1 * 1_000_000
+    timing = device.region.timing
+    windows_us = [delay * 1_000_000 for delay in (timing.join_accept_delay1, timing.join_accept_delay2)]
     deadline = time.monotonic() + timeout_s
     others: list[Heard] = []
     try:
@@ -203,11 +205,11 @@ async def join(
                 heard = await air.downlink(max(0.0, deadline - time.monotonic()))
             except NoDownlink:
                 seen = [(h.gateway_id, h.txpk.get("tmst"), h.answers is request) for h in others]
-                raise JoinFailed(
-                    f"no JoinAccept in the first window of {request.tmst}; heard {seen}"
-                ) from None
-            expected = (request.tmst.get(heard.gateway_id, -1) + first_window) & TMST_MASK
-            if heard.answers is request and heard.txpk.get("tmst") == expected:
+                windows = f"the join windows of {request.tmst}"
+                raise JoinFailed(f"no JoinAccept in {windows}; heard {seen}") from None
+            sent = request.tmst.get(heard.gateway_id, -1)
+            expected = {(sent + window) & TMST_MASK for window in windows_us}
+            if heard.answers is request and heard.txpk.get("tmst") in expected:
                 break
             others.append(heard)
     finally:

@@ -17,6 +17,7 @@ from tests.functional.test_network_pipeline import (
     APP_KEY,
     EU868,
     JOIN_EUI,
+    RECEIVED_AT_MS,
     World,
     downlink_payload,
     provision,
@@ -32,8 +33,12 @@ def test_an_older_join_processed_later_changes_nothing(
     world = World(monkeypatch)
     provision(EUI64.parse(DEV_EUI), "1.0.3")
     device = otaa(EUI64.parse(DEV_EUI), JOIN_EUI, EU868, app_key=APP_KEY, seed=1)
-    older = dataclasses.replace(reception(device.join_request().phy_payload), received_at_ms=1_000)
-    newer = dataclasses.replace(reception(device.join_request().phy_payload), received_at_ms=2_000)
+    older = dataclasses.replace(
+        reception(device.join_request().phy_payload), received_at_ms=RECEIVED_AT_MS - 3_000
+    )
+    newer = dataclasses.replace(
+        reception(device.join_request().phy_payload), received_at_ms=RECEIVED_AT_MS - 2_000
+    )
     assert handle_reception(newer, world.pipeline()) == "joined"
     assert device.accept_join(downlink_payload(world))
     session = DeviceSession.get(DEV_EUI)
@@ -43,8 +48,10 @@ def test_an_older_join_processed_later_changes_nothing(
     assert world.counts["StaleJoins"] == 1 and len(world.commands) == joins  # no JoinAccept
     assert DeviceSession.get(DEV_EUI).dev_addr == session.dev_addr
     assert Device.get(DEV_EUI).app_s_key == app_s_key  # the join server was not asked
-    up = dataclasses.replace(reception(device.uplink(2, b"\x01").phy_payload), received_at_ms=3_000)
+    up = dataclasses.replace(
+        reception(device.uplink(2, b"\x01").phy_payload), received_at_ms=RECEIVED_AT_MS - 1_000
+    )
     assert handle_reception(up, world.pipeline()) == "uplink"
     # A later JoinRequest (the device rejoining) is taken as usual.
-    again = dataclasses.replace(reception(device.join_request().phy_payload), received_at_ms=4_000)
+    again = dataclasses.replace(reception(device.join_request().phy_payload), received_at_ms=RECEIVED_AT_MS)
     assert handle_reception(again, world.pipeline()) == "joined"

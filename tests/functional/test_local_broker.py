@@ -200,3 +200,38 @@ def test_new_rules_from_a_template_are_enforced_without_a_restart(tmp_path: Path
         gateway.stop()
     finally:
         mosquitto.stop()
+
+
+def test_basic_ingest_is_open_to_gateway_events_of_the_ingesting_rules_only(broker: Mosquitto) -> None:
+    """Basic Ingest topics as the stack's policies allow them (infra/iot.py, infra/bridge.py): the bridge
+    for any gateway, a gateway for its own id, each only for the gateway-event rules; nobody but the
+    rules engine reads them (IoT Core lets no one subscribe to them)."""
+    cloud_inbox, reader_inbox = Inbox(), Inbox()
+    cloud = _session(broker, CLOUD_IDENTITY, cloud_inbox)
+    bridge = _session(broker, BRIDGE_IDENTITY)
+    gateway = _session(broker, GATEWAY, reader_inbox)
+    uplink = "$aws/rules/Loraless_GatewayUplink/eu868/gateway/{}/event/up"
+    try:
+        cloud.subscribe(["$aws/rules/#"])
+        gateway.subscribe(["$aws/rules/#"])  # granted by Mosquitto, never delivered (denied on read)
+        bridge.publish(uplink.format(OTHER_GATEWAY), b'{"n": 1}')
+        gateway.publish(uplink.format(GATEWAY), b'{"n": 2}')
+        assert cloud_inbox.wait_for(2) == [
+            (uplink.format(OTHER_GATEWAY), b'{"n": 1}'),
+            (uplink.format(GATEWAY), b'{"n": 2}'),
+        ]
+        with pytest.raises(PermissionError):
+            gateway.publish(uplink.format(OTHER_GATEWAY), b"forged")
+        for topic in (
+            f"$aws/rules/Loraless_ApplicationDownlink/eu868/gateway/{OTHER_GATEWAY}/event/up",
+            "$aws/rules/Loraless_GatewayUplink/application/1/device/01/event/up",
+            f"$aws/rules/Loraless_GatewayUplink/eu868/gateway/{OTHER_GATEWAY}/state/conn",
+        ):
+            with pytest.raises(PermissionError):
+                bridge.publish(topic, b"{}")
+        time.sleep(0.2)
+        assert reader_inbox.messages == []
+    finally:
+        gateway.stop()
+        bridge.stop()
+        cloud.stop()

@@ -98,5 +98,30 @@ def test_a_failed_invoke_is_counted_and_other_rules_still_run() -> None:
 
 def test_topic_filters_are_subscribed_once_each(template: LocalTemplate) -> None:
     filters = RulesEngine(template.rules, Recorder()).topic_filters
-    assert len(filters) == len(set(filters)) == 6
+    assert len(filters) == len(set(filters)) == 7  # the six rules' filters and Basic Ingest's `$aws/rules/#`
     assert {"+/gateway/+/event/up", "+/bridge/+/state/conn"} <= set(filters)
+
+
+def test_basic_ingest_starts_only_the_named_rule_which_sees_the_topic_without_the_prefix(
+    template: LocalTemplate,
+) -> None:
+    """`$aws/rules/<rule>/<topic>` reaches that rule only, and its `topic(n)` counts from `<topic>`, as
+    IoT Core's Basic Ingest does; the rule names are the template's own (what the bridge publishes to)."""
+    (uplink_rule,) = [r for r in template.rules if r.name.startswith("RulesGatewayUplink")]
+    assert uplink_rule.rule_name == "Loraless_GatewayUplink"
+    recorder = Recorder()
+    engine = RulesEngine(template.rules, recorder)
+    assert "$aws/rules/#" in engine.topic_filters  # `#` alone does not match topics starting with `$`
+    up = {"phyPayload": "QAEAAAAAAQABAgME", "rxInfo": {"gatewayId": "0102030405060708"}}
+    topic = "$aws/rules/Loraless_GatewayUplink/eu868/gateway/0102030405060708/event/up"
+    assert engine.on_message(topic, json.dumps(up).encode()) == 1
+    ((function, event),) = recorder.calls
+    assert _handler(template, function) == "functions.network.handlers.uplink.handler"
+    assert event["topic_prefix"] == "eu868" and event["topic_gateway_id"] == "0102030405060708"
+    # another rule's name: only that rule runs, and its SQL decides (an uplink is no stats report)
+    wrong = "$aws/rules/Loraless_GatewayStats/eu868/gateway/0102030405060708/event/up"
+    assert engine.on_message(wrong, json.dumps(up).encode()) == 0
+    unknown = "$aws/rules/NoSuchRule/eu868/gateway/0102030405060708/event/up"
+    assert engine.on_message(unknown, json.dumps(up).encode()) == 0
+    assert engine.counts["basic_ingest_unknown_rule"] == 1
+    assert len(recorder.calls) == 1

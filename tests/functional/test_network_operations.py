@@ -27,7 +27,7 @@ from functions.network.observability import logger
 from functions.network.receptions import parse_uplink
 from functions.network.scheduling import TOO_LATE_KEY
 from functions.network.uplink import Ports, handle_reception
-from tests.functional.test_network_pipeline import APP_KEY, NWK_KEY, World, joined_device
+from tests.functional.test_network_pipeline import APP_KEY, NWK_KEY, RECEIVED_AT_MS, World, joined_device
 
 GATEWAY = "0016c001ff10a235"
 
@@ -56,7 +56,7 @@ def world(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr(
         uplink_handler,
         "Ports",
-        lambda count: Ports(count=count, publish=w.publish, invoke=w.invoke, window_s=0.0),
+        lambda count: Ports(count=count, publish=w.publish, invoke=w.invoke, window_s=0.0, clock=w.clock),
     )
     original = uplink_handler._count
 
@@ -89,7 +89,7 @@ def event(phy_payload: bytes, *, gateway: str = GATEWAY, prefix: str = "eu868", 
         },
         "topic_prefix": prefix,
         "topic_gateway_id": gateway,
-        "received_at": 1_700_000_000_000,
+        "received_at": RECEIVED_AT_MS,
     }
 
 
@@ -247,7 +247,9 @@ def test_the_downlink_avoids_offline_and_recently_too_late_gateways(world: World
     def uplink_via_both() -> str:
         """Both gateways hear the frame; the invocations race as on AWS and one processes both."""
         up = device.uplink(2, b"x", confirmed=True)
-        pipeline = Ports(count=world.count, publish=world.publish, invoke=world.invoke, window_s=0.3)
+        pipeline = Ports(
+            count=world.count, publish=world.publish, invoke=world.invoke, window_s=0.3, clock=world.clock
+        )
         barrier = threading.Barrier(2)
         results: list[str] = []
 

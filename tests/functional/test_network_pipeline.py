@@ -32,6 +32,13 @@ APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 NWK_KEY = AES128Key.parse("000102030405060708090a0b0c0d0e0f")
 JOIN_EUI = EUI64.parse("70b3d57ed0000001")
 EU868 = get_region("EU868")
+RECEIVED_AT_MS = 1_700_000_000_000  # the rule's timestamp on every reception of these tests
+
+
+def just_after_reception() -> float:
+    """The pipeline's clock in these tests: 50 ms after the frames arrived, so every RX window is still
+    reachable however slowly the test runs (tests of missed windows move it, test_downlink_windows.py)."""
+    return RECEIVED_AT_MS / 1000 + 0.05
 
 
 class World:
@@ -45,6 +52,7 @@ class World:
         self.lock = threading.Lock()
         self.window_s = 0.3  # the de-duplication window; tests of one gateway may set 0
         self.last_downlink: tuple[str, dict[str, Any]] | None = None
+        self.clock = just_after_reception
         monkeypatch.setattr(SETTINGS, "join_server_function", "join-server")
         monkeypatch.setattr(SETTINGS, "network_events_function", "network-events")
         # These tests are about what follows the gateway check (test_unknown_gateways.py covers it).
@@ -68,7 +76,13 @@ class World:
             self.commands.append((topic, message))
 
     def pipeline(self) -> Ports:
-        return Ports(count=self.count, publish=self.publish, invoke=self.invoke, window_s=self.window_s)
+        return Ports(
+            count=self.count,
+            publish=self.publish,
+            invoke=self.invoke,
+            window_s=self.window_s,
+            clock=self.clock,
+        )
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -111,7 +125,7 @@ def reception(
         -60,
         snr,
         context,
-        1_700_000_000_000,
+        RECEIVED_AT_MS,
         rx_info,
         {"frequency": frequency},
     )

@@ -24,6 +24,12 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 # Skips the local bundling (uv installs for arm64) that `cdk synth` does; the shipped context bundles.
 NO_BUNDLING = {"aws:cdk:bundling-stacks": []}
 VARIANT = {**NO_BUNDLING, "bridge": "false", "region_prefixes": "eu868,us915_0"}
+# The other side of each cost setting the shipped cdk.json chooses: the highly available bridge, Lambda's
+# INFO logs and active tracing, gateway events on the broker instead of Basic Ingest, the dashboard.
+HIGH_AVAILABILITY = {
+    **NO_BUNDLING, "bridge_layout": "ha", "log_level": "INFO", "tracing": "Active", "basic_ingest": "false",
+    "dashboard": "true", "function_memory": "Uplink=1024",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,10 @@ def synthesize(name: str) -> Synthesized:
     """Once per session and context; the cloud assembly goes to a temporary directory."""
     from infra.app import build_app, shipped_context
 
-    context = shipped_context() if name == "shipped" else dict(VARIANT)
+    contexts = {"shipped": {}, "variant": dict(VARIANT), "ha": {**shipped_context(), **HIGH_AVAILABILITY}}
+    context = shipped_context() if name == "shipped" else contexts[name]
     saved = {k: os.environ.get(k) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
-    if name == "shipped":  # as `cdk deploy` sets them from the deploying credentials
+    if name in ("shipped", "ha"):  # as `cdk deploy` sets them from the deploying credentials
         os.environ["CDK_DEFAULT_ACCOUNT"], os.environ["CDK_DEFAULT_REGION"] = ACCOUNT, REGION
     try:
         started = time.perf_counter()
@@ -94,3 +101,13 @@ def resources(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def shipped_resources(shipped: Synthesized) -> dict[str, dict[str, Any]]:
     return dict(shipped.template["Resources"])
+
+
+@pytest.fixture(scope="session")
+def ha() -> Synthesized:
+    return synthesize("ha")
+
+
+@pytest.fixture(scope="session")
+def ha_resources(ha: Synthesized) -> dict[str, dict[str, Any]]:
+    return dict(ha.template["Resources"])

@@ -76,7 +76,41 @@ def test_the_container_is_arm64_healthchecked_and_its_context_small(shipped: Syn
     assert "USER bridge" in dockerfile and "HEALTHCHECK" in dockerfile
 
 
-def test_the_bridge_stays_up_and_only_the_nlb_reaches_it(shipped_resources: dict[str, Any]) -> None:
+def test_the_small_bridge_is_one_task_reached_on_udp_1700_only(shipped_resources: dict[str, Any]) -> None:
+    """The shipped layout: one task with a public address in a public subnet, no NAT gateway, no load
+    balancer; the internet reaches UDP 1700 and nothing else (the health port stays inside the task)."""
+    (_, service) = _one(shipped_resources, "AWS::ECS::Service")
+    properties = service["Properties"]
+    assert properties["DesiredCount"] == 1
+    assert properties["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+        "Enable": True,
+        "Rollback": True,
+    }
+    network = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "ENABLED"
+    for subnet in network["Subnets"]:
+        table = subnet["Ref"].rsplit("Subnet", 1)[0]
+        routes = [r["Properties"] for r in _of_type(shipped_resources, "AWS::EC2::Route").values()
+                  if r["Properties"]["RouteTableId"]["Ref"].startswith(table)]  # fmt: skip
+        assert routes and all("GatewayId" in r for r in routes), routes  # the internet gateway
+    assert not _of_type(shipped_resources, "AWS::EC2::NatGateway")
+    assert not _of_type(shipped_resources, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    (task_group,) = network["SecurityGroups"]
+    inline = shipped_resources[task_group["Fn::GetAtt"][0]]["Properties"].get("SecurityGroupIngress", [])
+    ingress = _of_type(shipped_resources, "AWS::EC2::SecurityGroupIngress").values()
+    separate = [r["Properties"] for r in ingress if r["Properties"]["GroupId"] == task_group]
+    rules = inline + separate
+    assert rules and all(
+        (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("udp", 1700, 1700) for r in rules
+    ), rules
+    (_, task) = _one(shipped_resources, "AWS::ECS::TaskDefinition")
+    assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == ("256", "512")
+    (_, cluster) = _one(shipped_resources, "AWS::ECS::Cluster")
+    assert {"Name": "containerInsights", "Value": "disabled"} in cluster["Properties"]["ClusterSettings"]
+
+
+def test_the_ha_bridge_stays_up_and_only_the_nlb_reaches_it(ha_resources: dict[str, Any]) -> None:
+    shipped_resources = ha_resources  # `bridge_layout: ha`
     (_, service) = _one(shipped_resources, "AWS::ECS::Service")
     properties = service["Properties"]
     configuration = properties["DeploymentConfiguration"]
@@ -123,8 +157,25 @@ def test_alarms_reach_a_person_through_a_key_cloudwatch_may_use(shipped_resource
     alarms = [a["Properties"] for a in _of_type(shipped_resources, "AWS::CloudWatch::Alarm").values()]
     assert all(a["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
     metrics = {a.get("MetricName") for a in alarms}
-    assert {"RunningTaskCount", "UnHealthyHostCount", "5XXError", "ApproximateNumberOfMessagesVisible",
-            "Errors", "Throttles"} <= metrics  # fmt: skip
+    assert {
+        "CPUUtilization",
+        "5XXError",
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "Throttles",
+    } <= metrics
+    (running,) = [
+        a for a in alarms if a.get("MetricName") == "CPUUtilization"
+    ]  # the small layout's task count
+    assert running["Statistic"] == "SampleCount" and running["TreatMissingData"] == "breaching"
+    assert running["ComparisonOperator"] == "LessThanThreshold" and running["Threshold"] == 1
+
+
+def test_the_ha_layout_alarms_on_container_insights_and_the_nlb(ha_resources: dict[str, Any]) -> None:
+    metrics = {
+        a["Properties"].get("MetricName") for a in _of_type(ha_resources, "AWS::CloudWatch::Alarm").values()
+    }
+    assert {"RunningTaskCount", "UnHealthyHostCount"} <= metrics
 
 
 def test_an_alarm_email_subscribes_its_address() -> None:

@@ -26,15 +26,41 @@ def test_every_handler_is_a_python313_arm64_function_with_tracing_and_dead_lette
     for function in functions:
         assert function["Runtime"] == "python3.13"
         assert function["Architectures"] == ["arm64"]
-        assert function["TracingConfig"] == {"Mode": "Active"}
+        # traced when the caller sampled the call (the API stage); IoT rules never do (`tracing` in cdk.json)
+        assert function["TracingConfig"] == {"Mode": "PassThrough"}
         assert "TargetArn" in function["DeadLetterConfig"]
-        assert function["LoggingConfig"]["LogFormat"] == "JSON"
+        # warnings and errors only: no platform start/report lines, no per-frame INFO lines (`log_level`)
+        assert function["LoggingConfig"] == {
+            "LogFormat": "JSON", "SystemLogLevel": "WARN", "ApplicationLogLevel": "WARN",
+            "LogGroup": function["LoggingConfig"]["LogGroup"],
+        }  # fmt: skip
+        assert function["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "WARN"
         assert len(function["Layers"]) == 1
         variables = function["Environment"]["Variables"]
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Loraless"
         assert variables["REGION_PREFIXES"] == ",".join(synthesized.region_prefixes)
         assert variables["ALLOW_UNKNOWN_GATEWAYS"] == "false"  # ChirpStack's: registered gateways only
         assert {"KMS_KEY_ID", "IOT_DATA_ENDPOINT"} <= variables.keys()
+
+
+def test_memory_is_sized_per_function_and_the_verbose_settings_apply(
+    resources: Any, ha_resources: Any
+) -> None:
+    """The uplink path runs at 256 MB (bench/cost.py); `function_memory`, `log_level` and `tracing` in
+    cdk.json change them (the `ha` context sets the other side of each)."""
+    memory = {f["Handler"]: f["MemorySize"] for f in _functions(resources)}
+    for spec in (network.UPLINK, network.TX_ACK, appserver.NETWORK_EVENTS):
+        assert memory[spec.handler] == 256, spec.name
+    verbose = {f["Handler"]: f for f in _functions(ha_resources)}
+    assert verbose[network.UPLINK.handler]["MemorySize"] == 1024
+    assert verbose[network.TX_ACK.handler]["MemorySize"] == 256
+    for function in verbose.values():
+        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["LoggingConfig"]["SystemLogLevel"] == "INFO"
+        assert function["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
+    (rule,) = [r for r in ha_resources.values() if r["Type"] == "AWS::XRay::SamplingRule"]
+    assert rule["Properties"]["SamplingRule"]["FixedRate"] <= 0.05
+    assert not [r for r in resources.values() if r["Type"] == "AWS::XRay::SamplingRule"]
 
 
 def test_functions_that_call_others_know_their_names(resources: Any) -> None:

@@ -21,7 +21,10 @@ def station_template() -> dict[str, Any]:
 
     from infra.app import build_app
 
-    context = {**NO_BUNDLING, "station_certificate_arn": CERTIFICATE, "station_domain": "lns.example.com"}
+    context = {
+        **NO_BUNDLING, "bridge_layout": "ha", "station_certificate_arn": CERTIFICATE,
+        "station_domain": "lns.example.com",
+    }  # fmt: skip
     app, stack = build_app(context, nag=False, env=cdk.Environment(**ENV))
     return dict(app.synth().get_stack_by_name(stack.stack_name).template)
 
@@ -80,7 +83,18 @@ def test_without_a_certificate_there_are_no_station_listeners() -> None:
 
     from infra.app import build_app
 
-    app, stack = build_app(dict(NO_BUNDLING), nag=False, env=cdk.Environment(**ENV))
+    app, stack = build_app({**NO_BUNDLING, "bridge_layout": "ha"}, nag=False, env=cdk.Environment(**ENV))
     template = app.synth().get_stack_by_name(stack.stack_name).template
     listeners = _of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()
     assert {item["Properties"]["Protocol"] for item in listeners} == {"UDP"}
+
+
+def test_the_small_layout_refuses_basics_station_rather_than_deploy_it_half() -> None:
+    """Its TLS listeners need the HA layout's load balancer: the small layout says so at synth."""
+    import aws_cdk as cdk
+
+    from infra.app import build_app
+
+    context = {**NO_BUNDLING, "bridge_layout": "small", "station_certificate_arn": CERTIFICATE}
+    with pytest.raises(ValueError, match="bridge_layout=ha"):
+        build_app(context, nag=False, env=cdk.Environment(**ENV))

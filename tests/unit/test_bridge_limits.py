@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from functions.bridge import semtech
 from functions.bridge.config import BridgeConfig
 from functions.bridge.metrics import Metrics
@@ -77,3 +79,33 @@ def test_the_mqtt_buffer_is_bounded_and_overflow_is_counted(tmp_path: Path) -> N
     counters = metrics.snapshot()["counters"]
     assert counters["mqtt_buffered"] == 15 and counters["mqtt_buffer_overflow"] == 5
     assert [topic.rsplit("/", 1)[1] for topic, _, _ in link._buffer] == [str(i) for i in range(5, 15)]
+
+
+def test_gateway_events_configured_for_basic_ingest_go_to_their_rule(tmp_path: Path) -> None:
+    """`BRIDGE_BASIC_INGEST` (infra/bridge.py sets it from the rules' names): those gateway events are
+    published on `$aws/rules/<rule>/<topic>`; state messages (retained) and commands are not."""
+    from functions.bridge.config import from_environment, parse_basic_ingest
+    from localcloud.certificates import CertificateAuthority
+
+    rules = parse_basic_ingest("event/up=Loraless_GatewayUplink,event/ack=Loraless_GatewayTxAck")
+    assert rules == {"event/up": "Loraless_GatewayUplink", "event/ack": "Loraless_GatewayTxAck"}
+    assert parse_basic_ingest("") == {}
+    with pytest.raises(ValueError, match="kind=rule"):
+        parse_basic_ingest("event/up")
+    issued = CertificateAuthority(tmp_path / "ca").issue("loraless-bridge")
+    ingest = "event/up=Loraless_GatewayUplink,event/ack=Loraless_GatewayTxAck"
+    arguments = ["--cert", str(issued.cert_path), "--key", str(issued.key_path), "--basic-ingest", ingest]
+    config = from_environment(arguments)
+    assert config.basic_ingest == rules
+    link = MqttLink(config, Metrics(), lambda _t, _p: None)  # never started: everything is buffered
+    for topic in ("eu868/gateway/0102030405060708/event/up", "eu868/gateway/0102030405060708/event/ack",
+                  "eu868/gateway/0102030405060708/event/stats", "eu868/gateway/0102030405060708/state/conn",
+                  "eu868/bridge/loraless-bridge-1/state/conn"):  # fmt: skip
+        link.publish(topic, b"{}")
+    assert [topic for topic, _, _ in link._buffer] == [
+        "$aws/rules/Loraless_GatewayUplink/eu868/gateway/0102030405060708/event/up",
+        "$aws/rules/Loraless_GatewayTxAck/eu868/gateway/0102030405060708/event/ack",
+        "eu868/gateway/0102030405060708/event/stats",
+        "eu868/gateway/0102030405060708/state/conn",
+        "eu868/bridge/loraless-bridge-1/state/conn",
+    ]

@@ -25,6 +25,7 @@ from functions.network.mac.units import Unit, UplinkMAC
 from functions.network.models import DeviceSession
 from functions.network.observability import Count
 from functions.network.receptions import Reception
+from functions.network.scheduling import Windows
 from functions.shared import aws
 from functions.shared.interface import NetworkEvent, QueuedDownlink, QueueHead
 from functions.shared.settings import SETTINGS
@@ -42,12 +43,13 @@ def run[C](context: C, steps: Sequence[Callable[[C], str | None]]) -> str:
 @dataclass
 class Ports:
     """The ports of the pipeline to the outside, replaceable in tests: counting, publishing, invoking,
-    and the de-duplication window."""
+    the de-duplication window, and the clock the RX windows are checked against."""
 
     count: Count
     publish: Callable[[str, dict[str, object]], None] = aws.publish
     invoke: Callable[..., dict[str, object] | None] = aws.invoke
     window_s: float = SETTINGS.dedup_window_s
+    clock: Callable[[], float] = time.time
 
     def send_event(self, event: NetworkEvent) -> None:
         """An event for the application server (asynchronous invoke of `NetworkEvents`)."""
@@ -98,7 +100,8 @@ class DataUplink:
     mac: UplinkMAC = field(default_factory=UplinkMAC)
     units: list[Unit] = field(default_factory=list)  # what wants this downlink, in order of worth
     busy: set[str] = field(default_factory=set)  # requests already on their way (retries)
-    # take_queue_head / fit_mac_commands / build_frame / choose_gateway
+    # plan_windows / take_queue_head / fit_mac_commands / build_frame / choose_gateway
+    windows: Windows = field(default_factory=lambda: Windows(rx1=True, rx2=True))  # still reachable
     head: QueueHead = field(default_factory=QueueHead)  # the queue, resolved for this uplink
     item: QueuedDownlink | None = None  # the application payload this downlink carries
     limit: int = 0  # the RX1 data rate's N (RP002 maximum payload size)

@@ -1,5 +1,6 @@
 """README step 5 and the last of 7: what the class A downlink of a data uplink carries, which gateway
-sends it, and sending it (RX1 + RX2 items in one gw.DownlinkFrame, `scheduling.py`)."""
+sends it, and sending it (RX1 + RX2 items in one gw.DownlinkFrame, `scheduling.py`), only in the windows
+it can still meet (README "Downlinks that would miss their window")."""
 
 from __future__ import annotations
 
@@ -11,9 +12,51 @@ from functions.network.mac.discipline import keep_pending, record_sent
 from functions.network.mac.units import fit
 from functions.network.observability import logger
 from functions.network.queue_events import report_queue
-from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
+from functions.network.scheduling import (
+    RxParameters,
+    Windows,
+    class_a_downlink,
+    command_topic,
+    downlink_reception,
+    heard_at_s,
+    reachable_windows,
+)
 from functions.network.uplink.context import DataUplink
 from functions.shared.interface import application_server
+from functions.shared.settings import SETTINGS
+
+
+def windows_now(up: DataUplink) -> Windows:
+    """The windows of this uplink a downlink published now still meets (`DOWNLINK_MARGIN_MS` before
+    each opens)."""
+    heard_at = heard_at_s(up.frame.receptions)
+    return reachable_windows(
+        heard_at, int(up.session.rx1_delay), up.ports.clock(), SETTINGS.downlink_margin_s
+    )
+
+
+def plan_windows(up: DataUplink) -> None:
+    """Before anything is committed to a downlink: with no window left, the queued payload stays queued,
+    MAC requests wait and no downlink counter is used (`build_frame` counts the downlink missed); with
+    RX1 gone, the content is sized for RX2. `send_downlink` checks again at the last moment."""
+    if not up.late:
+        up.windows = windows_now(up)
+
+
+def missed_windows(up: DataUplink, reason: str, **extra: object) -> None:
+    """A due downlink that no window can take any more: counted and logged; nothing is published."""
+    up.ports.count("DownlinksTooLate")
+    heard_at = heard_at_s(up.frame.receptions)
+    logger.warning(
+        reason,
+        extra={
+            "past_rx2_s": round(up.ports.clock() - (heard_at or 0) - int(up.session.rx1_delay) - 1, 3),
+            "rx1_delay_s": int(up.session.rx1_delay),
+            "margin_s": SETTINGS.downlink_margin_s,
+            "queued": len(up.head.items),
+            **extra,
+        },
+    )
 
 
 def take_queue_head(up: DataUplink) -> None:
@@ -30,9 +73,13 @@ def take_queue_head(up: DataUplink) -> None:
     answer_after_s = int(session.rx1_delay) + 1
     up.head = head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
     item = head.items[0] if head.items else None
+    if not up.windows.any:
+        item = None  # no window left: it waits for the next opportunity, unsent and unmarked
     dwell = bool(session.mac_state.applied.downlink_dwell_time)
-    rx1_dr = region.rx1_data_rate(up.best.data_rate, int(session.rx1_dr_offset), dwell)
-    up.limit = region.max_payload_size(rx1_dr, dwell).n  # RP002 maximum payload size (N: FOpts empty)
+    dr = region.rx1_data_rate(up.best.data_rate, int(session.rx1_dr_offset), dwell)
+    if not up.windows.rx1:
+        dr = int(session.rx2_dr)  # RX1 gone: the frame must fit RX2
+    up.limit = region.max_payload_size(dr, dwell).n  # RP002 maximum payload size (N: FOpts empty)
     if item is not None and len(item.payload) > up.limit:
         up.ports.count("DownlinksTooLarge")
         logger.warning(
@@ -54,7 +101,9 @@ def fit_mac_commands(up: DataUplink) -> None:
     beside it; without, FOpts when all fit in 15 octets, else FPort 0 up to the data rate's N (1.0.4
     §4.3.1.6). Requests that go are recorded as pending; the others wait for the next downlink."""
     units = up.units
-    if up.item is not None:
+    if not up.windows.any:
+        capacity = 0  # no downlink: requests wait (still pending ones stay pending), answers are dropped
+    elif up.item is not None:
         capacity = min(MAX_F_OPTS, up.limit - len(up.item.payload))
     else:
         capacity = MAX_F_OPTS if sum(u.size for u in units) <= MAX_F_OPTS else up.limit
@@ -87,6 +136,10 @@ def build_frame(up: DataUplink) -> None:
     adr_ack_req = up.mac_payload.fhdr.f_ctrl.adr_ack_req
     if up.late:  # its RX windows closed before the newer frame was sent (issue 15, README)
         return
+    if not up.windows.any:
+        if up.confirmed or up.units or adr_ack_req or up.head.items or up.mac.needs_downlink:
+            missed_windows(up, "downlink due but no receive window left; nothing sent, queue kept")
+        return
     if not (up.confirmed or up.included or adr_ack_req or item is not None or up.mac.needs_downlink):
         return
     up.built = build_downlink(
@@ -115,8 +168,9 @@ def choose_gateway(up: DataUplink) -> None:
 
 def settle_queue(up: DataUplink) -> None:
     """`ack` events for the confirmed downlink this uplink acknowledged or gave up on, `log` EXPIRED for
-    items dropped unsent; the item sent now is marked sent: it stays queued until the gateway's TX ack
-    (confirmed: until the device's ACK)."""
+    items dropped unsent; the item sent now is marked sent at once (another invocation of the device
+    re-reads the queue after its conflicting save): it stays queued until the gateway's TX ack
+    (confirmed: until the device's ACK), or `send_downlink` puts it back if it cannot go."""
     dev_eui = up.session.dev_eui
     report_queue(up.head, dev_eui, up.ports.send_event, up.ports.count,
                  deduplication_id=up.frame.deduplication_id)  # fmt: skip
@@ -126,8 +180,11 @@ def settle_queue(up: DataUplink) -> None:
 
 
 def send_downlink(up: DataUplink) -> None:
-    """RX1 (on the frequency a DlChannelReq set for the uplink channel) and RX2, the latter only when RX2's
-    data rate can carry the frame (never beyond M there); recorded for the gateway's TX ack."""
+    """RX1 (on the frequency a DlChannelReq set for the uplink channel) and RX2, each only while it can
+    still be met (checked again now), RX2 only when its data rate can carry the frame (never beyond M
+    there); recorded for the gateway's TX ack. A frame no window takes any more is not published: its
+    item goes back to the queue as not sent; the downlink counter it used is a gap the device accepts, as
+    after a frame lost on the air (LoRaWAN 1.0.4 §4.3.1.5), and requests in it count as unanswered."""
     built = up.built
     if built is None:
         return
@@ -136,8 +193,19 @@ def send_downlink(up: DataUplink) -> None:
         int(session.rx1_delay), int(session.rx1_dr_offset), int(session.rx2_dr), int(session.rx2_frequency)
     )
     dwell = bool(session.mac_state.applied.downlink_dwell_time)
-    rx2 = len(built.phy_payload) - 5 <= region.max_payload_size(int(session.rx2_dr), dwell).m
-    frame = class_a_downlink(region, gateway, built.phy_payload, rx, rx1_frequency=rx1_frequency(up), rx2=rx2)
+    windows = windows_now(up)
+    rx2 = windows.rx2 and len(built.phy_payload) - 5 <= region.max_payload_size(int(session.rx2_dr), dwell).m
+    if not (windows.rx1 or rx2):
+        if built.item is not None:
+            application_server().not_transmitted(session.dev_eui, built.item.queue_item_id)
+        missed_windows(up, "downlink built but no receive window left; not sent, queue kept",
+                       f_cnt_down=built.f_cnt)  # fmt: skip
+        return
+    if not windows.rx1:
+        up.ports.count("DownlinksRX2Only")
+        logger.info("RX1 can no longer be met: the downlink goes in RX2 only")
+    frame = class_a_downlink(region, gateway, built.phy_payload, rx, rx1_frequency=rx1_frequency(up),
+                             rx1=windows.rx1, rx2=rx2)  # fmt: skip
     store.record_downlink(
         frame["downlinkId"],
         dev_eui=session.dev_eui,
@@ -145,6 +213,7 @@ def send_downlink(up: DataUplink) -> None:
         kind="application" if built.item else "network",
         f_cnt=built.f_cnt,
         queue_item_id=built.item.queue_item_id if built.item else None,
+        first_window=1 if windows.rx1 else 2,
     )
     up.ports.publish(command_topic(gateway), frame)
     up.frame.sent = frame

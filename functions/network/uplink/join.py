@@ -16,7 +16,15 @@ from functions.network.mac.state import Desired, DevStatusSent, MacState
 from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception, sub_band_channels
-from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
+from functions.network.scheduling import (
+    RxParameters,
+    Windows,
+    class_a_downlink,
+    command_topic,
+    downlink_reception,
+    heard_at_s,
+    reachable_windows,
+)
 from functions.network.uplink import record
 from functions.network.uplink.context import Frame, Ports, now_iso, run
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent, application_server
@@ -37,6 +45,7 @@ class Join:
     profile_mac: dict[str, Any] = field(default_factory=dict)  # the device profile's MAC settings
     cf_list: str | None = None
     answer: JoinAns = field(init=False)
+    windows: Windows = field(default_factory=lambda: Windows(rx1=True, rx2=True))  # still reachable
 
 
 def handle_join(frame: Frame) -> str:
@@ -145,12 +154,37 @@ def flush_queue(join: Join) -> None:
         logger.info("queue flushed on join", extra={"items": flushed})
 
 
+def check_join_windows(join: Join) -> str | None:
+    """Which join-accept windows (JOIN_ACCEPT_DELAY1/2, LoRaWAN 1.0.4 §6.2.5) a JoinAccept can still meet
+    (`DOWNLINK_MARGIN_MS` before each opens). Checked before the join server, and again after it (it is
+    the slow part), right before the session is stored: with neither left, nothing changes (the old
+    session stands, no JoinAccept, no `join` event), the device tries again with its next DevNonce."""
+    frame = join.frame
+    heard_at = heard_at_s(frame.receptions)
+    delay = frame.region.timing.join_accept_delay1
+    join.windows = reachable_windows(heard_at, delay, frame.ports.clock(), SETTINGS.downlink_margin_s)
+    if join.windows.any:
+        return None
+    frame.ports.count("DownlinksTooLate")
+    logger.warning(
+        "JoinAccept can no longer meet a join-accept window; not sent",
+        extra={"past_rx2_s": round(frame.ports.clock() - (heard_at or 0) - delay - 1, 3),
+               "margin_s": SETTINGS.downlink_margin_s},
+    )  # fmt: skip
+    return "too_late"
+
+
 def send_join_accept(join: Join) -> None:
-    """In the join-accept windows (JOIN_ACCEPT_DELAY1/2), RX1 on the uplink channel's RX1 frequency."""
+    """In the join-accept windows (JOIN_ACCEPT_DELAY1/2) still reachable, RX1 on the uplink channel's RX1
+    frequency."""
     region = join.frame.region
     assert join.answer.phy_payload is not None
     join_rx = RxParameters(region.timing.join_accept_delay1, 0, region.rx2.dr, region.rx2.frequency)
-    frame = class_a_downlink(region, join.gateway, bytes.fromhex(join.answer.phy_payload), join_rx)
+    payload = bytes.fromhex(join.answer.phy_payload)
+    if not join.windows.rx1:
+        join.frame.ports.count("DownlinksRX2Only")
+        logger.info("RX1 can no longer be met: the JoinAccept goes in RX2 only")
+    frame = class_a_downlink(region, join.gateway, payload, join_rx, rx1=join.windows.rx1)
     join.frame.ports.publish(command_topic(join.gateway), frame)
     join.frame.sent = frame
     join.frame.ports.count("Joins")
@@ -180,8 +214,10 @@ STEPS = (
     choose_gateway,
     read_device,
     refuse_stale,
+    check_join_windows,
     propose_session,
     ask_join_server,
+    check_join_windows,
     save_session,
     flush_queue,
     send_join_accept,
