@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import math
 import os
@@ -36,14 +37,14 @@ from functions.appserver.models import APPLICATION_TABLES, Device
 from functions.lorawan.device import otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from functions.network.models import NETWORK_TABLES
+from functions.network.models import NETWORK_TABLES, Gateway
 from functions.network.uplink import Ports, handle_reception
 from functions.network.uplink import context as pipeline_context
 from functions.shared import envelope, frame_log
 from functions.shared.frame_log import device_subject, gateway_subject
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from functions.shared.interface import JoinReq
-from tests.functional.test_network_pipeline import reception
+from tests.functional.test_network_pipeline import reception as test_reception
 
 APP_KEY = AES128Key.parse("2b7e151628aed2a6abf7158809cf4f3c")
 GATEWAYS = [f"0016c001ff10a2{i:02x}" for i in range(3)]
@@ -95,6 +96,11 @@ def count_requests() -> None:
     pynamodb_base.Connection._make_api_call = counting  # type: ignore[method-assign]
 
 
+def reception(frame: bytes, **kwargs: Any) -> Any:
+    """A reception as the tests make it, arriving now (the pipeline sends no downlink past its windows)."""
+    return dataclasses.replace(test_reception(frame, **kwargs), received_at_ms=int(time.time() * 1000))
+
+
 def heard_together(copies: list[Any], ports: Ports) -> list[str]:
     """Every gateway's copy at once, as IoT Core runs them; the statuses."""
     statuses: list[str] = []
@@ -127,6 +133,8 @@ def main() -> None:
         invoke=lambda _f, payload, wait: handle_join(JoinReq.from_dict(payload)).to_dict(),
         window_s=0.2,
     )
+    for gateway_id in {*GATEWAYS, "0016c001ff10a235"}:  # registered, as the API does (unknown: refused)
+        Gateway(gateway_id, org_id="bench").save()
     region = get_region("EU868")
     devices = []
     for index in range(10):

@@ -23,7 +23,14 @@ from pathlib import Path
 
 from localcloud import station
 from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
-from localcloud.cloud import ADMIN_EMAIL, ROOT, CloudSettings, LocalCloud, private_directory
+from localcloud.cloud import (
+    ADMIN_EMAIL,
+    ROOT,
+    CloudSettings,
+    LocalCloud,
+    local_admin_api_key,
+    private_directory,
+)
 from localcloud.station import CUPS_PORT, LNS_PORT
 from localcloud.supervisor import Supervised, Supervisor
 from localcloud.template import LocalTemplate
@@ -137,9 +144,19 @@ def banner(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud) -> st
     return "\n".join(lines)
 
 
-def simulate(args: argparse.Namespace, count: int, stop: threading.Event) -> None:
-    """N simulated gateways, each with an ABP device sending an uplink every 10 s (functions.simulator)."""
+def simulate(args: argparse.Namespace, count: int, stop: threading.Event, api_url: str | None) -> None:
+    """N simulated gateways, each with an ABP device sending an uplink every 10 s (functions.simulator),
+    registered first through the API as a user would register real ones (the network refuses unknown
+    gateways and devices), in the organization "Simulator"."""
     from functions.simulator.fleet import FleetSettings, run_fleet
+    from functions.simulator.provisioning import SIMULATOR_ORGANIZATION, provision_fleet
+
+    settings = FleetSettings(bridge=("127.0.0.1", args.udp_port), gateways=count)
+    if api_url is None:
+        log.warning("no API in the template: the simulated gateways and devices are not registered")
+    else:
+        provision_fleet(api_url, local_admin_api_key(args.data_dir), settings)
+        log.info("simulated gateways and devices registered in the organization %s", SIMULATOR_ORGANIZATION)
 
     async def run() -> None:
         stopping = asyncio.Event()
@@ -150,7 +167,7 @@ def simulate(args: argparse.Namespace, count: int, stop: threading.Event) -> Non
             loop.call_soon_threadsafe(stopping.set)
 
         loop.run_in_executor(None, wait_then_stop)
-        await run_fleet(FleetSettings(bridge=("127.0.0.1", args.udp_port), gateways=count), stopping)
+        await run_fleet(settings, stopping)
 
     asyncio.run(run())
 
@@ -193,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         bridge = start_bridge(args, broker, cloud)
         print(banner(args, broker, cloud), flush=True)
         if args.simulate:
-            threading.Thread(target=simulate, args=(args, args.simulate, stop), daemon=True).start()
+            api_url = cloud.api.url if cloud.api else None
+            threading.Thread(target=simulate, args=(args, args.simulate, stop, api_url), daemon=True).start()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             supervisor.watch(stop, args.duration or None)

@@ -6,15 +6,12 @@ kept, decode it with the device profile's codec, and publish ChirpStack v4 integ
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-from pynamodb.exceptions import UpdateError
 
 from functions.appserver import eventlog
 from functions.appserver.codecs import Codec, decode_uplink
@@ -108,13 +105,35 @@ def tx_ack_message(event: NetworkEvent, info: dict[str, Any]) -> tuple[str, dict
     return "txack", message
 
 
-def _get[M: (Application, DeviceProfile)](model: type[M], key: str) -> M | None:
+# A warm function remembers what it read of an application (name, HTTP integration) and a device profile
+# (name, codec) for READ_MEMORY_S, so most events read only their device (whose AppSKey changes at every
+# join, hence read each time). An edit reaches the events of each warm function within that time.
+READ_MEMORY_S = 30.0
+READ_MEMORY_ITEMS = 1_000
+_remembered: dict[tuple[str, str], tuple[Any, float]] = {}
+
+
+def forget() -> None:
+    """Forget what was read (tests that rewrite an application or a profile under the same id)."""
+    _remembered.clear()
+
+
+def _get[M: (Application, DeviceProfile)](model: type[M], key: str, *, now: float | None = None) -> M | None:
     if not key:
         return None
+    at = time.monotonic() if now is None else now
+    known = _remembered.get((model.__name__, key))
+    if known is not None and at - known[1] < READ_MEMORY_S:
+        found: M | None = known[0]
+        return found
     try:
-        return model.get(key)
+        found = model.get(key)
     except model.DoesNotExist:
-        return None
+        found = None
+    if len(_remembered) >= READ_MEMORY_ITEMS:
+        _remembered.clear()
+    _remembered[(model.__name__, key)] = (found, at)
+    return found
 
 
 def webhook_dispatch(application_id: str, event_type: str, body: dict[str, Any]) -> None:
@@ -213,14 +232,10 @@ def handle_network_event(
     publish(topic, message)
     for extra_type, body in extra_events:
         publish(f"{base}/{extra_type}", body)
-    if event.type in ("up", "join"):
-        with contextlib.suppress(UpdateError):  # deleted meanwhile: UpdateItem must not recreate it
-            device.update(
-                actions=[Device.last_seen_at.set(int(time.time()))], condition=Device.dev_eui.exists()
-            )
     subject = eventlog.device_subject(device.dev_eui)
     for event_type, body in [(kind, message), *extra_events]:
-        eventlog.record(subject, event_type, body)
+        if event.watched or event_type == "log":  # the live events of a device someone watches; errors
+            eventlog.record(subject, event_type, body)
         if application is not None and application.http_integration:
             dispatch(application.application_id, event_type, body)
     return topic

@@ -2,18 +2,23 @@
 
 State machine of an `UplinkCollection` item (key = SHA-256 of region prefix and PHYPayload):
 
-1. The first reception creates the item (conditional put); its invocation is the *creator*.
-2. Later receptions add themselves to the item's map, keyed by gateway and uplink id (so a retried
-   invocation adds nothing twice), on condition that nobody has claimed the item yet; if it has been
-   claimed they are *late*: counted and dropped; unless the same gateway already gave a reception of
-   the frame under another uplink id: then the device sent it again (NbTrans, or a lost ACK), and the
-   copies of that transmission are collected as the frame's next *attempt* (the same steps, key
-   suffixed `#n`), processed once as a *retransmission* (the pipeline's counter check reports it).
-3. The creator waits out the window, then *claims* the item (conditional update), reading every
-   reception at once; only one claim can succeed, so the frame is processed exactly once.
-4. If the creator dies before claiming (its retry or any later copy notices an unclaimed item older than
-   three windows), that invocation claims it instead, so nothing is lost.
-Items expire through TTL after a minute.
+1. Every reception adds itself with ONE conditional UpdateItem: a top-level attribute per reception
+   (`rx:<gateway>:<uplink id>`, so a retried invocation adds nothing twice), `created_at` set only if
+   absent, on condition that nobody has claimed the item yet. The answer (`ALL_OLD`) tells the first
+   reception, which found no item, that it created it: its invocation is the *creator*. Any other copy
+   has its answer in the same request and returns (a *duplicate*): one billed write per extra gateway.
+2. If the item has been claimed, the copy is *late*: counted and dropped; unless the same gateway
+   already gave a reception of the frame under another uplink id: then the device sent it again
+   (NbTrans, or a lost ACK), and the copies of that transmission are collected as the frame's next
+   *attempt* (the same steps, key suffixed `#n`), processed once as a *retransmission* (the pipeline's
+   counter check reports it).
+3. The creator waits out the window, then *claims* the item (conditional update, `ALL_NEW`), reading
+   every reception at once; only one claim can succeed, so the frame is processed exactly once.
+4. If the creator dies before claiming (its retry or any later copy finds, in the old item its update
+   returns, an unclaimed item older than three windows), that invocation claims it instead, so nothing
+   is lost.
+Items expire through TTL after a minute. Items written before the per-reception attributes (a map
+`receptions`) are still read, for the minute a deployment takes to replace them.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.operand import Path
 
 from functions.network.models import UplinkCollection
 from functions.network.receptions import Reception
@@ -56,6 +63,22 @@ def _conditional_failure(error: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
+RECEPTION_PREFIX = "rx:"
+
+
+def _receptions(item: dict[str, Any]) -> dict[str, str]:
+    """The receptions of a raw item, by reception key (`Reception.key`)."""
+    found = {name[len(RECEPTION_PREFIX) :]: value["S"] for name, value in item.items()
+             if name.startswith(RECEPTION_PREFIX) and "S" in value}  # fmt: skip
+    for name, value in item.get("receptions", {}).get("M", {}).items():  # items of before the attributes
+        found.setdefault(name, value.get("S", ""))
+    return found
+
+
+def _keys(key: str) -> Any:
+    return UplinkCollection._serialize_keys(key)[0]
+
+
 def _late(
     key: str,
     reception: Reception,
@@ -67,11 +90,10 @@ def _late(
 ) -> Outcome:
     """A copy after the claim: another gateway's slow copy, or the same gateway hearing the frame again
     (then it is collected as the next attempt)."""
-    try:
-        item = UplinkCollection.get(key, consistent_read=True)
-    except DoesNotExist:
+    item = UplinkCollection._get_connection().get_item(_keys(key), consistent_read=True).get("Item")
+    if item is None:
         return Outcome("late")
-    stored = item.receptions.as_dict() if item.receptions is not None else {}  # type: ignore[no-untyped-call, unused-ignore]
+    stored = _receptions(item)
     gateway = f"{reception.gateway_id}:"
     data_uplink = reception.phy_payload[0] >> 5 in DATA_UPLINKS  # a JoinRequest again is a DevNonce replay
     if (
@@ -94,49 +116,45 @@ def collect(
     """Add this reception; return `process` with every reception to exactly one invocation."""
     key = collection_key(reception, attempt)
     now = clock()
-    value = json.dumps(reception.to_dict())
+    table = UplinkCollection._get_connection()
+    created_at, expires_at = UplinkCollection.created_at, UplinkCollection.expires_at
     try:
-        UplinkCollection(
-            key,
-            receptions={reception.key: value},
-            created_at=int(now * 1000),
-            expires_at=datetime.fromtimestamp(now + TTL_S, UTC),
-        ).save(condition=UplinkCollection.collection_key.does_not_exist())
-        creator = True
-    except PutError as error:
+        answer = table.update_item(
+            _keys(key),
+            actions=[
+                Path(UnicodeAttribute(attr_name=RECEPTION_PREFIX + reception.key)).set(
+                    json.dumps(reception.to_dict())
+                ),
+                created_at.set(created_at | int(now * 1000)),
+                expires_at.set(expires_at | datetime.fromtimestamp(now + TTL_S, UTC)),
+            ],
+            condition=UplinkCollection.claimed_by.does_not_exist(),
+            return_values="ALL_OLD",
+        )
+    except UpdateError as error:
         if not _conditional_failure(error):
             raise
-        creator = False
-    if not creator:
-        try:
-            UplinkCollection(key).update(
-                actions=[UplinkCollection.receptions[reception.key].set(value)],  # type: ignore[index, unused-ignore]
-                condition=UplinkCollection.claimed_by.does_not_exist(),
-            )
-        except UpdateError as error:
-            if not _conditional_failure(error):
-                raise
-            return _late(key, reception, window_s=window_s, clock=clock, sleep=sleep, attempt=attempt)
-        try:
-            item = UplinkCollection.get(key, consistent_read=True)
-        except DoesNotExist:
-            return Outcome("duplicate")
-        if now * 1000 - item.created_at < TAKEOVER_WINDOWS * window_s * 1000:
-            return Outcome("duplicate")
-    else:
+        return _late(key, reception, window_s=window_s, clock=clock, sleep=sleep, attempt=attempt)
+    old = answer.get("Attributes")
+    if old is None:  # this reception created the item: the creator
         sleep(window_s)
+    else:  # without created_at: moto applies an update in two steps, another copy is creating the item
+        created_ms = int(old.get("created_at", {}).get("N", now * 1000))
+        if now * 1000 - created_ms < TAKEOVER_WINDOWS * window_s * 1000:
+            return Outcome("duplicate")
     token = str(uuid.uuid4())
-    item = UplinkCollection(key)
     try:
-        item.update(
+        claimed = table.update_item(
+            _keys(key),
             actions=[UplinkCollection.claimed_by.set(token)],
             condition=UplinkCollection.claimed_by.does_not_exist(),
+            return_values="ALL_NEW",
         )
     except UpdateError as error:
         if not _conditional_failure(error):
             raise
         return Outcome("duplicate")
-    stored = item.receptions.as_dict() if item.receptions is not None else {}  # type: ignore[no-untyped-call, unused-ignore]
-    receptions = tuple(Reception.from_dict(json.loads(v)) for v in stored.values())
+    stored = _receptions(claimed.get("Attributes", {}))
+    receptions = tuple(Reception.from_dict(json.loads(v)) for v in stored.values() if v)
     ordered = tuple(sorted(receptions, key=lambda r: (-r.snr, -r.rssi)))
     return Outcome("process", ordered, token, retransmission=attempt)

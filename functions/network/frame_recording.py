@@ -86,11 +86,15 @@ class _Subjects:
         self.counters.setdefault(subject, {})
         self.entries[subject].append((kind, body))
 
-    def flush(self, now: float) -> None:
+    def flush(self, now: float) -> set[str]:
+        """Add every subject's counters; log its entries if someone watches it; the watched subjects."""
+        watched = set()
         for subject, counters in self.counters.items():
             if frame_log.add(subject, counters, now=now):
+                watched.add(subject)
                 for order, (kind, body) in enumerate(self.entries.get(subject, [])):
                     frame_log.record(subject, kind, body, now=now, order=order)
+        return watched
 
 
 def _reception(r: Reception) -> dict[str, Any]:
@@ -144,10 +148,10 @@ def record_uplink(
     downlink: SentDownlink | None = None,
     deduplication_id: str = "",
     now: float | None = None,
-) -> None:
+) -> bool:
     """An accepted uplink (or JoinRequest) and the downlink that answered it, if any: its device's hour
     gets uplinks (or joins), the best gateway's RSSI and SNR, the data rate and frequency used; each
-    gateway's hour its reception."""
+    gateway's hour its reception. Whether someone watches the device (its bucket's `watch_until`)."""
     at = time.time() if now is None else now
     best = max(receptions, key=lambda r: (r.snr, r.rssi))
     subjects = _Subjects()
@@ -175,7 +179,7 @@ def record_uplink(
         subjects.log(gateway, "uplink", body | {"dev_eui": dev_eui})
     if downlink is not None:
         _count_downlink(subjects, dev_eui, downlink)
-    subjects.flush(at)
+    return device in subjects.flush(at)
 
 
 def record_rejected(

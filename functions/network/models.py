@@ -55,6 +55,7 @@ class DeviceSession(Model):
     mac_version = UnicodeAttribute(default="1.0.3")
     region = UnicodeAttribute(default="EU868")
     net_keys = BinaryAttribute(legacy_encoding=False)
+    last_seen_at = NumberAttribute(null=True)  # epoch s of the last accepted frame: the API shows it
     f_cnt_up = NumberAttribute(default=0)  # the next FCntUp expected
     # Which of the 64 counters below f_cnt_up were accepted (bit i: f_cnt_up - 1 - i), so a frame overtaken
     # by a newer one is accepted once, late (functions/lorawan/fcnt.py, accept_f_cnt). Unset: all of them.
@@ -83,11 +84,11 @@ class DeviceSession(Model):
 
 
 class UplinkCollection(Model):
-    """De-duplication of one frame heard by several gateways (see functions/network/dedup.py)."""
+    """De-duplication of one frame heard by several gateways (see functions/network/dedup.py): besides
+    these, one attribute per reception (`rx:<gateway>:<uplink id>`), written and read by dedup.py."""
 
     Meta = table_meta("UPLINK_COLLECTIONS_TABLE", "loraless-uplink-collections")
     collection_key = UnicodeAttribute(hash_key=True)
-    receptions = MapAttribute[str, Any](default=dict)  # type: ignore[no-untyped-call]
     created_at = NumberAttribute()
     claimed_by = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()

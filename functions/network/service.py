@@ -72,6 +72,7 @@ def sessions(dev_euis: list[str]) -> dict[str, SessionView]:
             dr=int(s.dr),
             battery=int(s.battery) if s.battery is not None else None,
             margin=int(s.margin) if s.margin is not None else None,
+            last_seen_at=int(s.last_seen_at) if s.last_seen_at is not None else None,
         )
         for s in DeviceSession.batch_get(dev_euis)
     }

@@ -8,6 +8,7 @@ the pipeline; the application server reaches these tables only through `function
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,7 +69,9 @@ def store_session(
     if answer.app_s_key is not None:
         values["app_s_key"] = answer.app_s_key
     sealed = envelope.seal(values, context=dev_eui)
-    session = DeviceSession(dev_eui, net_keys=sealed, joined_at_ms=joined_at_ms, **fields)
+    session = DeviceSession(
+        dev_eui, net_keys=sealed, joined_at_ms=joined_at_ms, last_seen_at=int(time.time()), **fields
+    )
     condition = None
     if newer_only:
         joined = DeviceSession.joined_at_ms

@@ -149,9 +149,16 @@ class NetworkEvent:
     # fCntDown, queueItemId; status: battery (raw DevStatusAns byte), margin; log: level, code, description,
     # context
     details: dict[str, Any] = field(default_factory=dict)
+    # Whether someone watches the device (the API reads its frames or events, functions/shared/frame_log.py):
+    # only then does the application server keep the event in the device's event log. Data uplinks say
+    # so (the frame log's answer); other events are always kept.
+    watched: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+        out = {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+        if self.watched:
+            del out["watched"]  # the default: events of before the field read the same
+        return out
 
     @classmethod
     def from_dict(cls, message: dict[str, Any]) -> NetworkEvent:
@@ -232,6 +239,7 @@ class SessionView:
     dr: int
     battery: int | None
     margin: int | None
+    last_seen_at: int | None = None  # epoch s of the last frame the network accepted (uplink or join)
 
 
 class NetworkServer(Protocol):
@@ -275,9 +283,9 @@ class ApplicationServer(Protocol):
         to report) and what can go now; `ack` is the uplink's ACK bit, None for class C; an item sent
         less than `answer_after_s` ago is not given up by an uplink without the ACK."""
 
-    def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> None:
-        """A downlink went out with `f_cnt`; it stays queued until the gateway's TX ack (confirmed: until
-        the device's ACK)."""
+    def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> bool:
+        """A downlink goes out with `f_cnt`; it stays queued until the gateway's TX ack (confirmed: until
+        the device's ACK). False: the item was marked already (another invocation sends it) or is gone."""
 
     def transmitted(self, dev_eui: str, queue_item_id: str) -> QueuedDownlink | None:
         """The gateway sent it: unconfirmed, it leaves the queue; confirmed, it waits for the ACK."""

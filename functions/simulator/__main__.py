@@ -11,6 +11,7 @@ from pathlib import Path
 
 from functions.lorawan.types import AES128Key
 from functions.simulator.fleet import JOIN_RETRY_S, FleetSettings, make_device, run_fleet
+from functions.simulator.provisioning import provision_fleet
 
 
 def main() -> None:
@@ -40,6 +41,18 @@ def main() -> None:
     parser.add_argument(
         "--print-devices", action="store_true", help="print the devices' identities and keys, then exit"
     )
+    parser.add_argument(
+        "--register",
+        metavar="API_URL",
+        help="register the gateways and devices through this REST API first (e.g. make run's "
+        "http://127.0.0.1:8090/v1): the network refuses unknown gateways and devices",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        type=Path,
+        default=Path(".local/admin-api-key"),
+        help="file holding the API key --register uses (make run's administrator key by default)",
+    )
     args = parser.parse_args()
     host, _, port = args.bridge.rpartition(":")
     settings = FleetSettings(
@@ -58,6 +71,10 @@ def main() -> None:
             print(f"dev_eui={device.dev_eui}{keys}")
         return
     logging.basicConfig(level=logging.INFO)
+    if args.register:
+        token = args.api_key_file.read_text().strip()
+        registered = provision_fleet(args.register, token, settings)
+        print(f"registered in organization {registered['organization_id']}")
 
     async def run() -> None:
         stop = asyncio.Event()

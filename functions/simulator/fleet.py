@@ -162,19 +162,24 @@ class Fleet:
             return
 
 
+def gateway_ids(settings: FleetSettings) -> list[str]:
+    """The simulated gateways' ids (EUI-64), for registering them: the network refuses unknown gateways."""
+    return [f"00800000a0{g:06x}" for g in range(settings.gateways)]
+
+
 async def run_fleet(settings: FleetSettings, stop: asyncio.Event) -> dict[str, int]:
     """Send an uplink from every device every `interval_s` until `stop`; returns what happened."""
-    gateway_ids = [f"00800000a0{g:06x}" for g in range(settings.gateways)]
+    gateways = gateway_ids(settings)
     nonces = DevNonces(settings.state_file if settings.otaa else None)
     by_gateway: dict[str, list[EndDevice]] = {}
-    for g, gateway_id in enumerate(gateway_ids):
+    for g, gateway_id in enumerate(gateways):
         by_gateway[gateway_id] = []
         for d in range(settings.devices_per_gateway):
             device = make_device(settings, g * settings.devices_per_gateway + d)
             nonces.restore(device)
             by_gateway[gateway_id].append(device)
     fleet = Fleet(settings, by_gateway, nonces)
-    async with Air(settings.bridge, gateway_ids) as air:
+    async with Air(settings.bridge, gateways) as air:
 
         async def listen() -> None:
             while True:

@@ -1,6 +1,7 @@
-"""The one place where tests and benchmarks talk to the REST API to provision devices and read them back
-(contract: `docs/rest-api.md`). End-to-end tests and the local-cloud benchmark go through these functions
-only, so a change of the API is absorbed here and nowhere else.
+"""The one place where tests, benchmarks and the simulator talk to the REST API to provision devices and
+read them back (contract: `docs/rest-api.md`). End-to-end tests, the local-cloud benchmark, `make run
+--simulate` and `loraless-simulator --register` go through these functions only, so a change of the API
+is absorbed here and nowhere else.
 
 The API is multi-tenant: organizations hold applications and device profiles, a device belongs to an
 application and has a profile (region, MAC version, class C support). `provision_device` finds or makes
@@ -18,6 +19,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from functions.simulator.fleet import FleetSettings, gateway_ids, make_device
 
 ORGANIZATION = "loraless-tests"
 DEFAULT_APPLICATION = "e2e"
@@ -205,3 +208,46 @@ def enqueue_downlink(
 def application_topic(device: dict[str, Any], event: str = "+") -> str:
     """The MQTT topic of one of the device's application events (ChirpStack v4 integration layout)."""
     return f"application/{device['application_id']}/device/{device['dev_eui']}/event/{event}"
+
+
+SIMULATOR_ORGANIZATION = "Simulator"
+
+
+def provision_fleet(
+    api_url: str, token: str, settings: FleetSettings, *, organization: str = SIMULATOR_ORGANIZATION
+) -> dict[str, str]:
+    """Register the simulator's gateways and devices through the API, as a user would for real ones: the
+    network refuses frames of unknown gateways and devices. ABP devices are (re)activated with the session
+    the simulator starts from (counters at 0, as a simulated device restarts them); OTAA devices get the
+    AppKey. Anything already registered stays. Returns the organization's and application's ids."""
+    org = _find_or_create(api_url, token, "organization", organization, "/organizations", {})
+    app = _find_or_create(
+        api_url, token, "application", "Simulated devices", f"/applications?organization_id={org}",
+        {"organization_id": org, "description": "the devices of `make run ARGS=--simulate N`"},
+    )  # fmt: skip
+    version = settings.lorawan_version if settings.otaa else "1.0.3"  # make_device's ABP devices: 1.0
+    name = f"{settings.region} {version} {'OTAA' if settings.otaa else 'ABP'} (simulator)"
+    profile = _find_or_create(
+        api_url, token, "device profile", name, f"/device-profiles?organization_id={org}",
+        {"organization_id": org, "region": settings.region, "mac_version": version,
+         "supports_otaa": settings.otaa, "codec": {"kind": "cayenne_lpp"}},
+    )  # fmt: skip
+    for gateway_id in gateway_ids(settings):
+        body = {"gateway_id": gateway_id, "organization_id": org, "name": f"simulated {gateway_id}"}
+        _expect(api_url, token, "POST", "/gateways", body, 201, 409)
+    for index in range(settings.gateways * settings.devices_per_gateway):
+        device = make_device(settings, index)
+        dev_eui = str(device.dev_eui)
+        body = {"dev_eui": dev_eui, "join_eui": str(device.join_eui), "name": f"simulated {index}",
+                "application_id": app, "device_profile_id": profile}  # fmt: skip
+        if settings.otaa:
+            body["app_key"] = settings.app_key.hex()
+            if settings.lorawan_version.startswith("1.1"):
+                body["nwk_key"] = settings.app_key.hex()
+        _expect(api_url, token, "POST", "/devices", body, 201, 409)
+        session = device.session
+        if session is not None:
+            keys = {"dev_addr": str(session.dev_addr), "nwk_s_key": session.nwk_s_key.hex(),
+                    "app_s_key": session.app_s_key.hex()}  # fmt: skip
+            _expect(api_url, token, "POST", f"/devices/{dev_eui}/activate", keys, 204)
+    return {"organization_id": org, "application_id": app}

@@ -168,9 +168,14 @@ def test_frames_and_dashboards_of_a_device_and_a_gateway(
         expect(frames.get_by_text("LinkADRReq").first).to_be_visible(timeout=120_000)
         expect(frames.get_by_text("LinkADRAns").first).to_be_visible(timeout=30_000)
         expect(frames.get_by_text("DR5 868").first).to_be_visible(timeout=30_000)
-        frames.get_by_text("LinkADRReq").first.click()  # the decoded frame, field by field
+        # Live frames keep moving the rows (under load Playwright never finds the row still): pause the
+        # list, as a user does to read one, then open the decoded frame, field by field.
+        frames_card = frames.locator("xpath=ancestor::section[1]")
+        frames_card.get_by_role("button", name="Pause").click()
+        frames.get_by_text("LinkADRReq").first.click()
         expect(page.locator("tr.body pre").first).to_contain_text('"name": "LinkADRReq"')
         shot(page, "10-device-frames")
+        frames_card.get_by_role("button", name="Resume").click()
 
         page.get_by_role("tab", name="Dashboard").click()
         data_rates = page.get_by_role("img", name="Data rates")

@@ -1,9 +1,11 @@
-"""`make run` end to end: the local stack starts from the CDK template, the bridge takes a simulated
-gateway's uplinks, everything stops cleanly on SIGTERM and keeps its data."""
+"""`make run` end to end: the local stack starts from the CDK template, `--simulate` registers its
+gateways and devices and their uplinks reach the application, everything stops cleanly on SIGTERM and
+keeps its data."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -18,6 +20,8 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
+from functions.simulator.fleet import CAYENNE_TEMPERATURE, FleetSettings, gateway_ids, make_device
+from functions.simulator.provisioning import api_call
 from localcloud.dynamodb import free_port
 from tests.support.stack import LocalStack, pids
 
@@ -66,6 +70,25 @@ def test_make_run_serves_a_simulated_gateway_and_stops_cleanly(tmp_path: Path) -
             with urllib.request.urlopen(f"http://127.0.0.1:{ports['health']}/", timeout=2) as response:
                 uplinks = json.loads(response.read())["counters"].get("uplinks", 0)
             time.sleep(0.2)
+        # End to end: the simulator registered its gateways and devices through the API, so the network
+        # takes their frames (it refuses unknown ones) and each device's uplink reaches its application,
+        # decrypted with the AppSKey it was activated with.
+        api, key = f"http://127.0.0.1:{ports['api']}/v1", (tmp_path / "admin-api-key").read_text().strip()
+        settings = FleetSettings(gateways=2)
+        for gateway_id in gateway_ids(settings):
+            status, gateway = api_call(api, key, "GET", f"/gateways/{gateway_id}")
+            assert status == 200, gateway
+        for index in range(2):
+            dev_eui = str(make_device(settings, index).dev_eui)
+            received: list[bytes] = []
+            while not received:
+                assert time.monotonic() < deadline + 60, f"no up event for {dev_eui}: {''.join(output)}"
+                status, events = api_call(api, key, "GET", f"/devices/{dev_eui}/events")
+                if status == 200:
+                    bodies = [e["body"] for e in events["items"] if e["type"] == "up"]
+                    received = [base64.b64decode(b["data"]) for b in bodies]
+                time.sleep(0.5)
+            assert CAYENNE_TEMPERATURE in received, received
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=60)
         assert process.returncode == 0, rest

@@ -6,6 +6,7 @@ event log and last-seen kept."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -76,7 +77,8 @@ def test_cayenne_lpp_uplink_is_decrypted_and_decoded(dynamodb: str) -> None:
     assert sink.webhooks == [("a" * 32, "up", message)]
     (logged,) = eventlog.recent(eventlog.device_subject(DEV_EUI))
     assert logged["type"] == "up" and logged["body"]["object"] == message["object"]
-    assert Device.get(DEV_EUI).last_seen_at is not None
+    # last seen is carried by the network's session write (SessionView.last_seen_at), not written here
+    assert Device.get(DEV_EUI).last_seen_at is None
 
 
 def test_javascript_codec(dynamodb: str) -> None:
@@ -197,3 +199,50 @@ def test_a_sent_downlink_is_a_txack_and_a_refused_one_a_downlink_gateway_log(dyn
     context = {"downlink_id": "77", "gateway_id": "0016c001ff10a235", "queue_item_id": "q-1"}
     assert refused["context"] == context
     assert "TOO_LATE" in refused["description"]
+
+
+def test_a_warm_function_reads_application_and_profile_once_per_memory_and_its_device_every_time(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Application and profile are remembered READ_MEMORY_S (an edit reaches events within it); the device,
+    whose AppSKey a join changes, is read for every event."""
+    from pynamodb.connection import base as pynamodb_base
+
+    from functions.appserver import integration
+
+    provision("cayenne_lpp")
+    reads: list[str] = []
+    original = pynamodb_base.Connection._make_api_call
+
+    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        if operation_name == "GetItem":
+            reads.append(operation_kwargs["TableName"])
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
+    clock = [1000.0]
+    monkeypatch.setattr(integration.time, "monotonic", lambda: clock[0])
+    tables = [Device.Meta.table_name, Application.Meta.table_name, DeviceProfile.Meta.table_name]
+    sink = Sink()
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=1), sink.publish, sink.dispatch)
+    assert reads == tables
+    reads.clear()
+    DeviceProfile("p" * 32, org_id="o" * 32, name="sensor", codec_kind="none").save()  # an edit
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=2), sink.publish, sink.dispatch)
+    assert reads == [Device.Meta.table_name] and "object" in sink.published[-1][1]  # still remembered
+    reads.clear()
+    clock[0] += integration.READ_MEMORY_S
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=3), sink.publish, sink.dispatch)
+    assert reads == tables and "object" not in sink.published[-1][1]  # the edit has reached the events
+
+
+def test_an_event_nobody_watches_is_published_and_handed_to_the_webhook_but_not_logged(dynamodb: str) -> None:
+    provision("cayenne_lpp", webhook=True)
+    sink = Sink()
+    unwatched = replace(uplink(bytes.fromhex("03670110"), f_cnt=1), watched=False)
+    handle_network_event(unwatched, sink.publish, sink.dispatch)
+    assert len(sink.published) == 1 and len(sink.webhooks) == 1
+    assert eventlog.recent(eventlog.device_subject(DEV_EUI)) == []
+    handle_network_event(uplink(bytes.fromhex("03670110"), f_cnt=2), sink.publish, sink.dispatch)
+    (logged,) = eventlog.recent(eventlog.device_subject(DEV_EUI))
+    assert logged["body"]["fCnt"] == 2

@@ -199,7 +199,14 @@ def test_every_log_line_of_an_uplink_names_device_and_gateway_and_no_key_is_ever
             uplink_event = event(up.phy_payload, frequency=up.frequency, sf=12 - up.data_rate)
             assert handle(uplink_event) == "uplink"
             lines = log_lines(logs)
-            assert len(lines) >= 2
+            # one line per frame, saying what was done with it
+            assert [line["message"] for line in lines] == ["uplink handled"]
+            line = lines[0]
+            assert (line["status"], line["f_cnt"], "LinkCheckReq" in line["commands"]) == (
+                "uplink",
+                up.f_cnt,
+                True,
+            )
             for line in lines:  # every line of this uplink's processing
                 assert (line["gateway_id"], line["dev_eui"]) == (GATEWAY, dev_eui)
                 assert line["dev_addr"] == str(device.session.dev_addr)

@@ -24,7 +24,7 @@ from functions.network.models import DeviceSession, UplinkCollection
 from functions.network.receptions import Reception
 from functions.network.uplink import Ports, handle_reception
 from functions.shared import envelope
-from functions.shared.interface import JoinReq, NetworkEvent
+from functions.shared.interface import JoinReq, NetworkEvent, network_server
 from functions.shared.settings import SETTINGS
 from tests.support.chirpstack import check_topic
 
@@ -260,6 +260,8 @@ def test_replays_and_forged_frames_change_nothing(dynamodb: str, monkeypatch: py
     assert handle_reception(reception(b"\x40\x01"), world.pipeline()) == "invalid_frame"
     stored = DeviceSession.get(str(device.dev_eui))
     assert stored.f_cnt_up == 1
+    seen = network_server().sessions([str(device.dev_eui)])[str(device.dev_eui)].last_seen_at
+    assert seen is not None and seen >= int(stored.joined_at_ms) // 1000 - 1  # the accepted uplink's write
     assert (
         world.counts["Replays"] == 1
         and world.counts["MICFailures"] == 1
@@ -385,3 +387,18 @@ def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
     assert queue.pending(dev_eui) == []
     (txack,) = [m for t, m in world.app_messages if t.endswith("/event/txack")]
     assert txack["fCntDown"] == 0 and txack["queueItemId"]
+
+
+def test_an_uplink_event_says_whether_someone_watches_the_device(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame log's answer (its device bucket's watch flag) goes with the `up` event: the application
+    server keeps the event in the device's log only while someone watches (functions/shared/frame_log.py)."""
+    from functions.shared import frame_log
+
+    world = World(monkeypatch)
+    device = joined_device(world)
+    assert handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline()) == "uplink"
+    frame_log.watch(frame_log.device_subject(str(device.dev_eui)))
+    assert handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline()) == "uplink"
+    assert [e.watched for e in world.events if e.type == "up"] == [False, True]

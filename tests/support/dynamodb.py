@@ -50,7 +50,10 @@ def dynamodb_server() -> Iterator[str]:
 
 @pytest.fixture
 def dynamodb(dynamodb_server: str) -> Iterator[str]:
-    """Empty tables for every test."""
+    """Empty tables for every test, and what functions remember of them."""
+    from functions.appserver import integration
+
+    integration.forget()
     for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         with model.batch_write() as batch:
             for item in model.scan():

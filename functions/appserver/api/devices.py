@@ -31,7 +31,7 @@ from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr
-from functions.shared import envelope
+from functions.shared import envelope, frame_log
 from functions.shared.interface import AbpActivation, SessionView, network_server
 
 router = APIGatewayRouter()
@@ -74,7 +74,10 @@ def device_out(device: Device, session: SessionView | bool | None = True) -> dic
         "dev_addr": session.dev_addr if session else None,
         "f_cnt_up": int(session.f_cnt_up) if session else None,
         "dr": int(session.dr) if session else None,
-        "last_seen_at": iso_time(device.last_seen_at),
+        # the session's write of each accepted frame carries it; a device's own is from before that
+        "last_seen_at": iso_time(
+            session.last_seen_at if session and session.last_seen_at else device.last_seen_at
+        ),
         "battery": session.battery if session else None,
         "margin": session.margin if session else None,
     }
@@ -394,7 +397,10 @@ def flush_queue(dev_eui: DevEui) -> tuple[dict[str, Any], int]:
 
 @router.get("/devices/<dev_eui>/events")
 def device_events(dev_eui: DevEui) -> dict[str, Any]:
+    """Reading them is watching the device: its uplinks' events are logged for the next minute
+    (`frame_log.watch`, as `/frames`), which is what a client polling with `since=` streams."""
     item = device(dev_eui, write=False)
+    frame_log.watch(frame_log.device_subject(item.dev_eui))
     query = router.current_event.get_query_string_value
     events = eventlog.recent(
         eventlog.device_subject(item.dev_eui), since=query("since"), limit=limit_of(query("limit"))

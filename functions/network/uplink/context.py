@@ -108,6 +108,8 @@ class DataUplink:
     included: list[Unit] = field(default_factory=list)
     built: BuiltDownlink | None = None
     gateway: Reception = field(init=False)
+    # record_data: someone watches the device (the API's frames or events of it)
+    watched: bool = True
 
     @property
     def ports(self) -> Ports:

@@ -177,7 +177,9 @@ def add_mac_requests(up: DataUplink) -> None:
 
 
 def save_session(up: DataUplink) -> str | None:
-    """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice."""
+    """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice. The
+    write carries the device's `last_seen_at`, which the API shows, so no other write is needed for it."""
+    up.session.last_seen_at = int(up.now)
     try:
         up.session.save()
     except PutError:
@@ -189,7 +191,8 @@ def save_session(up: DataUplink) -> str | None:
 
 
 def send_events(up: DataUplink) -> None:
-    """`up` with the still-encrypted FRMPayload, and `status` after a DevStatusAns."""
+    """`up` with the still-encrypted FRMPayload, and `status` after a DevStatusAns; after the downlink
+    and the frame log, whose answer says whether anyone watches the device (`NetworkEvent.watched`)."""
     mac, best = up.mac_payload, up.best
     up.ports.send_event(
         NetworkEvent(
@@ -206,20 +209,21 @@ def send_events(up: DataUplink) -> None:
             rx_info=up.frame.rx_info,
             tx_info=best.tx_info,
             deduplication_id=up.frame.deduplication_id,
+            watched=up.watched,
         )
     )
     if up.mac.status is not None:
         dev_eui, dedup_id = up.session.dev_eui, up.frame.deduplication_id
-        status = NetworkEvent("status", dev_eui, now_iso(), deduplication_id=dedup_id, details=up.mac.status)
+        status = NetworkEvent("status", dev_eui, now_iso(), deduplication_id=dedup_id, details=up.mac.status,
+                              watched=up.watched)  # fmt: skip
         up.ports.send_event(status)
 
 
 def accepted(up: DataUplink) -> str:
+    """What the uplink did goes on the handler's one line per invocation (`uplink handled`), not on a
+    line of its own: each log line is billed (CloudWatch Logs ingestion)."""
     sent = [command.NAME for unit in up.included for command in unit.commands]
-    logger.info(
-        "uplink accepted",
-        extra={"f_cnt": up.f_cnt, "commands": [c.NAME for c in up.commands], "downlink": sent},
-    )
+    logger.append_keys(f_cnt=up.f_cnt, commands=[c.NAME for c in up.commands], downlink=sent)
     return "uplink"
 
 
@@ -238,9 +242,9 @@ STEPS = (
     build_frame,
     choose_gateway,
     save_session,
-    send_events,
     settle_queue,
     send_downlink,
     record.record_data,
+    send_events,
     accepted,
 )

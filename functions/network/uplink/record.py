@@ -34,10 +34,11 @@ def _sent(frame: Frame, mac_commands: bytes = b"") -> SentDownlink | None:
 
 
 def record_data(up: DataUplink) -> None:
-    """The uplink (its MAC commands in clear, as read), the downlink with its MAC commands and windows."""
+    """The uplink (its MAC commands in clear, as read), the downlink with its MAC commands and windows;
+    the answer says whether someone watches the device (then its events go to its event log)."""
     downlink_commands = encode_mac_commands([command for unit in up.included for command in unit.commands])
     frame = up.frame
-    record_uplink(
+    up.watched = record_uplink(
         dev_eui=up.session.dev_eui,
         phy_payload=frame.reception.phy_payload,
         receptions=frame.receptions,
