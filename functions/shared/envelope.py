@@ -21,8 +21,8 @@ that changes:
 - a leaked item (a table row, a backup): nothing either way, without the right to call Decrypt with the
   stack's KMS key;
 - a stolen plaintext data key (read from an environment's memory): v1 opened one blob, v2 opens every blob
-  one environment sealed in one period (at most an hour and SEAL_MESSAGES blobs), which anyone able to
-  read that memory could read there anyway;
+  one environment sealed in one period (at most an hour and SEAL_MESSAGES blobs); but whoever reads that
+  memory also holds the function's role credentials, and with them can have KMS open any blob, v1 or v2;
 - CloudTrail: a v1 Decrypt named the device whose key was opened, a v2 one names only the purpose;
 - revoking access (key disabled, grant removed) stops new Decrypts at once; keys already in memory keep
   working for up to CACHE_SECONDS.
@@ -51,8 +51,8 @@ from functions.shared.settings import SETTINGS
 VERSION = 2
 # The KMS encryption context of a v2 data key ({"loraless": KMS_CONTEXT}): the purpose, not one owner.
 KMS_CONTEXT = "key-envelope-v2"
-# Sealing: one data key per environment for an hour (a Lambda environment lives a few hours at most, so
-# most make one to a few GenerateDataKey calls in their life; a stolen data key opens at most an hour of
+# Sealing: one data key per environment for an hour (Lambda recycles environments within hours, so most
+# make one to a few GenerateDataKey calls in their life; a stolen data key opens at most an hour of
 # one environment's blobs) and at most 100,000 blobs (AES-GCM with random 96-bit nonces stays far below
 # NIST SP 800-38D §8.3's 2^32 invocations per key; it also caps what one key exposes when a single
 # environment seals in bulk, e.g. a device import through the API).
