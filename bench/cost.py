@@ -13,8 +13,9 @@ per scenario, per frame:
   Ingest topics (`$aws/rules/...`) are not messages; rules triggered and their actions.
 - Lambda: requests per function and milliseconds billed (each call rounded up to 1 ms) at the memory
   the synthesized template gives the function; KMS GenerateDataKey/Decrypt calls counted inside the
-  functions (a Decrypt per opened key blob: a device sending every 10 minutes outlives the 5-minute
-  cache of functions/shared/envelope.py).
+  functions where the master key is called, below the data-key reuse and cache of
+  functions/shared/envelope.py (the local master key goes through them as KMS does), so warm
+  environments count what they would call on AWS.
 - DynamoDB: read and write units from the items actually sent and stored (the larger of the item before
   and after a write, 1 KB units; 4 KB units for reads, half for eventually consistent ones).
 - CloudWatch Logs: the bytes the functions print that pass the template's application log level, plus
@@ -814,17 +815,15 @@ BEFORE = {
 
 
 def price(
-    results: Mapping[str, Counts], template: Mapping[str, Any], *, frames_per_s: float, every_minutes: float
+    results: Mapping[str, Counts], template: Mapping[str, Any], *, frames_per_s: float
 ) -> dict[str, dict[str, float]]:
     """$ per million frames by item, per scenario, for the stack this template describes."""
-    from functions.shared.envelope import CACHE_SECONDS
-
     configs, sampling = function_configs(template), sampling_of(template)
     priced: dict[str, dict[str, float]] = {}
     for key, measured in results.items():
+        # KMS calls as counted: envelope.py's data keys are shared by devices, so the interval of one
+        # device does not decide whether its blob's key is held (the v1 per-blob cache did).
         counts = as_deployed(measured, template)
-        if every_minutes * 60 < CACHE_SECONDS:  # a device's keys stay unwrapped in the warm function
-            counts = replace(counts, kms=Counter({"GenerateDataKey": counts.kms["GenerateDataKey"]}))
         usage = usage_per_frame(counts, configs, frames_per_s=frames_per_s, sampling=sampling)
         priced[key] = dollars_per_million(usage)
     return priced
@@ -866,8 +865,7 @@ def report(
     for name, template in templates.items():
         fixed = fixed_monthly(template)
         print(f"\n== {name} ==")
-        table(price(results, template, frames_per_s=rate, every_minutes=every_minutes), frames_per_month,
-              sum(fixed.values()))  # fmt: skip
+        table(price(results, template, frames_per_s=rate), frames_per_month, sum(fixed.values()))
         print(f"fixed at rest: ${sum(fixed.values()):.2f}/month")
         for item, cost in fixed.items():
             print(f"  {item:<44}{cost:>8.2f}")

@@ -11,7 +11,6 @@ puts the item back as not sent, for the next opportunity. Expired items are drop
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -113,7 +112,8 @@ def head(
     """Resolve what earlier downlinks left in the queue and return what can go now. `ack` is the ACK bit
     of the uplink that opens this opportunity, None for a class C opportunity without an uplink; a
     confirmed item sent less than `answer_after_s` ago (class A: its RX windows were still to come) is not
-    given up by an uplink without the ACK, and nothing else goes meanwhile. Items resolved here are
+    given up by an uplink without the ACK, an unconfirmed one not taken as done, and nothing else goes
+    meanwhile. Items resolved here are
     removed; the caller reports them (ack, log events)."""
     now = time.time() if now is None else now
     result = QueueHead()
@@ -121,7 +121,9 @@ def head(
         item = _queued(dev_eui, i)
         if item.f_cnt is not None:  # sent earlier
             age = now - float(i.sent_at or 0)
-            early = item.confirmed and not ack and age < answer_after_s  # its RX windows were still to come
+            # Its RX windows were still to come: the uplink is an older or concurrent frame of the device,
+            # so it can neither acknowledge it nor say its transmission is over (unconfirmed: the TX ack).
+            early = age < answer_after_s and (not item.confirmed or not ack)
             still_out = age <= CLASS_C_TIMEOUT_S if ack is None else early
             if still_out:
                 result.waiting = item
@@ -153,14 +155,22 @@ def _queued(dev_eui: str, i: DeviceQueueItem) -> QueuedDownlink:
     )
 
 
-def mark_sent(dev_eui: str, item_id: str, f_cnt: int, *, now: float | None = None) -> None:
-    """Sent with `f_cnt`: it stays queued until the gateway's TX ack (and, confirmed, the device's ACK)."""
+def mark_sent(dev_eui: str, item_id: str, f_cnt: int, *, now: float | None = None) -> bool:
+    """Sent with `f_cnt`: it stays queued until the gateway's TX ack (and, confirmed, the device's ACK).
+    The mark is the item's claim: it holds only on an item not marked yet, so of two invocations of one
+    device that both read the item as the queue head (the second re-runs after a conflicting session
+    write, before the first marked it) one sends it; False tells the other not to (or that it is gone)."""
     sent_at = time.time() if now is None else now
-    with contextlib.suppress(UpdateError):  # flushed meanwhile: an update must not recreate it
+    try:
         DeviceQueueItem(dev_eui, item_id).update(
             actions=[DeviceQueueItem.f_cnt.set(f_cnt), DeviceQueueItem.sent_at.set(sent_at)],
-            condition=DeviceQueueItem.item_id.exists(),
+            condition=DeviceQueueItem.item_id.exists() & DeviceQueueItem.f_cnt.does_not_exist(),
         )
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return False  # flushed, or marked by another invocation: an update must not recreate or re-mark it
+    return True
 
 
 def transmitted(dev_eui: str, wanted: str) -> QueuedDownlink | None:

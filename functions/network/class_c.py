@@ -78,6 +78,10 @@ def send_class_c(
     rx = RxParameters(
         int(session.rx1_delay), int(session.rx1_dr_offset), int(session.rx2_dr), int(session.rx2_frequency)
     )
+    if not application.mark_sent(dev_eui, item.item_id, built.f_cnt):  # until the TX ack (confirmed: the ACK)
+        count("QueueItemsTakenElsewhere")  # another invocation sends it; this FCntDown is a gap
+        logger.warning("queue item sent by another invocation; class C downlink not sent")
+        return "taken"
     frame = class_c_downlink(region, session.last_gateway_id, built.phy_payload, rx)
     store.record_downlink(
         frame["downlinkId"],
@@ -87,7 +91,6 @@ def send_class_c(
         f_cnt=built.f_cnt,
         queue_item_id=item.queue_item_id,
     )
-    application.mark_sent(dev_eui, item.item_id, built.f_cnt)  # until the TX ack (confirmed: the ACK)
     publish(f"{session.last_topic_prefix}/gateway/{session.last_gateway_id}/command/down", frame)
     count("DownlinksClassC")
     record_downlink(dev_eui=dev_eui, downlink=SentDownlink(built.phy_payload, frame, region))

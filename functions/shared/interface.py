@@ -283,9 +283,9 @@ class ApplicationServer(Protocol):
         to report) and what can go now; `ack` is the uplink's ACK bit, None for class C; an item sent
         less than `answer_after_s` ago is not given up by an uplink without the ACK."""
 
-    def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> None:
-        """A downlink went out with `f_cnt`; it stays queued until the gateway's TX ack (confirmed: until
-        the device's ACK)."""
+    def mark_sent(self, dev_eui: str, item_id: str, f_cnt: int) -> bool:
+        """A downlink goes out with `f_cnt`; it stays queued until the gateway's TX ack (confirmed: until
+        the device's ACK). False: the item was marked already (another invocation sends it) or is gone."""
 
     def transmitted(self, dev_eui: str, queue_item_id: str) -> QueuedDownlink | None:
         """The gateway sent it: unconfirmed, it leaves the queue; confirmed, it waits for the ACK."""

@@ -243,3 +243,31 @@ def test_a_copy_after_the_claim_is_counted_late_logged_and_never_processed_twice
     assert [r["gatewayId"] for r in event["rxInfo"]] == ["0016c001ff10a235"]  # type: ignore[union-attr, index]
     assert len(world.commands) == published  # no second ACK
     assert DeviceSession.get(str(device.dev_eui)).version == session.version
+
+
+def test_a_queue_item_another_invocation_marked_first_is_not_sent_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two invocations of one device both read the head (the second re-runs after a conflicting session
+    write, before the first marked the item): the one whose mark fails sends nothing, so the payload
+    reaches the device once, with the first sender's counter."""
+    device = joined_device(world)
+    dev_eui = str(device.dev_eui)
+    queue.enqueue(dev_eui, 9, b"once", confirmed=True)
+    original = queue.head
+
+    def head_then_taken(*args: object, **kwargs: object) -> object:
+        found = original(*args, **kwargs)  # type: ignore[arg-type]
+        if found.items:  # the other invocation marks it now, between our read and our mark
+            assert queue.mark_sent(dev_eui, found.items[0].item_id, 99)
+        return found
+
+    monkeypatch.setattr(queue, "head", head_then_taken)
+    published = len(world.commands)
+    assert uplink(world, device) == "uplink"  # the uplink itself is delivered
+    assert len(world.commands) == published  # nothing of ours left: the other invocation sends it
+    assert world.counts["QueueItemsTakenElsewhere"] == 1 and world.counts["Downlinks"] == 0
+    (item,) = queued(dev_eui)
+    assert item.f_cnt == 99  # the first sender's mark stands
+    assert list(PendingDownlink.scan()) == []
+    assert len(app_events(world, "up")) == 1 and app_events(world, "ack") == []

@@ -27,6 +27,7 @@ from tests.functional.test_network_pipeline import (
     APP_KEY,
     JOIN_EUI,
     NWK_KEY,
+    RECEIVED_AT_MS,
     World,
     joined_device,
     reception,
@@ -143,3 +144,27 @@ def test_a_1_0_session_cannot_rejoin(world: World) -> None:
     device = joined_device(world, "1.0.3", "0004a30b001c0550")
     assert send(world, rejoin_frame(device, 0, 0)) == "rejoin_rejected"
     assert SETTINGS.net_id == "000000"
+
+
+def test_a_rejoin_answer_goes_only_in_the_windows_still_reachable(world: World) -> None:
+    """As for a JoinRequest (test_downlink_windows.py): RX1 gone, the JoinAccept goes in RX2 only; both
+    gone, nothing changes, the device's session stands and it rejoins again."""
+    device = joined_device(world, "1.1.0", DEV_EUI)
+    old = DeviceSession.get(DEV_EUI)
+    heard_at, margin = RECEIVED_AT_MS / 1000, SETTINGS.downlink_margin_s
+    published = len(world.commands)
+    world.clock = lambda: heard_at + int(old.rx1_delay) + 1 - margin + 0.1  # RX2 too late as well
+    assert send(world, rejoin_frame(device, 2, 0)) == "too_late"
+    assert len(world.commands) == published and world.counts["DownlinksTooLate"] == 1
+    assert DeviceSession.get(DEV_EUI).serialize() == old.serialize()
+    assert [e for e in world.events if e.type == "join" and e.details] == []
+
+    world.clock = lambda: heard_at + int(old.rx1_delay) - margin + 0.1  # RX1 gone, RX2 still reachable
+    assert send(world, rejoin_frame(device, 2, 1)) == "rejoined"
+    _, frame = world.commands[-1]
+    (item,) = frame["items"]
+    assert item["txInfo"]["timing"] == {"delay": {"delay": f"{int(old.rx1_delay) + 1}s"}}
+    assert world.counts["DownlinksRX2Only"] == 1
+    accept_rejoin(world, device, 2, 1)
+    world.clock = lambda: heard_at + 0.05
+    uplink_in_new_context(world, device)

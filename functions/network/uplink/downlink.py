@@ -168,15 +168,29 @@ def choose_gateway(up: DataUplink) -> None:
 
 def settle_queue(up: DataUplink) -> None:
     """`ack` events for the confirmed downlink this uplink acknowledged or gave up on, `log` EXPIRED for
-    items dropped unsent; the item sent now is marked sent at once (another invocation of the device
-    re-reads the queue after its conflicting save): it stays queued until the gateway's TX ack
-    (confirmed: until the device's ACK), or `send_downlink` puts it back if it cannot go."""
+    items dropped unsent; the item sent now is marked sent at once, conditionally (the mark is the claim:
+    another invocation of the device may have read the same head before its conflicting save): it stays
+    queued until the gateway's TX ack (confirmed: until the device's ACK), or `send_downlink` puts it back
+    if it cannot go."""
     dev_eui = up.session.dev_eui
     report_queue(up.head, dev_eui, up.ports.send_event, up.ports.count,
                  deduplication_id=up.frame.deduplication_id)  # fmt: skip
     built = up.built
-    if built is not None and built.item is not None:
-        application_server().mark_sent(dev_eui, built.item.item_id, built.f_cnt)
+    item = built.item if built is not None else None
+    if (
+        built is not None
+        and item is not None
+        and not application_server().mark_sent(dev_eui, item.item_id, built.f_cnt)
+    ):
+        # Another invocation of this device took the item between our read and now: it sends it. This
+        # frame (built around it) stays unsent: its FCntDown is a gap the device accepts, its requests
+        # count as unanswered and go again, as after a frame lost on the air.
+        up.built = None
+        up.ports.count("QueueItemsTakenElsewhere")
+        logger.warning(
+            "queue item sent by another invocation; this downlink is not sent",
+            extra={"queue_item_id": item.queue_item_id, "f_cnt_down": built.f_cnt},
+        )
 
 
 def send_downlink(up: DataUplink) -> None:

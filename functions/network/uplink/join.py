@@ -159,19 +159,27 @@ def check_join_windows(join: Join) -> str | None:
     (`DOWNLINK_MARGIN_MS` before each opens). Checked before the join server, and again after it (it is
     the slow part), right before the session is stored: with neither left, nothing changes (the old
     session stands, no JoinAccept, no `join` event), the device tries again with its next DevNonce."""
-    frame = join.frame
+    windows = join_accept_windows(join.frame, join.frame.region.timing.join_accept_delay1)
+    if windows is None:
+        return "too_late"
+    join.windows = windows
+    return None
+
+
+def join_accept_windows(frame: Frame, rx1_delay_s: float) -> Windows | None:
+    """The windows a JoinAccept answering `frame` can still meet (RX1 `rx1_delay_s` after it, RX2 a second
+    later); None, counted and logged, when neither is left."""
     heard_at = heard_at_s(frame.receptions)
-    delay = frame.region.timing.join_accept_delay1
-    join.windows = reachable_windows(heard_at, delay, frame.ports.clock(), SETTINGS.downlink_margin_s)
-    if join.windows.any:
-        return None
+    windows = reachable_windows(heard_at, rx1_delay_s, frame.ports.clock(), SETTINGS.downlink_margin_s)
+    if windows.any:
+        return windows
     frame.ports.count("DownlinksTooLate")
     logger.warning(
         "JoinAccept can no longer meet a join-accept window; not sent",
-        extra={"past_rx2_s": round(frame.ports.clock() - (heard_at or 0) - delay - 1, 3),
+        extra={"past_rx2_s": round(frame.ports.clock() - (heard_at or 0) - rx1_delay_s - 1, 3),
                "margin_s": SETTINGS.downlink_margin_s},
     )  # fmt: skip
-    return "too_late"
+    return None
 
 
 def send_join_accept(join: Join) -> None:

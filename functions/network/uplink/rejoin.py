@@ -29,10 +29,21 @@ from functions.network.mac.state import MacState
 from functions.network.models import DeviceSession
 from functions.network.observability import logger
 from functions.network.receptions import Reception
-from functions.network.scheduling import RxParameters, class_a_downlink, command_topic, downlink_reception
+from functions.network.scheduling import (
+    RxParameters,
+    Windows,
+    class_a_downlink,
+    command_topic,
+    downlink_reception,
+)
 from functions.network.uplink import record
 from functions.network.uplink.context import Frame, now_iso, run
-from functions.network.uplink.join import call_join_server, initial_mac_state, session_fields
+from functions.network.uplink.join import (
+    call_join_server,
+    initial_mac_state,
+    join_accept_windows,
+    session_fields,
+)
 from functions.shared.interface import JoinAns, JoinReq, NetworkEvent
 from functions.shared.settings import SETTINGS
 
@@ -51,6 +62,7 @@ class Rejoin:
     mac_state: MacState = field(default_factory=MacState)
     cf_list: str | None = None
     answer: JoinAns = field(init=False)
+    windows: Windows = field(default_factory=lambda: Windows(rx1=True, rx2=True))  # still reachable
 
 
 def handle_rejoin(frame: Frame) -> str:
@@ -153,6 +165,17 @@ def ask_join_server(rejoin: Rejoin) -> str | None:
     )
 
 
+def check_rejoin_windows(rejoin: Rejoin) -> str | None:
+    """The rejoin's class A windows the JoinAccept can still meet, as for a JoinRequest (`join.py`):
+    checked before the join server and again after it; with neither left, nothing changes (the session
+    the device uses stands, no JoinAccept, no `join` event) and the device rejoins again."""
+    windows = join_accept_windows(rejoin.frame, int(rejoin.session.rx1_delay))
+    if windows is None:
+        return "too_late"
+    rejoin.windows = windows
+    return None
+
+
 def save_session(rejoin: Rejoin) -> None:
     session = rejoin.session
     fields = session_fields(
@@ -175,7 +198,12 @@ def send_join_accept(rejoin: Rejoin) -> None:
     """In the rejoin's class A windows, with the delays of the session it was sent in."""
     assert rejoin.answer.phy_payload is not None
     payload = bytes.fromhex(rejoin.answer.phy_payload)
-    frame = class_a_downlink(rejoin.frame.region, rejoin.gateway, payload, class_a_windows(rejoin.session))
+    if not rejoin.windows.rx1:
+        rejoin.frame.ports.count("DownlinksRX2Only")
+        logger.info("RX1 can no longer be met: the JoinAccept goes in RX2 only")
+    frame = class_a_downlink(
+        rejoin.frame.region, rejoin.gateway, payload, class_a_windows(rejoin.session), rx1=rejoin.windows.rx1
+    )
     rejoin.frame.ports.publish(command_topic(rejoin.gateway), frame)
     rejoin.frame.sent = frame
     rejoin.frame.ports.count("Rejoins")
@@ -209,7 +237,9 @@ STEPS = (
     check_mic,
     check_rj_count,
     propose_session,
+    check_rejoin_windows,
     ask_join_server,
+    check_rejoin_windows,
     save_session,
     send_join_accept,
     record_frames,
