@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +15,7 @@ import pytest
 from localcloud.broker import BRIDGE_IDENTITY, CLOUD_IDENTITY, Mosquitto
 from localcloud.dynamodb import free_port
 from localcloud.mqtt import BrokerAccess, ServiceSession
+from tests.support.stack import pids
 
 GATEWAY = "0102030405060708"
 OTHER_GATEWAY = "1112131415161718"
@@ -235,3 +239,39 @@ def test_basic_ingest_is_open_to_gateway_events_of_the_ingesting_rules_only(brok
         gateway.stop()
         bridge.stop()
         cloud.stop()
+
+
+def test_after_a_kill_9_the_broker_sends_again_what_it_delivered_in_its_last_second(tmp_path: Path) -> None:
+    """MQTT QoS 1 is at least once: the broker restores its sessions from a snapshot saved every second,
+    so a message it delivered after the last snapshot goes out again, the same bytes (the application
+    drops it by its `deduplicationId`). The fault suite counts such copies apart from duplicates because
+    of this; if this test fails, the broker became exactly once and they are duplicates again. A kill
+    that lands just after a snapshot sends nothing again: up to three rounds, one copy is enough."""
+    mosquitto = Mosquitto(tmp_path / "broker", port=free_port(), persistence=True).start()
+    topic = "application/1/device/0102030405060708/event/up"
+    inbox = Inbox()
+    client_id = f"{CLOUD_IDENTITY}-application-{time.monotonic_ns()}"
+    access = mosquitto.access_for(CLOUD_IDENTITY)
+    publisher = _session(mosquitto, CLOUD_IDENTITY)
+    application = ServiceSession(access, client_id, on_message=inbox, persistent=True).start()
+    application.subscribe([topic])
+    try:
+        for round_ in range(3):
+            message = json.dumps({"deduplicationId": str(round_)}).encode()
+            application.stop()
+            publisher.publish(topic, message)
+            time.sleep(2.5)  # a snapshot has the message queued for the application's session
+            application = ServiceSession(access, client_id, on_message=inbox, persistent=True).start()
+            received = len(inbox.wait_for(len(inbox.messages) + 1))
+            assert inbox.messages[-1] == (topic, message)
+            (broker_pid,) = pids(f"mosquitto -c {tmp_path}")
+            os.kill(broker_pid, signal.SIGKILL)  # before the next snapshot, most likely
+            mosquitto.start()
+            if inbox.wait_for(received + 1, timeout_s=8)[received:] == [(topic, message)]:
+                break
+        else:
+            raise AssertionError(f"no message sent again after three kills: {inbox.messages}")
+    finally:
+        application.stop()
+        publisher.stop()
+        mosquitto.stop()
