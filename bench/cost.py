@@ -377,42 +377,46 @@ _envelope._wrap_data_key, _envelope._unwrap_data_key = _counted_wrap, _counted_u
 
 
 class CapacityMeter:
-    """DynamoDB read and write units per request at moto's dispatcher, from the items themselves."""
+    """DynamoDB read and write units per request at the local cloud's DynamoDB dispatcher
+    (`localcloud.dynamodb_server.Dispatcher`, every request any function makes), from the items
+    themselves."""
 
     def __init__(self) -> None:
-        from moto.dynamodb.responses import DynamoHandler
+        from moto.dynamodb.models import dynamodb_backends
+
+        from localcloud.dynamodb_server import ACCOUNT, Dispatcher
 
         self.lock = threading.Lock()
         self.recording = False
         self.wru: dict[str, float] = {}
         self.rru: dict[str, float] = {}
-        original = DynamoHandler.call_action
+        original = Dispatcher.__call__
         meter = self
 
-        def metered(handler: Any) -> Any:
+        def metered(dispatcher: Dispatcher, operation: str, body: bytes) -> tuple[int, bytes]:
             if not meter.recording:
-                return original(handler)
-            action = handler._get_action()
+                return original(dispatcher, operation, body)
             try:
-                body = json.loads(handler.body or "{}")
+                request = json.loads(body or b"{}")
             except (TypeError, ValueError):
-                body = {}
-            table = body.get("TableName", "")
-            before = meter._stored(handler, table, body, action)
-            response = original(handler)
-            meter._count(handler, action, table, body, before, response)
-            return response
+                request = {}
+            backend = dynamodb_backends[ACCOUNT][dispatcher.region]
+            table = request.get("TableName", "")
+            before = meter._stored(backend, table, request, operation)
+            status, answer = original(dispatcher, operation, body)
+            if status == 200:
+                meter._count(backend, operation, table, request, before, answer)
+            return status, answer
 
-        DynamoHandler.call_action = metered  # type: ignore[method-assign]
+        Dispatcher.__call__ = metered  # type: ignore[method-assign, assignment]
 
     @staticmethod
     def _size(item: Any) -> int:
         return int(item.size()) if item is not None else 0
 
-    def _stored(self, handler: Any, table: str, body: dict[str, Any], action: str) -> int:
+    def _stored(self, backend: Any, table: str, body: dict[str, Any], action: str) -> int:
         if action not in ("PutItem", "UpdateItem", "DeleteItem"):
             return 0
-        backend = handler.dynamodb_backend
         try:
             model = backend.get_table(table)
             if action == "PutItem":
@@ -427,16 +431,15 @@ class CapacityMeter:
             return 0
 
     def _count(
-        self, handler: Any, action: str, table: str, body: dict[str, Any], before: int, response: Any
+        self, backend: Any, action: str, table: str, body: dict[str, Any], before: int, response: bytes
     ) -> None:
-        text = response[2] if isinstance(response, tuple) and len(response) > 2 else "{}"
         try:
-            answer = json.loads(text or "{}") if isinstance(text, str | bytes) else {}
+            answer = json.loads(response or b"{}")
         except ValueError:
             answer = {}
         key = f"{action} {table}"
         if action in ("PutItem", "UpdateItem", "DeleteItem"):
-            after = self._stored(handler, table, body, action)
+            after = self._stored(backend, table, body, action)
             self.record(key, write=max(1, math.ceil(max(before, after) / KB)))
         elif action == "GetItem":
             size = item_size(answer.get("Item", {}))

@@ -355,22 +355,23 @@ class Meter:
         lambda_runtime._Worker.invoke = timed  # type: ignore[method-assign,assignment]
 
     def _patch_moto(self) -> None:
-        from moto.dynamodb.responses import DynamoHandler
+        """Counts each request the local cloud's DynamoDB dispatcher answers (every function's)."""
+        from localcloud.dynamodb_server import Dispatcher
 
-        original = DynamoHandler.call_action
+        original = Dispatcher.__call__
         meter = self
 
-        def counting(handler: Any) -> Any:
+        def counting(dispatcher: Dispatcher, operation: str, body: bytes) -> tuple[int, bytes]:
             if meter.recording:
                 try:
-                    table = json.loads(handler.body or "{}").get("TableName", "?")
+                    table = json.loads(body or b"{}").get("TableName", "?")
                 except (TypeError, ValueError):
                     table = "?"
                 with meter.lock:
-                    meter.requests[(handler._get_action(), table)] += 1
-            return original(handler)
+                    meter.requests[(operation, table)] += 1
+            return original(dispatcher, operation, body)
 
-        DynamoHandler.call_action = counting  # type: ignore[method-assign]
+        Dispatcher.__call__ = counting  # type: ignore[method-assign, assignment]
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: per function (all its workers), the bridge, this process (moto, rules...)."""
