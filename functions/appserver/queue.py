@@ -112,8 +112,7 @@ def head(
     """Resolve what earlier downlinks left in the queue and return what can go now. `ack` is the ACK bit
     of the uplink that opens this opportunity, None for a class C opportunity without an uplink; a
     confirmed item sent less than `answer_after_s` ago (class A: its RX windows were still to come) is not
-    given up by an uplink without the ACK, an unconfirmed one not taken as done, and nothing else goes
-    meanwhile. Items resolved here are
+    given up by an uplink without the ACK, and nothing else goes meanwhile. Items resolved here are
     removed; the caller reports them (ack, log events)."""
     now = time.time() if now is None else now
     result = QueueHead()
@@ -121,9 +120,7 @@ def head(
         item = _queued(dev_eui, i)
         if item.f_cnt is not None:  # sent earlier
             age = now - float(i.sent_at or 0)
-            # Its RX windows were still to come: the uplink is an older or concurrent frame of the device,
-            # so it can neither acknowledge it nor say its transmission is over (unconfirmed: the TX ack).
-            early = age < answer_after_s and (not item.confirmed or not ack)
+            early = item.confirmed and not ack and age < answer_after_s  # its RX windows were still to come
             still_out = age <= CLASS_C_TIMEOUT_S if ack is None else early
             if still_out:
                 result.waiting = item

@@ -93,15 +93,3 @@ def test_the_sent_mark_is_a_claim_only_one_invocation_gets(dynamodb: str) -> Non
     queue.flush(DEV_EUI)
     assert queue.mark_sent(DEV_EUI, seen_by_both.item_id, 5) is False  # gone: not recreated
     assert queue.pending(DEV_EUI) == []
-
-
-def test_an_unconfirmed_item_just_sent_is_not_done_for_a_concurrent_uplink(dynamodb: str) -> None:
-    """An uplink read before the sent item's RX windows (a concurrent frame of the device) cannot end its
-    transmission: the item waits for its TX ack and nothing else goes meanwhile."""
-    first, second = fill((1, False), (2, False))
-    queue.mark_sent(DEV_EUI, queue.head(DEV_EUI, ack=False).items[0].item_id, 3, now=time.time())
-    concurrent = queue.head(DEV_EUI, ack=False, answer_after_s=2)
-    assert concurrent.waiting is not None and concurrent.waiting.queue_item_id == first
-    assert concurrent.items == []
-    sent = queue.transmitted(DEV_EUI, first)  # the TX ack still finds it
-    assert sent is not None and [i.queue_item_id for i in queue.head(DEV_EUI, ack=False).items] == [second]
