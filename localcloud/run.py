@@ -89,13 +89,37 @@ def start_bridge(args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the bridge exited; see {args.data_dir / 'bridge.log'}")
+            raise RuntimeError(f"the bridge exited: {last_lines(args.data_dir / 'bridge.log')}")
         with contextlib.suppress(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{args.health_port}/", timeout=1)
             return process
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("the bridge did not become healthy in 20 s")
+
+
+def last_lines(path: Path, count: int = 5) -> str:
+    """The end of a log, for an error that would otherwise only point at the file."""
+    with contextlib.suppress(OSError):
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-count:])
+    return f"see {path}"
+
+
+def start_bridge_retrying(
+    args: argparse.Namespace, broker: Mosquitto, cloud: LocalCloud, attempts: int = 3
+) -> subprocess.Popen[bytes]:
+    """At start, as the supervisor does later: a bridge that exits at once (its ports still held by a
+    process of a stack killed a moment ago, the broker not answering yet) is started again, said in the
+    log, before the stack gives up."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return start_bridge(args, broker, cloud)
+        except RuntimeError as error:
+            if attempt == attempts:
+                raise
+            print(f"{error}; starting it again ({attempt}/{attempts - 1})", flush=True)
+            time.sleep(2)
+    raise AssertionError("unreachable")
 
 
 def missing_handlers(template: LocalTemplate) -> list[str]:
@@ -207,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         cloud.start()
-        bridge = start_bridge(args, broker, cloud)
+        bridge = start_bridge_retrying(args, broker, cloud)
         print(banner(args, broker, cloud), flush=True)
         if args.simulate:
             api_url = cloud.api.url if cloud.api else None
