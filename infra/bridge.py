@@ -22,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.iot import basic_ingest_topic
+from infra.iot import basic_ingest_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVISIONING = Path(__file__).resolve().parent / "provisioning"
@@ -48,11 +48,7 @@ class BridgePolicy(Construct):
         stack = Stack.of(self)
         arn = f"arn:{stack.partition}:iot:{stack.region}:{stack.account}"
         gateways = [f"{prefix}/gateway/*" for prefix in region_prefixes]
-        ingest = [
-            f"{arn}:topic/{basic_ingest_topic(rule, f'{g}/{kind}')}"
-            for kind, rule in (basic_ingest or {}).items()
-            for g in gateways
-        ]
+        ingest = basic_ingest_resources(arn, basic_ingest, gateways)
         document = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(

@@ -29,6 +29,18 @@ def basic_ingest_topic(rule_name: str, topic: str) -> str:
     return f"$aws/rules/{rule_name}/{topic}"
 
 
+def basic_ingest_resources(
+    arn: str, basic_ingest: dict[str, str] | None, gateway_topics: list[str]
+) -> list[str]:
+    """The Basic Ingest topics a publisher of `gateway_topics` (`<prefix>/gateway/<id or *>`) may use:
+    each gateway event kind (`event/up`, ...) to its own rule only."""
+    return [
+        f"{arn}:topic/{basic_ingest_topic(rule, f'{gateway}/{kind}')}"
+        for kind, rule in (basic_ingest or {}).items()
+        for gateway in gateway_topics
+    ]
+
+
 @dataclass(frozen=True)
 class TopicRule:
     """One IoT rule: `sql` selects the messages, `function` receives each one as its event."""
@@ -105,11 +117,7 @@ class GatewayPolicy(Construct):
         arn = f"arn:{stack.partition}:iot:{stack.region}:{stack.account}"
         thing = "${iot:Connection.Thing.ThingName}"
         own = [f"{prefix}/gateway/{thing}" for prefix in region_prefixes]
-        ingest = [
-            f"{arn}:topic/{basic_ingest_topic(rule, f'{t}/{kind}')}"
-            for kind, rule in (basic_ingest or {}).items()
-            for t in own
-        ]
+        ingest = basic_ingest_resources(arn, basic_ingest, own)
         document = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
