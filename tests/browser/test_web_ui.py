@@ -442,7 +442,8 @@ def test_an_administrator_opens_an_organization_from_the_organizations_list(
     web = cloud.api.web_url
     expect = playwright.expect
     expect.set_options(timeout=20_000)
-    organization = _api(cloud, "POST", "/organizations", {"name": "Initech", "description": "TPS reports"})["id"]
+    created = _api(cloud, "POST", "/organizations", {"name": "Initech", "description": "TPS reports"})
+    organization = created["id"]
     page = browser.new_context().new_page()  # type: ignore[attr-defined]
     log_in(page, web, ADMIN_EMAIL, local_admin_password(cloud.settings.data_dir))
     page.goto(f"{web}organizations")
