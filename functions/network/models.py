@@ -87,10 +87,10 @@ class DeviceSession(Model):
     last_topic_prefix = UnicodeAttribute(attr_name="gp", null=True)
     battery = NumberAttribute(attr_name="bt", null=True)
     margin = NumberAttribute(attr_name="mg", null=True)
-    disabled = BooleanAttribute(
-        attr_name="di", default=False
-    )  # a disabled device's frames are dropped unread
+    disabled = BooleanAttribute(attr_name="di", default=False)  # a disabled device's frames are dropped
     joined_at_ms = NumberAttribute(attr_name="jm", null=True)  # when its JoinRequest reached IoT Core
+    # the deduplication id of the last frame applied: a retried invocation finds its frame applied
+    last_deduplication_id = UnicodeAttribute(null=True, attr_name="dd")
     version = VersionAttribute()
 
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
