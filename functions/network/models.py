@@ -116,20 +116,19 @@ def _upgraded(item: dict[str, Any]) -> dict[str, Any]:
     """An item in the shape the model reads: attributes stored under their long names (sessions written
     before the short names) moved to the short ones, unless the short one is there too (an update since
     wrote it: it is newer); the ADR history packed from its list of maps."""
-    renamed = {
-        name: attr.attr_name
-        for name, attr in DeviceSession.get_attributes().items()
-        if attr.attr_name != name
-    }
-    if not renamed.keys() & item.keys():
+    if not _LONG_NAMES.keys() & item.keys():
         return item
     item = dict(item)
-    for old, new in renamed.items():
+    for old, new in _LONG_NAMES.items():
         value = item.pop(old, None)
         if value is None or new in item:
             continue
         item[new] = uplink_history.from_legacy(value) if old == "uplink_history" else value
     return item
+
+
+# {long name stored before: short name}, for `_upgraded`
+_LONG_NAMES = {name: a.attr_name for name, a in DeviceSession.get_attributes().items() if a.attr_name != name}
 
 
 class UplinkCollection(Model):
