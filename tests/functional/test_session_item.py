@@ -82,6 +82,8 @@ def store_in_the_old_shape(session: DeviceSession) -> dict[str, Any]:
     for name in ("last_gateway_id", "last_topic_prefix"):
         if getattr(session, name) is not None:
             item[name] = {"S": getattr(session, name)}
+    if session.last_deduplication_id is not None:  # short from the start ("dd")
+        item["dd"] = {"S": session.last_deduplication_id}
     assert envelope.is_compact(session.net_keys) and not envelope.is_compact(item["net_keys"]["B"])
     DeviceSession._get_connection().put_item(session.dev_eui, attributes=item)
     return item
