@@ -17,14 +17,15 @@ State machine of an `UplinkCollection` item (key = SHA-256 of region prefix and 
 4. If the creator dies before claiming (its retry or any later copy finds, in the old item its update
    returns, an unclaimed item older than three windows), that invocation claims it instead, so nothing
    is lost.
-Items expire through TTL after a minute. Items written before the per-reception attributes (a map
-`receptions`) are still read, for the minute a deployment takes to replace them.
+Items expire through TTL after a minute. A reception's value is compact (functions/network/
+reception_codec.py), so the item stays under 1 KB (one write unit per write) with up to 3 receptions.
+Items written before the per-reception attributes (a map `receptions`), and values in the old JSON
+form, are still read, for the minute a deployment takes to replace them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 
 from functions.network.models import UplinkCollection
+from functions.network.reception_codec import pack, unpack
 from functions.network.receptions import Reception
 
 TTL_S = 60
@@ -122,9 +124,7 @@ def collect(
         answer = table.update_item(
             _keys(key),
             actions=[
-                Path(UnicodeAttribute(attr_name=RECEPTION_PREFIX + reception.key)).set(
-                    json.dumps(reception.to_dict())
-                ),
+                Path(UnicodeAttribute(attr_name=RECEPTION_PREFIX + reception.key)).set(pack(reception)),
                 created_at.set(created_at | int(now * 1000)),
                 expires_at.set(expires_at | datetime.fromtimestamp(now + TTL_S, UTC)),
             ],
@@ -155,6 +155,10 @@ def collect(
             raise
         return Outcome("duplicate")
     stored = _receptions(claimed.get("Attributes", {}))
-    receptions = tuple(Reception.from_dict(json.loads(v)) for v in stored.values() if v)
+    receptions = tuple(
+        unpack(k, v, phy_payload=reception.phy_payload, topic_prefix=reception.topic_prefix)
+        for k, v in stored.items()
+        if v
+    )
     ordered = tuple(sorted(receptions, key=lambda r: (-r.snr, -r.rssi)))
     return Outcome("process", ordered, token, retransmission=attempt)
