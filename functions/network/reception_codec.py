@@ -6,7 +6,8 @@ every write on the item is billed by its size in 1 KB units (a second reception 
   (its key is their hash), and the invocation that reads them all has its own reception of the frame.
 - The attribute name already says the gateway and the uplink id (`rx:<gateway>:<uplink id>`).
 - The value is a JSON array: RSSI, SNR, data rate, frequency, context, received-at, a bit mask of the
-  `rxInfo`/`txInfo` fields that repeat those (so they are not written twice), then what is left of
+  `rxInfo`/`txInfo` fields that repeat those (so they are not written twice) and of whether the
+  gateway is watched, then what is left of
   `rxInfo` and `txInfo` with ChirpStack's field names shortened (`SHORT`); a name not in the table is
   kept, marked with `~`, so nothing a gateway bridge sends is lost.
 Values in the old form (a JSON object with every field, `Reception.to_dict`) are still read: items live a
@@ -65,6 +66,7 @@ _NAMES = {field: {number: text for text, number in values.items()} for field, va
 
 # Fields of rxInfo / txInfo that repeat the reception's own, written once (bit set: present and equal)
 _GATEWAY_ID, _UPLINK_ID, _RSSI, _SNR, _CONTEXT, _FREQUENCY = 1, 2, 4, 8, 16, 32
+_WATCHED = 64  # and in the same mask: `Reception.gateway_watched`
 
 
 def _shorten(value: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +149,7 @@ def pack(reception: Reception) -> str:
         | _take(rx, "snr", reception.snr, _SNR, (int, float))
         | _take(rx, "context", reception.context, _CONTEXT, str)
         | _take(tx, "frequency", reception.frequency, _FREQUENCY, int)
+        | (_WATCHED if reception.gateway_watched else 0)
     )
     gw_time = _time_number(rx.get("gwTime"))
     if gw_time is not None:
@@ -202,4 +205,5 @@ def unpack(key: str, value: str, *, phy_payload: bytes, topic_prefix: str) -> Re
         received_at_ms=int(received_at_ms),
         rx_info=_restore(rx_info, present, rx_fields),
         tx_info=_restore(tx_info, present, [(_FREQUENCY, "frequency", frequency)]),
+        gateway_watched=bool(present & _WATCHED),
     )
