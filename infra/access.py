@@ -57,7 +57,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
     ),
     "GatewayEvents": Access(
         # a bridge's last will marks its gateways offline with a retained state/conn message
-        tables=("EventLogItem", "Gateway", "MetricsBucket"),
+        tables=("EventLogItem", "FrameLogItem", "Gateway", "MetricsBucket"),
         publish=(GATEWAY_STATE,),
     ),
     "Downlink": Access(
