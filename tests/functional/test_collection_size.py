@@ -62,7 +62,7 @@ def _collected(
     return item, outcome.receptions
 
 
-# write units per write on the item, at most: Basics Station's 16-byte context puts five receptions past 1 KB
+# write units per write on the item, at most: Basics Station's 16-byte context puts five receptions at 1 KB
 CASES = [(semtech_udp, 1, 1), (semtech_udp, 3, 1), (semtech_udp, 5, 1),
          (basics_station, 1, 1), (basics_station, 3, 1), (basics_station, 5, 2)]  # fmt: skip
 
