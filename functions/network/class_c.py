@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from functions.network import store
+from functions.network import session_keys, store
 from functions.network.frame_recording import SentDownlink, record_downlink
 from functions.network.frames import build_downlink
 from functions.network.observability import logger
@@ -59,7 +59,7 @@ def send_class_c(
     if len(item.payload) > region.max_payload_size(int(session.rx2_dr)).n:
         count("DownlinksTooLarge")
         return "too_large"
-    keys = store.session_keys(session)
+    keys = session_keys.session_keys(session)
     built = build_downlink(
         session,
         keys,

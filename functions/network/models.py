@@ -52,7 +52,7 @@ class DeviceSession(Model):
     The item is written on every uplink and DynamoDB bills a write per started KB of it, names included:
     attributes are stored under short names (`attr_name`), a value equal to its default is not written (it
     reads back as the default), the ADR history is packed (`uplink_history.py`), JSON is compact and the
-    keys sealed compactly (`store.seal_network_keys`); `tests/unit/test_session_item_size.py` holds a
+    keys sealed compactly (`session_keys.seal_network_keys`); `tests/unit/test_session_item_size.py` holds a
     realistic session under 1 KB. Items stored before under the long names read as they are
     (`_upgraded`) and are written in the new shape at their next save. `dev_eui`, `dev_addr` (the index's
     key) and `version` (the save condition) keep their names."""

@@ -13,7 +13,7 @@ import pytest
 from bench.item_size import KB, item_size
 from functions.lorawan.device import EndDevice
 from functions.lorawan.types import AES128Key
-from functions.network import service, store
+from functions.network import service, session_keys, store
 from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
 from functions.shared import envelope
@@ -47,7 +47,7 @@ def raw(dev_eui: str) -> dict[str, Any]:
 def store_in_the_old_shape(session: DeviceSession) -> dict[str, Any]:
     """The item as the model before issue 16's compaction wrote it: every attribute under its long name,
     defaults written, JSON with spaces, the history as maps, the keys as hex JSON in an envelope v2."""
-    keys = {k: v.hex() for k, v in store.session_keys(session).items()}
+    keys = {k: v.hex() for k, v in session_keys.session_keys(session).items()}
     item: dict[str, Any] = {
         "dev_addr": {"S": session.dev_addr},
         "mac_version": {"S": session.mac_version},
@@ -103,7 +103,7 @@ def test_an_old_session_is_read_handled_and_written_compact(world: World) -> Non
         if name != "net_keys":
             assert getattr(read, name) == getattr(before, name), name
     assert [r.max_snr for r in read.uplink_history] == [5.5, -3.25, 9.0]
-    assert store.session_keys(read) == store.session_keys(before)
+    assert session_keys.session_keys(read) == session_keys.session_keys(before)
     view = service.sessions([eui])[eui]
     assert (view.f_cnt_up, view.dr, view.dev_addr) == (3, int(before.dr), before.dev_addr)
 
@@ -115,7 +115,7 @@ def test_an_old_session_is_read_handled_and_written_compact(world: World) -> Non
     after = DeviceSession.get(eui, consistent_read=True)
     assert [r.max_snr for r in after.uplink_history] == [5.5, -3.25, 9.0, 1.5]
     assert int(after.f_cnt_up) == 4 and int(after.version) == int(old["version"]["N"]) + 1
-    assert store.session_keys(after) == store.session_keys(before)
+    assert session_keys.session_keys(after) == session_keys.session_keys(before)
 
 
 def test_disabling_an_old_session_is_seen(world: World) -> None:
@@ -141,4 +141,4 @@ def test_an_older_join_does_not_replace_an_old_session(world: World) -> None:
         answer, dev_eui=session.dev_eui, fields={"dev_addr": session.dev_addr},
         joined_at_ms=int(session.joined_at_ms) + 1, newer_only=True,
     )  # fmt: skip
-    assert store.session_keys(newer)["nwk_s_enc_key"] == AES128Key.parse(key)
+    assert session_keys.session_keys(newer)["nwk_s_enc_key"] == AES128Key.parse(key)

@@ -12,7 +12,7 @@ import pytest
 
 from bench.item_size import KB, item_size, number_size, value_size
 from functions.lorawan.adr import HISTORY_LENGTH, UplinkRecord
-from functions.network import store
+from functions.network import session_keys
 from functions.network.mac.state import MacState
 from functions.network.models import DeviceSession
 from functions.shared import envelope
@@ -68,7 +68,7 @@ def steady_session(
         dev_addr="260b1c05",
         mac_version=mac_version,
         region=region,
-        net_keys=store.seal_network_keys(keys(mac_version), dev_eui=DEV_EUI),
+        net_keys=session_keys.seal_network_keys(keys(mac_version), dev_eui=DEV_EUI),
         last_seen_at=1_796_086_400,
         f_cnt_up=f_cnt,
         f_cnt_up_seen=2**64 - 1,
@@ -143,8 +143,8 @@ def test_the_packed_session_reads_back_as_it_was(monkeypatch: pytest.MonkeyPatch
             assert getattr(read, name) == getattr(session, name), name
         assert read.uplink_history[0] == UplinkRecord(52_000 - 20, -7.25, 3, 1)
         assert read.uplink_history[-1].max_snr == pytest.approx(-5.35)
-        opened = store.session_keys(read)
+        opened = session_keys.session_keys(read)
         if mac_version == "1.0.3":  # one NwkSKey for all three
-            assert len({opened[k] for k in store.NETWORK_KEYS}) == 1
+            assert len({opened[k] for k in session_keys.NETWORK_KEYS}) == 1
         else:
-            assert len({opened[k] for k in (*store.NETWORK_KEYS, "app_s_key")}) == 4
+            assert len({opened[k] for k in (*session_keys.NETWORK_KEYS, "app_s_key")}) == 4

@@ -10,7 +10,7 @@ from functions.lorawan import security
 from functions.lorawan.errors import FrameCounterReplay, LoRaWANError
 from functions.lorawan.fcnt import accept_f_cnt, full_f_cnt
 from functions.lorawan.mac_commands import decode_mac_commands
-from functions.network import store
+from functions.network import session_keys, store
 from functions.network.mac.channels import uplink_channel_index
 from functions.network.mac.command import Uplink
 from functions.network.mac.device_time import gps_seconds
@@ -58,7 +58,7 @@ def find_session(up: DataUplink) -> str | None:
         sessions = [s for s in [store.session_of(up.reread, consistent=True)] if s is not None]
     for session in sessions:
         candidates += 1
-        keys = store.session_keys(session)
+        keys = session_keys.session_keys(session)
         f_cnt = full_f_cnt(f_cnt_16, int(session.f_cnt_up))
         if session.mac_version.startswith("1.1"):
             mic = security.uplink_mic_1_1(
@@ -193,7 +193,7 @@ def save_session(up: DataUplink) -> str | None:
     keys sealed before the compact envelope are sealed anew (the item then fits 1 KB)."""
     up.session.last_seen_at = int(up.now)
     up.session.last_deduplication_id = up.frame.deduplication_id or None
-    store.reseal_if_old(up.session, up.keys)
+    session_keys.reseal_if_old(up.session, up.keys)
     try:
         up.session.save()
     except PutError:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functions.lorawan import security
 from functions.lorawan.join import DLSettings, RejoinRequest
 from functions.lorawan.types import DevAddr, NetID
-from functions.network import store
+from functions.network import session_keys, store
 from functions.network.mac.state import MacState
 from functions.network.models import DeviceSession
 from functions.network.observability import logger
@@ -102,7 +102,7 @@ def check_mic(rejoin: Rejoin) -> str | None:
     rejoin.counter = "rj_count0_next"
     if rejoin.request.net_id != NetID.parse(SETTINGS.net_id):
         return refuse(rejoin, f"NetID {rejoin.request.net_id} is not this network's")
-    keys = store.session_keys(rejoin.session)
+    keys = session_keys.session_keys(rejoin.session)
     if security.rejoin_request_mic(rejoin.frame.phy, keys["s_nwk_s_int_key"]) != rejoin.frame.phy.mic:
         return refuse(rejoin, "MIC does not match SNwkSIntKey", "mic_failure", "MICFailures")
     return None
