@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,12 +20,16 @@ def template() -> LocalTemplate:
 class Recorder:
     def __init__(self, fail_for: str | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.accepted: list[Callable[[], None] | None] = []  # each call's acceptance, called by the test
         self.fail_for = fail_for
 
-    def __call__(self, function: str, event: dict[str, Any]) -> None:
+    def __call__(
+        self, function: str, event: dict[str, Any], on_accepted: Callable[[], None] | None = None
+    ) -> None:
         if function == self.fail_for:
             raise ConnectionError("invoke failed")
         self.calls.append((function, event))
+        self.accepted.append(on_accepted)
 
 
 def _handler(template: LocalTemplate, function: str) -> str:
