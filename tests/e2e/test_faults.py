@@ -2,14 +2,20 @@
 fault after another (an uplink worker killed, the rules engine's MQTT session taken, Mosquitto killed,
 the bridge killed, the whole stack killed and restarted). Per fault: uplinks sent, delivered to the
 application (MQTT `event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered
-uplink (how long the fault held traffic up). Datagrams sent while no bridge process ran are counted
-apart (nothing can take them). So are copies of an `up` event that Mosquitto sent the application again
-after it was killed: it restores its sessions from a snapshot up to a second old (`autosave_interval 1`),
-so a QoS 1 message it delivered in that second goes out once more, the same message with the same
-`deduplicationId` (MQTT QoS 1 is at least once, on IoT Core too; the application drops the copy by that
-id). An uplink delivered under two deduplication ids (processed twice), or twice without a broker crash in
-between (published twice), is a duplicate. CI runs the short form and asserts the counts; `make faults`
-runs longer phases and prints them.
+uplink (how long the fault held traffic up).
+
+Datagrams that no bridge published to the broker while a fault was on (sent while no bridge ran, or
+still in a killed bridge's buffer, as a crashed Fargate task loses its own) are counted apart: nothing
+had acknowledged them. A subscriber beside the rules engine tells which ones the broker took; all of
+those must arrive, through a kill -9 of the whole stack too (the rules engine acknowledges a message
+only once the invocations it started are journaled, and a restart runs them again).
+
+Copies of an `up` event that Mosquitto sent the application again after it was killed are counted
+apart too: it restores its sessions from its last snapshot, so a QoS 1 message it delivered after that
+goes out once more, the same message with the same `deduplicationId` (MQTT QoS 1 is at least once, on
+IoT Core too; the application drops the copy by that id). An uplink delivered under two deduplication
+ids (processed twice), or twice without a broker crash in between (published twice), is a duplicate.
+CI runs the short form and asserts the counts; `make faults` runs longer phases and prints them.
 
     LORALESS_FAULT_PHASE_S (default 6) seconds of traffic per phase, LORALESS_FAULT_DEVICES (default 4)
 """
@@ -17,6 +23,7 @@ runs longer phases and prints them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -59,6 +66,30 @@ class Phase:
     sent: list[tuple[str, int, float]] = field(default_factory=list)  # (dev_eui, f_cnt, when)
     bridge_down: set[tuple[str, int]] = field(default_factory=set)
     replays_sent: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Published:
+    """The uplinks the bridge published to the broker, as (DevEUI, FCnt): a subscriber beside the rules
+    engine sees each message the broker routed (Basic Ingest topics included, readable by the cloud)."""
+
+    def __init__(self, broker: Mosquitto, devices: list[EndDevice]) -> None:
+        self.uplinks: set[tuple[str, int]] = set()
+        self._dev_euis = {str(d.session.dev_addr): str(d.dev_eui) for d in devices if d.session is not None}
+        self.session = ServiceSession(
+            broker.access_for(CLOUD_IDENTITY), f"{CLOUD_IDENTITY}-published-{time.monotonic_ns()}",
+            on_message=self._on_message,
+        ).start()  # fmt: skip
+        self.session.subscribe(["$aws/rules/+/+/gateway/+/event/up", "+/gateway/+/event/up"])
+
+    def _on_message(self, _topic: str, payload: bytes, _client: str) -> None:
+        frame = base64.b64decode(json.loads(payload)["phyPayload"])
+        dev_addr = frame[1:5][::-1].hex()  # LoRaWAN 1.0.4 §4.3.1: FHDR DevAddr, then FCtrl, FCnt (LE)
+        dev_eui = self._dev_euis.get(dev_addr)
+        if dev_eui is not None:
+            self.uplinks.add((dev_eui, int.from_bytes(frame[6:8], "little")))
+
+    def close(self) -> None:
+        self.session.stop()
 
 
 class Deliveries:
@@ -127,8 +158,24 @@ def _health_ok(stack: LocalStack) -> bool:
         return False
 
 
-def _faults(stack: LocalStack, broker_crashes: list[float]) -> list[Phase]:
-    """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto."""
+def _accepted_not_finished(data_dir: Path) -> int:
+    """Uplink invocations the local Lambda accepted and has not finished, from its journal
+    (localcloud/invocation_journal.py); a line being written is skipped."""
+    pending: set[str] = set()
+    path = data_dir / "lambda-async.journal"
+    for raw in path.read_bytes().splitlines() if path.exists() else []:
+        with contextlib.suppress(ValueError):
+            entry = json.loads(raw)
+            if entry["op"] == "add" and "phyPayload" in json.dumps(entry["event"]):
+                pending.add(entry["id"])
+            elif entry["op"] == "done":
+                pending.discard(entry["id"])
+    return len(pending)
+
+
+def _faults(stack: LocalStack, broker_crashes: list[float], pending_at_kill: list[int]) -> list[Phase]:
+    """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto, `pending_at_kill`
+    how many uplink invocations were accepted and not finished at the kill of the whole stack."""
     broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
 
     def nothing() -> None:
@@ -169,13 +216,17 @@ def _faults(stack: LocalStack, broker_crashes: list[float]) -> list[Phase]:
         return down, time.monotonic()
 
     def kill_stack() -> tuple[float, float]:
-        # What the bridge had taken in the last round before the kill was still in its MQTT buffer or
-        # the rules engine's in-memory async queue, both lost with the process (as a crashed Fargate task
-        # loses its buffer; the local async queue is not durable, unlike Lambda's): counted with the
-        # datagrams sent while no bridge ran, not as lost.
+        # The last round before the kill may still be in the bridge's buffer (lost with it, as a crashed
+        # Fargate task loses its own): of that round, only what the broker never saw is counted apart.
+        # The kill lands while the rules engine has uplinks accepted (journaled, acknowledged to the
+        # broker) and not finished: they must arrive after the restart.
         down = time.monotonic() - INTERVAL_S
+        deadline = time.monotonic() + 10
+        while not _accepted_not_finished(stack.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.002)
         broker_crashes.append(time.monotonic())
         stack.kill()
+        pending_at_kill.append(_accepted_not_finished(stack.data_dir))
         stack.start()
         while not _health_ok(stack):
             time.sleep(0.05)
@@ -193,8 +244,9 @@ def _faults(stack: LocalStack, broker_crashes: list[float]) -> list[Phase]:
 
 
 async def _run(
-    stack: LocalStack, devices: list[EndDevice], phases: list[Phase], deliveries: Deliveries
-) -> None:
+    stack: LocalStack, devices: list[EndDevice], phases: list[Phase], deliveries: Deliveries,
+    published: Published,
+) -> None:  # fmt: skip
     forwarder = await PacketForwarder(GATEWAY, ("127.0.0.1", stack.ports["udp"])).start()
     history: dict[str, list[bytes]] = {}
     try:
@@ -221,20 +273,25 @@ async def _run(
                     history.setdefault(str(device.dev_eui), []).append(uplink.phy_payload)
                 await asyncio.sleep(INTERVAL_S)
             phase.outage = await injecting
-            if phase.outage is not None:  # datagrams no bridge process was there to take
-                start, end = phase.outage
-                phase.bridge_down = {(e, f) for e, f, when in phase.sent if start <= when <= end}
             for device in devices:  # a replay of an uplink from earlier in the run, after the fault
                 frames = history[str(device.dev_eui)]
                 forwarder.uplink(frames[len(frames) // 2])
                 phase.replays_sent.append((str(device.dev_eui), len(frames) // 2))
             # each fault on its own: what this phase sent is through before the next fault
-            expected = {(e, f) for e, f, _ in phase.sent} - phase.bridge_down
+            expected = {(e, f) for e, f, _ in phase.sent} - _never_published(phase, published)
             deadline = time.monotonic() + PHASE_DRAIN_S
             while not expected <= deliveries.arrivals.keys() and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
     finally:
         await forwarder.stop()
+
+
+def _never_published(phase: Phase, published: Published) -> set[tuple[str, int]]:
+    """Datagrams of the phase's outage that no bridge published: none ran, or one died with them."""
+    if phase.outage is None:
+        return set()
+    start, end = phase.outage
+    return {(e, f) for e, f, when in phase.sent if start <= when <= end and (e, f) not in published.uplinks}
 
 
 def _resent_by_broker(arrivals: list[float], ids: list[str], broker_crashes: list[float]) -> int:
@@ -247,7 +304,7 @@ def _resent_by_broker(arrivals: list[float], ids: list[str], broker_crashes: lis
 
 
 def _report(
-    phases: list[Phase], deliveries: Deliveries, broker_crashes: list[float]
+    phases: list[Phase], deliveries: Deliveries, published: Published, broker_crashes: list[float]
 ) -> list[dict[str, object]]:
     delivered = dict(deliveries.arrivals)
     resent = {  # per uplink delivered more than once: the copies the broker sent again after its crash
@@ -257,13 +314,16 @@ def _report(
     twice = {key for key, copies in resent.items() if len(delivered[key]) - 1 > copies}
     rows = []
     for phase in phases:
+        phase.bridge_down = _never_published(phase, published)
         sent = {(eui, f_cnt) for eui, f_cnt, _ in phase.sent}
         lost = {key for key in sent if key not in delivered}
         delays = [delivered[(e, f)][0] - when for e, f, when in phase.sent if (e, f) in delivered]
         rows.append({
             "fault": phase.name,
             "sent": len(sent),
-            "sent while the bridge was down or in flight at a kill": len(phase.bridge_down),
+            "never published by a bridge (sent while it was down, or in its buffer at its kill)": len(
+                phase.bridge_down
+            ),
             "delivered": len(sent) - len(lost),
             "lost": len(lost - phase.bridge_down),
             "duplicated": len(sent & twice),
@@ -282,28 +342,39 @@ def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Pa
     stack.start()
     devices = [_device(n) for n in range(DEVICES)]
     deliveries: Deliveries | None = None
+    published: Published | None = None
     try:
         application = _provision(stack, devices)
-        deliveries = Deliveries(Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"]), application)
+        broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
+        deliveries = Deliveries(broker, application)
+        published = Published(broker, devices)
         broker_crashes: list[float] = []
-        phases = _faults(stack, broker_crashes)
-        asyncio.run(_run(stack, devices, phases, deliveries))
-        expected = sum(len({(e, f) for e, f, _ in phase.sent} - phase.bridge_down) for phase in phases)
+        pending_at_kill: list[int] = []
+        phases = _faults(stack, broker_crashes, pending_at_kill)
+        asyncio.run(_run(stack, devices, phases, deliveries, published))
+        expected = sum(
+            len({(e, f) for e, f, _ in phase.sent} - _never_published(phase, published)) for phase in phases
+        )
         deadline = time.monotonic() + DRAIN_S
         while len(deliveries.arrivals) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(3)  # late duplicates, if any, arrive now
-        rows = _report(phases, deliveries, broker_crashes)
+        rows = _report(phases, deliveries, published, broker_crashes)
         print("\n" + "\n".join(json.dumps(row) for row in rows))
+        print(
+            f"uplink invocations accepted and not finished at the kill of the whole stack: {pending_at_kill}"
+        )
         for key, ids in deliveries.deduplication_ids.items():  # what a duplicate was, for its diagnosis
             if len(ids) > 1:
                 print(f"{key} delivered {len(ids)} times: deduplication ids {ids}, arrivals "
                       f"{deliveries.arrivals[key]}, broker crashes {broker_crashes}")  # fmt: skip
+        assert pending_at_kill and pending_at_kill[0] > 0, "the kill found no invocation to keep"
         for row in rows:
             assert (row["lost"], row["duplicated"], row["replays accepted"]) == (0, 0, 0), rows
     finally:
-        if deliveries is not None:
-            deliveries.close()
+        for observer in (deliveries, published):
+            if observer is not None:
+                observer.close()
         stack.kill()
         (tmp_path / "stack.log").write_text("".join(stack.log))
         print(f"the stack's output: {tmp_path / 'stack.log'}")
