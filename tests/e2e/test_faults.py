@@ -10,12 +10,13 @@ had acknowledged them. A subscriber beside the rules engine tells which ones the
 those must arrive, through a kill -9 of the whole stack too (the rules engine acknowledges a message
 only once the invocations it started are journaled, and a restart runs them again).
 
-Copies of an `up` event that Mosquitto sent the application again after it was killed are counted
-apart too: it restores its sessions from its last snapshot, so a QoS 1 message it delivered after that
-goes out once more, the same message with the same `deduplicationId` (MQTT QoS 1 is at least once, on
-IoT Core too; the application drops the copy by that id). An uplink delivered under two deduplication
-ids (processed twice), or twice without a broker crash in between (published twice), is a duplicate.
-CI runs the short form and asserts the counts; `make faults` runs longer phases and prints them.
+Copies of an `up` event sent again after a kill -9 are counted apart too, the same event with the same
+`deduplicationId`: Mosquitto restores its sessions from its last snapshot, so a QoS 1 message it
+delivered after that goes out once more, and an event-publishing invocation cut short by the kill runs
+again from the journal and publishes its event again (MQTT QoS 1 and Lambda's asynchronous invocations
+are at least once on AWS too; the application drops the copy by that id). An uplink delivered under
+two deduplication ids (processed twice), or twice without a kill in between (published twice), is a
+duplicate. CI runs the short form and asserts the counts; `make faults` runs longer phases and prints them.
 
     LORALESS_FAULT_PHASE_S (default 6) seconds of traffic per phase, LORALESS_FAULT_DEVICES (default 4)
 """
@@ -82,11 +83,16 @@ class Published:
         self.session.subscribe(["$aws/rules/+/+/gateway/+/event/up", "+/gateway/+/event/up"])
 
     def _on_message(self, _topic: str, payload: bytes, _client: str) -> None:
-        frame = base64.b64decode(json.loads(payload)["phyPayload"])
+        key = self.key(json.loads(payload))
+        if key is not None:
+            self.uplinks.add(key)
+
+    def key(self, uplink: dict[str, object]) -> tuple[str, int] | None:
+        """(DevEUI, FCnt) of a gateway uplink message, None if not one of the devices'."""
+        frame = base64.b64decode(str(uplink.get("phyPayload", "")))
         dev_addr = frame[1:5][::-1].hex()  # LoRaWAN 1.0.4 §4.3.1: FHDR DevAddr, then FCtrl, FCnt (LE)
         dev_eui = self._dev_euis.get(dev_addr)
-        if dev_eui is not None:
-            self.uplinks.add((dev_eui, int.from_bytes(frame[6:8], "little")))
+        return None if dev_eui is None or len(frame) < 8 else (dev_eui, int.from_bytes(frame[6:8], "little"))
 
     def close(self) -> None:
         self.session.stop()
@@ -158,22 +164,26 @@ def _health_ok(stack: LocalStack) -> bool:
         return False
 
 
-def _accepted_not_finished(data_dir: Path) -> int:
-    """Uplink invocations the local Lambda accepted and has not finished, from its journal
-    (localcloud/invocation_journal.py); a line being written is skipped."""
-    pending: set[str] = set()
+def _journaled_uplinks(data_dir: Path, published: Published) -> tuple[set[tuple[str, int]], int]:
+    """From the local Lambda's journal (localcloud/invocation_journal.py): the uplinks it accepted, and
+    how many of those invocations are not finished; a line being written is skipped."""
+    accepted: dict[str, tuple[str, int] | None] = {}
+    finished: set[str] = set()
     path = data_dir / "lambda-async.journal"
     for raw in path.read_bytes().splitlines() if path.exists() else []:
         with contextlib.suppress(ValueError):
             entry = json.loads(raw)
-            if entry["op"] == "add" and "phyPayload" in json.dumps(entry["event"]):
-                pending.add(entry["id"])
+            if entry["op"] == "add" and isinstance(entry["event"], dict) and "phyPayload" in entry["event"]:
+                accepted[entry["id"]] = published.key(entry["event"])
             elif entry["op"] == "done":
-                pending.discard(entry["id"])
-    return len(pending)
+                finished.add(entry["id"])
+    keys = {key for key in accepted.values() if key is not None}
+    return keys, len(accepted.keys() - finished)
 
 
-def _faults(stack: LocalStack, broker_crashes: list[float], pending_at_kill: list[int]) -> list[Phase]:
+def _faults(
+    stack: LocalStack, broker_crashes: list[float], pending_at_kill: list[int], published: Published
+) -> list[Phase]:
     """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto, `pending_at_kill`
     how many uplink invocations were accepted and not finished at the kill of the whole stack."""
     broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
@@ -218,21 +228,26 @@ def _faults(stack: LocalStack, broker_crashes: list[float], pending_at_kill: lis
     def kill_stack() -> tuple[float, float]:
         # The last round before the kill may still be in the bridge's buffer (lost with it, as a crashed
         # Fargate task loses its own): of that round, only what the broker never saw is counted apart.
-        # The kill lands while the rules engine has uplinks accepted (journaled, acknowledged to the
-        # broker) and not finished: they must arrive after the restart.
+        # The kill lands once the local Lambda accepted the round just sent (journaled, acknowledged to
+        # the broker) and while some of it is not finished: that must arrive after the restart.
         down = time.monotonic() - INTERVAL_S
+        (this_phase,) = [phase for phase in phases if phase.inject is kill_stack]
+        just_sent = {(e, f) for e, f, _ in this_phase.sent[-DEVICES:]}
         deadline = time.monotonic() + 10
-        while not _accepted_not_finished(stack.data_dir) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            accepted, unfinished = _journaled_uplinks(stack.data_dir, published)
+            if just_sent <= accepted and unfinished:
+                break
             time.sleep(0.002)
         broker_crashes.append(time.monotonic())
         stack.kill()
-        pending_at_kill.append(_accepted_not_finished(stack.data_dir))
+        pending_at_kill.append(_journaled_uplinks(stack.data_dir, published)[1])
         stack.start()
         while not _health_ok(stack):
             time.sleep(0.05)
         return down, time.monotonic()
 
-    return [
+    phases = [
         Phase("none (baseline)", nothing),
         Phase("uplink worker killed", kill_uplink_worker),
         Phase("rules session taken by another identity", take_rules_session),
@@ -241,6 +256,7 @@ def _faults(stack: LocalStack, broker_crashes: list[float], pending_at_kill: lis
         Phase("bridge killed", kill_bridge),
         Phase("whole stack kill -9, restarted", kill_stack),
     ]
+    return phases
 
 
 async def _run(
@@ -294,9 +310,10 @@ def _never_published(phase: Phase, published: Published) -> set[tuple[str, int]]
     return {(e, f) for e, f, when in phase.sent if start <= when <= end and (e, f) not in published.uplinks}
 
 
-def _resent_by_broker(arrivals: list[float], ids: list[str], broker_crashes: list[float]) -> int:
-    """Copies of the first message (same deduplication id) that arrived after a broker crash that came
-    after it: MQTT's at-least-once after a kill -9, not the network sending the uplink twice."""
+def _resent_after_kill(arrivals: list[float], ids: list[str], broker_crashes: list[float]) -> int:
+    """Copies of the first message (same deduplication id) that arrived after a kill -9 of the broker
+    that came after it: at-least-once delivery (the broker's snapshot, or an invocation run again from
+    the journal), not the network processing the uplink twice."""
     return sum(
         1 for when, id_ in zip(arrivals[1:], ids[1:], strict=True)
         if id_ == ids[0] and any(arrivals[0] < crash < when for crash in broker_crashes)
@@ -307,8 +324,8 @@ def _report(
     phases: list[Phase], deliveries: Deliveries, published: Published, broker_crashes: list[float]
 ) -> list[dict[str, object]]:
     delivered = dict(deliveries.arrivals)
-    resent = {  # per uplink delivered more than once: the copies the broker sent again after its crash
-        key: _resent_by_broker(arrivals, deliveries.deduplication_ids[key], broker_crashes)
+    resent = {  # per uplink delivered more than once: the copies sent again after a kill
+        key: _resent_after_kill(arrivals, deliveries.deduplication_ids[key], broker_crashes)
         for key, arrivals in delivered.items() if len(arrivals) > 1
     }  # fmt: skip
     twice = {key for key, copies in resent.items() if len(delivered[key]) - 1 > copies}
@@ -327,7 +344,7 @@ def _report(
             "delivered": len(sent) - len(lost),
             "lost": len(lost - phase.bridge_down),
             "duplicated": len(sent & twice),
-            "sent again by the broker after its kill -9 (same deduplicationId)": sum(
+            "sent again after a kill -9 (same deduplicationId)": sum(
                 resent.get(key, 0) for key in sent
             ),
             "replays accepted": sum(1 for key in phase.replays_sent if key in twice),
@@ -350,7 +367,7 @@ def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Pa
         published = Published(broker, devices)
         broker_crashes: list[float] = []
         pending_at_kill: list[int] = []
-        phases = _faults(stack, broker_crashes, pending_at_kill)
+        phases = _faults(stack, broker_crashes, pending_at_kill, published)
         asyncio.run(_run(stack, devices, phases, deliveries, published))
         expected = sum(
             len({(e, f) for e, f, _ in phase.sent} - _never_published(phase, published)) for phase in phases
