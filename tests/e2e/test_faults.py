@@ -1,8 +1,9 @@
 """Faults tested like features: the whole local stack as a user runs it, devices sending steadily, and one
-fault after another (an uplink worker killed, the rules engine's MQTT session taken, Mosquitto killed,
-the bridge killed, the whole stack killed and restarted). Per fault: uplinks sent, delivered to the
-application (MQTT `event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered
-uplink (how long the fault held traffic up).
+fault after another (an uplink worker killed, the rules engine's MQTT session taken, the broker stalled,
+Mosquitto killed, the bridge killed, the application's webhook hanging, then resetting connections, the
+whole stack killed and restarted). Per fault: uplinks sent, delivered to the application (MQTT
+`event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered uplink (how long
+the fault held traffic up).
 
 Datagrams that no bridge published to the broker while a fault was on (sent while no bridge ran, or
 still in a killed bridge's buffer, as a crashed Fargate task loses its own) are counted apart: nothing
@@ -29,6 +30,9 @@ import contextlib
 import json
 import os
 import signal
+import socket
+import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,12 +185,64 @@ def _journaled_uplinks(data_dir: Path, published: Published) -> tuple[set[tuple[
     return keys, len(accepted.keys() - finished)
 
 
+class Receiver:
+    """A tenant's webhook receiver gone bad: it accepts each connection and never answers (`hang`), or
+    resets it at once (`refuse`, as a crashed service behind a load balancer). `connections` counts the
+    deliveries that reached it, so a phase knows its fault is in effect."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.server.accept()
+                self.connections += 1
+                if self.behaviour == "hang":
+                    self.held.append(connection)  # read nothing, answer nothing
+                else:
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    connection.close()  # RST
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
 def _faults(
-    stack: LocalStack, broker_crashes: list[float], pending_at_kill: list[int], published: Published
+    stack: LocalStack,
+    broker_crashes: list[float],
+    application: str,
+    receivers: dict[str, Receiver],
+    pending_at_kill: list[int],
+    published: Published,
 ) -> list[Phase]:
     """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto, `pending_at_kill`
     how many uplink invocations were accepted and not finished at the kill of the whole stack."""
     broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
+
+    def webhook_to(receiver: Receiver) -> None:
+        """The application's HTTP integration points at the receiver; the fault is in effect once its
+        events reach it (a warm events function reads the application again within 30 s)."""
+        url = f"http://127.0.0.1:{receiver.port}/events"
+        status, answer = stack.api("PUT", f"/applications/{application}/integrations/http", {"url": url})
+        assert status == 200, answer
+        deadline = time.monotonic() + 90
+        while not receiver.connections:
+            assert time.monotonic() < deadline, "no event reached the webhook receiver"
+            time.sleep(0.2)
+
+    def webhook_hangs() -> None:
+        webhook_to(receivers["hang"])
+
+    def webhook_refuses() -> None:
+        webhook_to(receivers["refuse"])
 
     def nothing() -> None:
         return None
@@ -254,6 +310,8 @@ def _faults(
         Phase("broker stalled 5 s", stall_broker),
         Phase("Mosquitto killed", kill_broker),
         Phase("bridge killed", kill_bridge),
+        Phase("the application's webhook hangs", webhook_hangs),
+        Phase("the application's webhook resets connections", webhook_refuses),
         Phase("whole stack kill -9, restarted", kill_stack),
     ]
     return phases
@@ -355,8 +413,11 @@ def _report(
 
 @pytest.mark.slow
 def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Path) -> None:
-    stack = LocalStack(tmp_path, {name: free_port() for name in ("udp", "mqtt", "api", "health")})
+    ports = {name: free_port() for name in ("udp", "mqtt", "api", "health")}
+    # the webhook receivers of the webhook phases listen on loopback: an operator setting allows that
+    stack = LocalStack(tmp_path, ports, options=("--allow-private-webhooks",))
     stack.start()
+    receivers = {behaviour: Receiver(behaviour) for behaviour in ("hang", "refuse")}
     devices = [_device(n) for n in range(DEVICES)]
     deliveries: Deliveries | None = None
     published: Published | None = None
@@ -367,7 +428,7 @@ def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Pa
         published = Published(broker, devices)
         broker_crashes: list[float] = []
         pending_at_kill: list[int] = []
-        phases = _faults(stack, broker_crashes, pending_at_kill, published)
+        phases = _faults(stack, broker_crashes, application, receivers, pending_at_kill, published)
         asyncio.run(_run(stack, devices, phases, deliveries, published))
         expected = sum(
             len({(e, f) for e, f, _ in phase.sent} - _never_published(phase, published)) for phase in phases
@@ -392,6 +453,8 @@ def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Pa
         for observer in (deliveries, published):
             if observer is not None:
                 observer.close()
+        for receiver in receivers.values():
+            receiver.close()
         stack.kill()
         (tmp_path / "stack.log").write_text("".join(stack.log))
         print(f"the stack's output: {tmp_path / 'stack.log'}")

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class LocalStack:
     """`python -m localcloud.run` in a session of its own, so a kill -9 takes it whole, as a crash would."""
 
-    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
+    def __init__(self, data_dir: Path, ports: dict[str, int], options: tuple[str, ...] = ()) -> None:
         self.data_dir, self.ports = data_dir, ports
+        self.options = options  # more `localcloud.run` options, e.g. --allow-private-webhooks
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         self._changed = threading.Condition()
@@ -40,6 +41,7 @@ class LocalStack:
             # Basics Station's ports too: the defaults may be taken by another stack on the machine
             "--station-port", str(self.ports.setdefault("station", free_port())),
             "--cups-port", str(self.ports.setdefault("cups", free_port())),
+            *self.options,
         ]  # fmt: skip
         self.runs += 1
         self.output = []
