@@ -6,11 +6,11 @@ acknowledgement).
 
     python -m bench.async_queue [--invocations 3000] [--callers 8] [--concurrency 4]
 
-Per case: acknowledgements per second (each caller waits for its acknowledgement before the next
-invocation, as an API request thread waits for its 202; the rules engine's PUBACKs wait the same way
-without holding a thread), invocations completed per second, this process's CPU per invocation (the
-runtime's side: accepting, journaling, dispatching; the workers' CPU is apart and the same in every
-case), and fsyncs per invocation.
+Per case: acknowledgements per second and their median wait (each caller waits for its
+acknowledgement before the next invocation, as an API request thread waits for its 202; the rules
+engine's PUBACKs wait the same way without holding a thread), invocations completed per second, this
+process's CPU per invocation (the runtime's side: accepting, journaling, dispatching; the workers' CPU
+is apart and the same in every case), and fsyncs per invocation.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import threading
@@ -67,12 +68,15 @@ def run_case(case: str, invocations: int, callers: int, concurrency: int) -> dic
                 "rxInfo": {"gatewayId": "0102030405060708", "rssi": -57},
             }
 
+            waits: list[float] = []
+
             def caller(count: int) -> None:
                 for _ in range(count):
-                    accepted = threading.Event()
+                    accepted, asked = threading.Event(), time.perf_counter()
                     future = service.invoke_async("Nothing", event, accepted.set)
                     accepted.wait()
                     with lock:
+                        waits.append(time.perf_counter() - asked)
                         futures.append(future)
 
             threads = [
@@ -91,6 +95,7 @@ def run_case(case: str, invocations: int, callers: int, concurrency: int) -> dic
             return {
                 "case": case,
                 "acknowledged/s": round(count / accepted_s),
+                "acknowledgement p50 (ms)": round(statistics.median(waits) * 1000, 2),
                 "completed/s": round(count / done_s),
                 "runtime CPU per invocation (ms)": round(cpu / count * 1000, 3),
                 "fsyncs per invocation": round(journal.syncs / count, 3) if journal and journal.fsync else 0,

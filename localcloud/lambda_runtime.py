@@ -372,9 +372,8 @@ class LambdaService:
             except Exception as exc:  # the runtime itself failed: counts as the function's error
                 result = InvocationResult(error={"errorType": type(exc).__name__, "errorMessage": str(exc)})
             if self._closing and queued is not None and not result.ok:
-                done.set_result(
-                    result
-                )  # cut short by the stop, not the function's failure: kept for the next start
+                # cut short by the stop, not the function's failure: kept for the next start
+                done.set_result(result)
                 return
             delays = self.retry_delays_s[:ASYNC_RETRIES]
             if result.ok or attempt >= len(delays) or self._closing:
