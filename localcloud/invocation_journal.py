@@ -141,16 +141,6 @@ class InvocationJournal:
             self._pending.pop(queued.id, None)
             self._append({"op": "done", "id": queued.id})
 
-    def after_durable(self, callback: Durable) -> None:
-        """Call `callback` once everything appended so far is on disk (in order with `add`'s)."""
-        with self._lock:
-            number = self._appended
-        self._when_synced(number, callback)
-
-    def pending(self) -> list[Queued]:
-        with self._lock:
-            return list(self._pending.values())
-
     def _when_synced(self, number: int, callback: Durable) -> None:
         with self._changed:
             if self._closed:
