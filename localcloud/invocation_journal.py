@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 log = logging.getLogger("loraless.local.lambda")
 
-COMPACT_BYTES = 4 * 1024 * 1024  # past this size the journal is rewritten with the pending entries only
+COMPACT_BYTES = 4 * 1024 * 1024  # past this size (and 4x the pending entries) the journal is rewritten
 
 Durable = Callable[[], None]
 
@@ -46,8 +46,8 @@ class InvocationJournal:
     """Append-only JSON lines (`add`, `failed`, `done`); the pending invocations are also in memory."""
 
     def __init__(self, path: Path, *, fsync: bool = True, compact_bytes: int = COMPACT_BYTES) -> None:
-        """`fsync=False` keeps what a killed process loses (the page cache survives it) but not what a
-        power cut does; for measuring what the sync costs."""
+        """`fsync=False` still keeps everything through a killed process (the page cache survives it),
+        not through a power cut; for measuring what the sync costs."""
         self.path = path
         self.fsync = fsync
         self.compact_bytes = compact_bytes
@@ -55,6 +55,7 @@ class InvocationJournal:
         self._pending: dict[str, Queued] = {}
         self._appended = 0  # lines appended so far (numbered from 1)
         self._size = 0
+        self._rewritten_size = 0  # the size right after the last rewrite: the pending entries alone
         self._changed = threading.Condition()  # guards what follows: the sync thread's work
         self._synced = 0
         self._waiting: list[tuple[int, Durable]] = []
@@ -104,7 +105,7 @@ class InvocationJournal:
             os.fsync(directory)
         finally:
             os.close(directory)
-        self._size = self.path.stat().st_size
+        self._size = self._rewritten_size = self.path.stat().st_size
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND, 0o600)
         return os.fdopen(descriptor, "ab", buffering=0)
 
@@ -170,7 +171,7 @@ class InvocationJournal:
                     callback()
                 except Exception:  # one waiter's failure must not stop the others' acknowledgements
                     log.exception("an acknowledgement after the journal's sync failed")
-            if self._size > self.compact_bytes:
+            if self._size > max(self.compact_bytes, 4 * self._rewritten_size):  # a backlog: not every sync
                 self._compact()
 
     def _compact(self) -> None:
