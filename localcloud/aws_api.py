@@ -116,8 +116,12 @@ class _Handler(BaseHTTPRequestHandler):
         kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if kind == "DryRun":
             self._reply(204)
-        elif kind == "Event":
-            self.server.lambdas.invoke_async(pool.function.name, event)
+        elif kind == "Event":  # 202 once the invocation is journaled, as Lambda answers once it is queued
+            accepted = threading.Event()
+            self.server.lambdas.invoke_async(pool.function.name, event, accepted.set)
+            if not accepted.wait(30):
+                self._error(503, "ServiceException", "the invocation could not be stored in time")
+                return
             self._reply(202)
         else:
             result = pool.invoke(event)

@@ -69,11 +69,13 @@ class Mosquitto:
         port: int = 8883,
         persistence: bool = False,
         rules: Iterable[str] | None = None,
+        save_on_changes: bool = False,
     ) -> None:
         """`persistence` keeps sessions and retained messages across restarts (a file in `directory`);
         `rules` are the policies' (policies.rules_from_template), by default those of the stack."""
         self.directory = directory
         self.persistence = persistence
+        self.save_on_changes = save_on_changes
         self.rules = list(rules) if rules is not None else default_rules()
         self.host = host
         self.port = port
@@ -101,6 +103,7 @@ class Mosquitto:
                     f"persistence {'true' if self.persistence else 'false'}",
                     f"persistence_location {self.directory}/",
                     "autosave_interval 1" if self.persistence else "",
+                    "autosave_on_changes true" if self.persistence and self.save_on_changes else "",
                     "user root" if _is_root() else "",
                     "log_dest stderr",
                     "log_type error",

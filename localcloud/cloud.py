@@ -24,6 +24,7 @@ from localcloud.api_gateway import ApiGateway
 from localcloud.aws_api import AwsApi
 from localcloud.certificates import CertificateAuthority
 from localcloud.dynamodb import LocalDynamoDB, free_port
+from localcloud.invocation_journal import InvocationJournal
 from localcloud.lambda_runtime import LambdaService
 from localcloud.mqtt import BrokerAccess, ServiceSession
 from localcloud.policies import CLOUD_RULES, rules_from_template
@@ -147,6 +148,10 @@ class LocalCloud:
     def journal(self) -> Path:
         return self.settings.data_dir / "dynamodb.journal"
 
+    @property
+    def invocation_journal(self) -> Path:
+        return self.settings.data_dir / "lambda-async.journal"
+
     def function_environment(self, dynamodb_url: str, aws_url: str) -> dict[str, str]:
         """What every function process sees besides the template's own variables."""
         access = self.broker.access_for("loraless-cloud")
@@ -226,6 +231,7 @@ class LocalCloud:
         if settings.reset:
             self.snapshot.unlink(missing_ok=True)
             self.journal.unlink(missing_ok=True)
+            self.invocation_journal.unlink(missing_ok=True)
         if settings.dynamodb_endpoint is None:
             self.dynamodb.start_moto(port=settings.dynamodb_port, journal=self.journal)
         if settings.reset:
@@ -246,13 +252,15 @@ class LocalCloud:
             environment,
             dead_letters=settings.data_dir / "dead-letters.jsonl",
             concurrency=settings.concurrency,
+            journal=InvocationJournal(self.invocation_journal),
         )
         self.rules = RulesEngine(template.rules, self.lambdas.invoke_async)
         # A persistent session: while it reconnects, the broker keeps the QoS 1 messages of its
-        # subscriptions (IoT Core's rules engine is no MQTT client and never misses one).
+        # subscriptions (IoT Core's rules engine is no MQTT client and never misses one); a message is
+        # acknowledged once the invocations it started are journaled, so a kill loses none of them.
         self.session = ServiceSession(
-            self.broker.access_for("loraless-cloud"), "loraless-cloud", on_message=self.rules.on_message,
-            persistent=True,
+            self.broker.access_for("loraless-cloud"), "loraless-cloud",
+            on_message_acknowledged=self.rules.on_message, persistent=True,
         ).start()  # fmt: skip
         self.session.subscribe(self.rules.topic_filters)
         self.aws_api = AwsApi(
@@ -262,6 +270,7 @@ class LocalCloud:
             sign_csr=self.broker.ca.sign_request,
             credentials=local_aws_credentials(settings.data_dir),
         ).start()
+        self.lambdas.resume()  # what a kill interrupted, now that the endpoints the functions call are up
         if template.api_function is not None:
             self._bootstrap_admin(template.functions[template.api_function].environment | environment)
             web_root = ROOT / "web" / "dist"  # the web interface's build (make web)

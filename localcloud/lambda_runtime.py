@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from localcloud.invocation_journal import InvocationJournal, Queued
 from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionDef
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,7 +275,11 @@ class LambdaService:
         retry_delays_s: tuple[float, ...] = (1.0, 2.0),
         log_sink: Callable[[str, str], None] = _default_sink,
         idle_limit_s: float = IDLE_LIMIT_S,
+        journal: InvocationJournal | None = None,
     ) -> None:
+        """`journal` keeps asynchronous invocations across a kill (see invocation_journal.py); without
+        one they live in memory only."""
+        self.journal = journal
         self.pools = {
             name: FunctionPool(f, environment, concurrency=concurrency, log_sink=log_sink)
             for name, f in functions.items()
@@ -314,27 +319,75 @@ class LambdaService:
     def invoke(self, name: str, event: Any) -> InvocationResult:
         return self.pool(name).invoke(event)
 
-    def invoke_async(self, name: str, event: Any) -> Future[InvocationResult]:
+    def invoke_async(
+        self, name: str, event: Any, on_accepted: Callable[[], None] | None = None
+    ) -> Future[InvocationResult]:
         """Queue the event; on error retry twice with delays, then write it to the dead-letter file. A
-        retry waits on a timer, not in a worker thread, so waiting retries hold no slot."""
+        retry waits on a timer, not in a worker thread, so waiting retries hold no slot. With a journal
+        the invocation is on disk before `on_accepted` is called (the caller's acknowledgement: the
+        rules engine's PUBACK, the API's 202) and survives a kill; it starts at once either way."""
         pool = self.pool(name)
         done: Future[InvocationResult] = Future()
-        self._attempt(pool, event, done, 0)
+        if self.journal is None:
+            self._attempt(pool, event, done, 0, None)
+            if on_accepted is not None:
+                on_accepted()
+            return done
+        queued = self.journal.add(pool.function.name, event, on_accepted)
+        self._attempt(pool, event, done, 0, queued)
         return done
 
-    def _attempt(self, pool: FunctionPool, event: Any, done: Future[InvocationResult], attempt: int) -> None:
+    def resume(self) -> list[Future[InvocationResult]]:
+        """Run again what a previous run accepted and did not finish, with the retries it has left (at
+        start, once the endpoints the functions call are up); one future per invocation."""
+        if self.journal is None:
+            return []
+        futures: list[Future[InvocationResult]] = []
+        for queued in self.journal.recovered:
+            done: Future[InvocationResult] = Future()
+            futures.append(done)
+            pool = self.pools.get(queued.function)
+            if pool is None:  # the function left the template since
+                error = {"errorType": "ResourceNotFoundException", "errorMessage": "Function not found"}
+                done.set_result(InvocationResult(error=error))
+                self._dead_letter_named(queued.function, queued.event, done.result())
+                self.journal.done(queued)
+                continue
+            self._attempt(pool, queued.event, done, min(queued.failed, ASYNC_RETRIES), queued)
+        if futures:
+            log.info("%d asynchronous invocation(s) accepted before a stop run again", len(futures))
+        return futures
+
+    def _attempt(
+        self,
+        pool: FunctionPool,
+        event: Any,
+        done: Future[InvocationResult],
+        attempt: int,
+        queued: Queued | None,
+    ) -> None:
         def run() -> None:
             try:
                 result = pool.invoke(event)
             except Exception as exc:  # the runtime itself failed: counts as the function's error
                 result = InvocationResult(error={"errorType": type(exc).__name__, "errorMessage": str(exc)})
+            if self._closing and queued is not None and not result.ok:
+                # cut short by the stop, not the function's failure: kept for the next start
+                done.set_result(result)
+                return
             delays = self.retry_delays_s[:ASYNC_RETRIES]
             if result.ok or attempt >= len(delays) or self._closing:
                 if not result.ok:
                     self._dead_letter(pool, event, result)
+                if queued is not None and self.journal is not None:
+                    self.journal.done(queued)
                 done.set_result(result)
                 return
-            timer = threading.Timer(delays[attempt], self._retry, args=(pool, event, done, attempt + 1))
+            if queued is not None and self.journal is not None:
+                self.journal.failed(queued)
+            timer = threading.Timer(
+                delays[attempt], self._retry, args=(pool, event, done, attempt + 1, queued)
+            )
             timer.daemon = True
             with self._dead_lock:
                 self._timers.add(timer)
@@ -342,20 +395,30 @@ class LambdaService:
 
         try:
             self._executors[pool.function.name].submit(run)
-        except RuntimeError:  # shutting down: the event is not run, as Lambda drops it when deleted
+        except RuntimeError:  # shutting down: not run now (a journaled one runs at the next start)
             done.cancel()
 
-    def _retry(self, pool: FunctionPool, event: Any, done: Future[InvocationResult], attempt: int) -> None:
+    def _retry(
+        self,
+        pool: FunctionPool,
+        event: Any,
+        done: Future[InvocationResult],
+        attempt: int,
+        queued: Queued | None,
+    ) -> None:
         with self._dead_lock:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
-        self._attempt(pool, event, done, attempt)
+        self._attempt(pool, event, done, attempt, queued)
 
     def _dead_letter(self, pool: FunctionPool, event: Any, result: InvocationResult) -> None:
+        self._dead_letter_named(pool.function.name, event, result)
+
+    def _dead_letter_named(self, function: str, event: Any, result: InvocationResult) -> None:
         self.failed_async += 1
         error = result.error or {}
         log.error(
             "%s failed after %d retries: %s: %s (dead letter kept in %s)",
-            pool.function.name,
+            function,
             ASYNC_RETRIES,
             error.get("errorType"),
             error.get("errorMessage"),
@@ -364,11 +427,12 @@ class LambdaService:
         with self._dead_lock:
             self.dead_letters.parent.mkdir(parents=True, exist_ok=True)
             with self.dead_letters.open("a") as out:
-                out.write(json.dumps({"function": pool.function.name, "event": event, "error": result.error}))
+                out.write(json.dumps({"function": function, "event": event, "error": result.error}))
                 out.write("\n")
 
     def close(self, drain_s: float = 10.0) -> None:
-        """Let running asynchronous invocations finish (up to `drain_s`), drop queued ones, stop workers."""
+        """Let running asynchronous invocations finish (up to `drain_s`), leave queued ones (kept in the
+        journal for the next start; dropped without one), stop workers."""
         self._closing = True  # no new retries while draining
         self._stopped.set()
         with self._dead_lock:
@@ -385,3 +449,5 @@ class LambdaService:
             waiter.join(max(0.0, deadline - time.monotonic()))
         for pool in self.pools.values():
             pool.close()
+        if self.journal is not None:
+            self.journal.close()

@@ -20,6 +20,8 @@ from awsiot import mqtt5_client_builder
 log = logging.getLogger("loraless.local.mqtt")
 
 OnMessage = Callable[[str, bytes, str], object]
+Acknowledge = Callable[[], None]
+OnMessageAcknowledged = Callable[[str, bytes, str, Acknowledge], object]
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,14 @@ class ServiceSession:
         on_message: OnMessage | None = None,
         *,
         persistent: bool = False,
+        on_message_acknowledged: OnMessageAcknowledged | None = None,
     ) -> None:
-        """`persistent` keeps the session (subscriptions and queued QoS 1 messages) across disconnects."""
+        """`persistent` keeps the session (subscriptions and queued QoS 1 messages) across disconnects.
+        `on_message_acknowledged` instead of `on_message` is handed a QoS 1 message's acknowledgement to
+        call when it has kept the message: the PUBACK waits for it (else it leaves when the handler
+        returns)."""
         self._on_message = on_message
+        self._on_message_acknowledged = on_message_acknowledged
         self._connected = threading.Event()
         self._filters: list[str] = []
         self._client = mqtt5_client_builder.mtls_from_path(
@@ -76,12 +83,32 @@ class ServiceSession:
 
     def _received(self, data: mqtt5.PublishReceivedData) -> None:
         packet = data.publish_packet
-        if self._on_message is None:
-            return
         try:
-            self._on_message(packet.topic, bytes(packet.payload or b""), "")
+            if self._on_message_acknowledged is not None:
+                self._on_message_acknowledged(
+                    packet.topic, bytes(packet.payload or b""), "", self._acknowledgement(data)
+                )
+            elif self._on_message is not None:
+                self._on_message(packet.topic, bytes(packet.payload or b""), "")
         except Exception:  # one bad message must not stop the client's event loop
             log.exception("message handler failed for %s", packet.topic)
+
+    def _acknowledgement(self, data: mqtt5.PublishReceivedData) -> Acknowledge:
+        """The PUBACK of a QoS 1 message, taken from the client (which would send it when the callback
+        returns) to be sent when the handler says; does nothing for QoS 0. If the connection drops
+        before, the broker sends the message again on the next one (the session is kept)."""
+        acquire = data.acquire_publish_acknowledgement_control
+        if acquire is None:
+            return lambda: None
+        handle = acquire()
+
+        def acknowledge() -> None:
+            try:
+                self._client.invoke_publish_acknowledgement(handle)
+            except Exception as exc:  # a stale handle after a reconnection: the message comes again
+                log.warning("PUBACK not sent (%s); the broker will deliver the message again", exc)
+
+        return acknowledge
 
     def start(self, timeout_s: float = 10.0) -> ServiceSession:
         self._client.start()

@@ -22,11 +22,14 @@ from localcloud.template import RuleDef
 log = logging.getLogger("loraless.local.rules")
 BASIC_INGEST = "$aws/rules/"
 
-Invoke = Callable[[str, dict[str, Any]], Any]
+Acknowledge = Callable[[], None]
+Invoke = Callable[[str, dict[str, Any], Acknowledge | None], Any]
 
 
 class RulesEngine:
-    """Matches messages to rules; `invoke` is LambdaService.invoke_async in the local cloud."""
+    """Matches messages to rules; `invoke` is LambdaService.invoke_async in the local cloud: it calls its
+    third argument once the invocation is accepted (journaled), and the message is acknowledged to the
+    broker only when every invocation it started is, as IoT Core keeps a message a rule took."""
 
     def __init__(self, rules: Iterable[RuleDef], invoke: Invoke) -> None:
         self.rules: list[tuple[RuleDef, Rule]] = [(r, parse_rule(r.sql)) for r in rules]
@@ -40,8 +43,19 @@ class RulesEngine:
         filters = [rule.topic_filter for _, rule in self.rules]
         return list(dict.fromkeys(filters + ([f"{BASIC_INGEST}#"] if self.rules else [])))
 
-    def on_message(self, topic: str, payload: bytes, client_id: str = "") -> int:
-        """Run every matching rule for one message; returns how many functions were started."""
+    def on_message(
+        self, topic: str, payload: bytes, client_id: str = "", acknowledge: Acknowledge | None = None
+    ) -> int:
+        """Run every matching rule for one message; returns how many functions were started.
+        `acknowledge` (the PUBACK) is called once each of them is accepted, at once if none is."""
+        pending = _Countdown(acknowledge)
+        try:
+            started = self._run_rules(topic, payload, client_id, pending)
+        finally:
+            pending.release()  # the message itself: what it started still holds the acknowledgement
+        return started
+
+    def _run_rules(self, topic: str, payload: bytes, client_id: str, pending: _Countdown) -> int:
         try:
             document = json.loads(payload)
         except ValueError:
@@ -64,9 +78,11 @@ class RulesEngine:
             event = rule.apply(Message(topic=topic, payload=document, client_id=client_id))
             if event is None:
                 continue
+            pending.hold()
             try:
-                self._invoke(definition.function, event)
+                self._invoke(definition.function, event, pending.release)
             except Exception:  # the rule's error action: on AWS it goes to the DLQ, here to the log
+                pending.release()
                 self._count("error_action")
                 log.exception("rule %s could not invoke %s", definition.name, definition.function)
                 continue
@@ -77,3 +93,23 @@ class RulesEngine:
     def _count(self, key: str) -> None:
         with self._lock:
             self.counts[key] += 1
+
+
+class _Countdown:
+    """Calls `acknowledge` once every holder released it; the message itself is the first holder."""
+
+    def __init__(self, acknowledge: Acknowledge | None) -> None:
+        self._acknowledge = acknowledge
+        self._holders = 1
+        self._lock = threading.Lock()
+
+    def hold(self) -> None:
+        with self._lock:
+            self._holders += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            last = self._holders == 0
+        if last and self._acknowledge is not None:
+            self._acknowledge()

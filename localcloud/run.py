@@ -66,6 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=int, default=4,
         help="environments per function at most (started on demand, stopped after 2 min idle)",
     )  # fmt: skip
+    parser.add_argument(
+        "--broker-save-on-changes", action="store_true",
+        help="Mosquitto saves its sessions after every queued message, not every second (slower while "
+        "a subscriber is away; see localcloud/README.md)",
+    )  # fmt: skip
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
     return parser.parse_args(argv)
 
@@ -202,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
     private_directory(args.data_dir)
-    # Sessions and their queued messages survive a broker restart (saved every second).
-    broker = Mosquitto(args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port, persistence=True)
+    # Sessions and their queued messages survive a broker restart (saved every second, or after each
+    # change with --broker-save-on-changes: see localcloud/README.md for what each costs and keeps).
+    broker = Mosquitto(
+        args.data_dir / "broker", host="127.0.0.1", port=args.mqtt_port, persistence=True,
+        save_on_changes=args.broker_save_on_changes,
+    )  # fmt: skip
     broker.start()
     settings = CloudSettings(
         data_dir=args.data_dir,

@@ -1,16 +1,23 @@
 """Faults tested like features: the whole local stack as a user runs it, devices sending steadily, and one
 fault after another (an uplink worker killed, the rules engine's MQTT session taken, the broker stalled,
 Mosquitto killed, the bridge killed, the application's webhook hanging, then resetting connections, the
-whole stack killed and restarted). Per fault: uplinks sent, delivered to the
-application (MQTT `event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered
-uplink (how long the fault held traffic up). Datagrams sent while no bridge process ran are counted
-apart (nothing can take them). So are copies of an `up` event that Mosquitto sent the application again
-after it was killed: it restores its sessions from a snapshot up to a second old (`autosave_interval 1`),
-so a QoS 1 message it delivered in that second goes out once more, the same message with the same
-`deduplicationId` (MQTT QoS 1 is at least once, on IoT Core too; the application drops the copy by that
-id). An uplink delivered under two deduplication ids (processed twice), or twice without a broker crash in
-between (published twice), is a duplicate. CI runs the short form and asserts the counts; `make faults`
-runs longer phases and prints them.
+whole stack killed and restarted). Per fault: uplinks sent, delivered to the application (MQTT
+`event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered uplink (how long
+the fault held traffic up).
+
+Datagrams that no bridge published to the broker while a fault was on (sent while no bridge ran, or
+still in a killed bridge's buffer, as a crashed Fargate task loses its own) are counted apart: nothing
+had acknowledged them. A subscriber beside the rules engine tells which ones the broker took; all of
+those must arrive, through a kill -9 of the whole stack too (the rules engine acknowledges a message
+only once the invocations it started are journaled, and a restart runs them again).
+
+Copies of an `up` event sent again after a kill -9 are counted apart too, the same event with the same
+`deduplicationId`: Mosquitto restores its sessions from its last snapshot, so a QoS 1 message it
+delivered after that goes out once more, and an event-publishing invocation cut short by the kill runs
+again from the journal and publishes its event again (MQTT QoS 1 and Lambda's asynchronous invocations
+are at least once on AWS too; the application drops the copy by that id). An uplink delivered under
+two deduplication ids (processed twice), or twice without a kill in between (published twice), is a
+duplicate. CI runs the short form and asserts the counts; `make faults` runs longer phases and prints them.
 
     LORALESS_FAULT_PHASE_S (default 6) seconds of traffic per phase, LORALESS_FAULT_DEVICES (default 4)
 """
@@ -18,6 +25,7 @@ runs longer phases and prints them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -63,6 +71,35 @@ class Phase:
     sent: list[tuple[str, int, float]] = field(default_factory=list)  # (dev_eui, f_cnt, when)
     bridge_down: set[tuple[str, int]] = field(default_factory=set)
     replays_sent: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Published:
+    """The uplinks the bridge published to the broker, as (DevEUI, FCnt): a subscriber beside the rules
+    engine sees each message the broker routed (Basic Ingest topics included, readable by the cloud)."""
+
+    def __init__(self, broker: Mosquitto, devices: list[EndDevice]) -> None:
+        self.uplinks: set[tuple[str, int]] = set()
+        self._dev_euis = {str(d.session.dev_addr): str(d.dev_eui) for d in devices if d.session is not None}
+        self.session = ServiceSession(
+            broker.access_for(CLOUD_IDENTITY), f"{CLOUD_IDENTITY}-published-{time.monotonic_ns()}",
+            on_message=self._on_message,
+        ).start()  # fmt: skip
+        self.session.subscribe(["$aws/rules/+/+/gateway/+/event/up", "+/gateway/+/event/up"])
+
+    def _on_message(self, _topic: str, payload: bytes, _client: str) -> None:
+        key = self.key(json.loads(payload))
+        if key is not None:
+            self.uplinks.add(key)
+
+    def key(self, uplink: dict[str, object]) -> tuple[str, int] | None:
+        """(DevEUI, FCnt) of a gateway uplink message, None if not one of the devices'."""
+        frame = base64.b64decode(str(uplink.get("phyPayload", "")))
+        dev_addr = frame[1:5][::-1].hex()  # LoRaWAN 1.0.4 §4.3.1: FHDR DevAddr, then FCtrl, FCnt (LE)
+        dev_eui = self._dev_euis.get(dev_addr)
+        return None if dev_eui is None or len(frame) < 8 else (dev_eui, int.from_bytes(frame[6:8], "little"))
+
+    def close(self) -> None:
+        self.session.stop()
 
 
 class Deliveries:
@@ -131,6 +168,23 @@ def _health_ok(stack: LocalStack) -> bool:
         return False
 
 
+def _journaled_uplinks(data_dir: Path, published: Published) -> tuple[set[tuple[str, int]], int]:
+    """From the local Lambda's journal (localcloud/invocation_journal.py): the uplinks it accepted, and
+    how many of those invocations are not finished; a line being written is skipped."""
+    accepted: dict[str, tuple[str, int] | None] = {}
+    finished: set[str] = set()
+    path = data_dir / "lambda-async.journal"
+    for raw in path.read_bytes().splitlines() if path.exists() else []:
+        with contextlib.suppress(ValueError):
+            entry = json.loads(raw)
+            if entry["op"] == "add" and isinstance(entry["event"], dict) and "phyPayload" in entry["event"]:
+                accepted[entry["id"]] = published.key(entry["event"])
+            elif entry["op"] == "done":
+                finished.add(entry["id"])
+    keys = {key for key in accepted.values() if key is not None}
+    return keys, len(accepted.keys() - finished)
+
+
 class Receiver:
     """A tenant's webhook receiver gone bad: it accepts each connection and never answers (`hang`), or
     resets it at once (`refuse`, as a crashed service behind a load balancer). `connections` counts the
@@ -162,9 +216,15 @@ class Receiver:
 
 
 def _faults(
-    stack: LocalStack, broker_crashes: list[float], application: str, receivers: dict[str, Receiver]
+    stack: LocalStack,
+    broker_crashes: list[float],
+    application: str,
+    receivers: dict[str, Receiver],
+    pending_at_kill: list[int],
+    published: Published,
 ) -> list[Phase]:
-    """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto."""
+    """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto, `pending_at_kill`
+    how many uplink invocations were accepted and not finished at the kill of the whole stack."""
     broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
 
     def webhook_to(receiver: Receiver) -> None:
@@ -222,19 +282,28 @@ def _faults(
         return down, time.monotonic()
 
     def kill_stack() -> tuple[float, float]:
-        # What the bridge had taken in the last round before the kill was still in its MQTT buffer or
-        # the rules engine's in-memory async queue, both lost with the process (as a crashed Fargate task
-        # loses its buffer; the local async queue is not durable, unlike Lambda's): counted with the
-        # datagrams sent while no bridge ran, not as lost.
+        # The last round before the kill may still be in the bridge's buffer (lost with it, as a crashed
+        # Fargate task loses its own): of that round, only what the broker never saw is counted apart.
+        # The kill lands once the local Lambda accepted the round just sent (journaled, acknowledged to
+        # the broker) and while some of it is not finished: that must arrive after the restart.
         down = time.monotonic() - INTERVAL_S
+        (this_phase,) = [phase for phase in phases if phase.inject is kill_stack]
+        just_sent = {(e, f) for e, f, _ in this_phase.sent[-DEVICES:]}
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            accepted, unfinished = _journaled_uplinks(stack.data_dir, published)
+            if just_sent <= accepted and unfinished:
+                break
+            time.sleep(0.002)
         broker_crashes.append(time.monotonic())
         stack.kill()
+        pending_at_kill.append(_journaled_uplinks(stack.data_dir, published)[1])
         stack.start()
         while not _health_ok(stack):
             time.sleep(0.05)
         return down, time.monotonic()
 
-    return [
+    phases = [
         Phase("none (baseline)", nothing),
         Phase("uplink worker killed", kill_uplink_worker),
         Phase("rules session taken by another identity", take_rules_session),
@@ -245,11 +314,13 @@ def _faults(
         Phase("the application's webhook resets connections", webhook_refuses),
         Phase("whole stack kill -9, restarted", kill_stack),
     ]
+    return phases
 
 
 async def _run(
-    stack: LocalStack, devices: list[EndDevice], phases: list[Phase], deliveries: Deliveries
-) -> None:
+    stack: LocalStack, devices: list[EndDevice], phases: list[Phase], deliveries: Deliveries,
+    published: Published,
+) -> None:  # fmt: skip
     forwarder = await PacketForwarder(GATEWAY, ("127.0.0.1", stack.ports["udp"])).start()
     history: dict[str, list[bytes]] = {}
     try:
@@ -276,15 +347,12 @@ async def _run(
                     history.setdefault(str(device.dev_eui), []).append(uplink.phy_payload)
                 await asyncio.sleep(INTERVAL_S)
             phase.outage = await injecting
-            if phase.outage is not None:  # datagrams no bridge process was there to take
-                start, end = phase.outage
-                phase.bridge_down = {(e, f) for e, f, when in phase.sent if start <= when <= end}
             for device in devices:  # a replay of an uplink from earlier in the run, after the fault
                 frames = history[str(device.dev_eui)]
                 forwarder.uplink(frames[len(frames) // 2])
                 phase.replays_sent.append((str(device.dev_eui), len(frames) // 2))
             # each fault on its own: what this phase sent is through before the next fault
-            expected = {(e, f) for e, f, _ in phase.sent} - phase.bridge_down
+            expected = {(e, f) for e, f, _ in phase.sent} - _never_published(phase, published)
             deadline = time.monotonic() + PHASE_DRAIN_S
             while not expected <= deliveries.arrivals.keys() and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
@@ -292,9 +360,18 @@ async def _run(
         await forwarder.stop()
 
 
-def _resent_by_broker(arrivals: list[float], ids: list[str], broker_crashes: list[float]) -> int:
-    """Copies of the first message (same deduplication id) that arrived after a broker crash that came
-    after it: MQTT's at-least-once after a kill -9, not the network sending the uplink twice."""
+def _never_published(phase: Phase, published: Published) -> set[tuple[str, int]]:
+    """Datagrams of the phase's outage that no bridge published: none ran, or one died with them."""
+    if phase.outage is None:
+        return set()
+    start, end = phase.outage
+    return {(e, f) for e, f, when in phase.sent if start <= when <= end and (e, f) not in published.uplinks}
+
+
+def _resent_after_kill(arrivals: list[float], ids: list[str], broker_crashes: list[float]) -> int:
+    """Copies of the first message (same deduplication id) that arrived after a kill -9 of the broker
+    that came after it: at-least-once delivery (the broker's snapshot, or an invocation run again from
+    the journal), not the network processing the uplink twice."""
     return sum(
         1 for when, id_ in zip(arrivals[1:], ids[1:], strict=True)
         if id_ == ids[0] and any(arrivals[0] < crash < when for crash in broker_crashes)
@@ -302,27 +379,30 @@ def _resent_by_broker(arrivals: list[float], ids: list[str], broker_crashes: lis
 
 
 def _report(
-    phases: list[Phase], deliveries: Deliveries, broker_crashes: list[float]
+    phases: list[Phase], deliveries: Deliveries, published: Published, broker_crashes: list[float]
 ) -> list[dict[str, object]]:
     delivered = dict(deliveries.arrivals)
-    resent = {  # per uplink delivered more than once: the copies the broker sent again after its crash
-        key: _resent_by_broker(arrivals, deliveries.deduplication_ids[key], broker_crashes)
+    resent = {  # per uplink delivered more than once: the copies sent again after a kill
+        key: _resent_after_kill(arrivals, deliveries.deduplication_ids[key], broker_crashes)
         for key, arrivals in delivered.items() if len(arrivals) > 1
     }  # fmt: skip
     twice = {key for key, copies in resent.items() if len(delivered[key]) - 1 > copies}
     rows = []
     for phase in phases:
+        phase.bridge_down = _never_published(phase, published)
         sent = {(eui, f_cnt) for eui, f_cnt, _ in phase.sent}
         lost = {key for key in sent if key not in delivered}
         delays = [delivered[(e, f)][0] - when for e, f, when in phase.sent if (e, f) in delivered]
         rows.append({
             "fault": phase.name,
             "sent": len(sent),
-            "sent while the bridge was down or in flight at a kill": len(phase.bridge_down),
+            "never published by a bridge (sent while it was down, or in its buffer at its kill)": len(
+                phase.bridge_down
+            ),
             "delivered": len(sent) - len(lost),
             "lost": len(lost - phase.bridge_down),
             "duplicated": len(sent & twice),
-            "sent again by the broker after its kill -9 (same deduplicationId)": sum(
+            "sent again after a kill -9 (same deduplicationId)": sum(
                 resent.get(key, 0) for key in sent
             ),
             "replays accepted": sum(1 for key in phase.replays_sent if key in twice),
@@ -340,28 +420,39 @@ def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Pa
     receivers = {behaviour: Receiver(behaviour) for behaviour in ("hang", "refuse")}
     devices = [_device(n) for n in range(DEVICES)]
     deliveries: Deliveries | None = None
+    published: Published | None = None
     try:
         application = _provision(stack, devices)
-        deliveries = Deliveries(Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"]), application)
+        broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
+        deliveries = Deliveries(broker, application)
+        published = Published(broker, devices)
         broker_crashes: list[float] = []
-        phases = _faults(stack, broker_crashes, application, receivers)
-        asyncio.run(_run(stack, devices, phases, deliveries))
-        expected = sum(len({(e, f) for e, f, _ in phase.sent} - phase.bridge_down) for phase in phases)
+        pending_at_kill: list[int] = []
+        phases = _faults(stack, broker_crashes, application, receivers, pending_at_kill, published)
+        asyncio.run(_run(stack, devices, phases, deliveries, published))
+        expected = sum(
+            len({(e, f) for e, f, _ in phase.sent} - _never_published(phase, published)) for phase in phases
+        )
         deadline = time.monotonic() + DRAIN_S
         while len(deliveries.arrivals) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(3)  # late duplicates, if any, arrive now
-        rows = _report(phases, deliveries, broker_crashes)
+        rows = _report(phases, deliveries, published, broker_crashes)
         print("\n" + "\n".join(json.dumps(row) for row in rows))
+        print(
+            f"uplink invocations accepted and not finished at the kill of the whole stack: {pending_at_kill}"
+        )
         for key, ids in deliveries.deduplication_ids.items():  # what a duplicate was, for its diagnosis
             if len(ids) > 1:
                 print(f"{key} delivered {len(ids)} times: deduplication ids {ids}, arrivals "
                       f"{deliveries.arrivals[key]}, broker crashes {broker_crashes}")  # fmt: skip
+        assert pending_at_kill and pending_at_kill[0] > 0, "the kill found no invocation to keep"
         for row in rows:
             assert (row["lost"], row["duplicated"], row["replays accepted"]) == (0, 0, 0), rows
     finally:
-        if deliveries is not None:
-            deliveries.close()
+        for observer in (deliveries, published):
+            if observer is not None:
+                observer.close()
         for receiver in receivers.values():
             receiver.close()
         stack.kill()

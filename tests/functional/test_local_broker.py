@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -275,3 +275,46 @@ def test_after_a_kill_9_the_broker_sends_again_what_it_delivered_in_its_last_sec
         application.stop()
         publisher.stop()
         mosquitto.stop()
+
+
+def test_a_message_is_acknowledged_only_when_its_handler_says_it_is_kept(broker: Mosquitto) -> None:
+    """The rules engine's PUBACK waits for the invocation journal: a message received but not yet
+    acknowledged when the session drops is delivered again on the next connection; one acknowledged
+    is not."""
+    topic = "application/1/device/0102030405060708/event/up"
+    client_id = f"{CLOUD_IDENTITY}-rules-{time.monotonic_ns()}"
+    access = broker.access_for(CLOUD_IDENTITY)
+    inbox, held = Inbox(), []
+
+    def keep_unacknowledged(topic: str, payload: bytes, client: str, acknowledge: Callable[[], None]) -> None:
+        held.append(acknowledge)
+        inbox(topic, payload, client)
+
+    def keep_and_acknowledge(
+        topic: str, payload: bytes, client: str, acknowledge: Callable[[], None]
+    ) -> None:
+        inbox(topic, payload, client)
+        acknowledge()
+
+    session = ServiceSession(
+        access, client_id, on_message_acknowledged=keep_unacknowledged, persistent=True
+    ).start()
+    session.subscribe([topic])
+    publisher = _session(broker, CLOUD_IDENTITY)
+    try:
+        publisher.publish(topic, b'{"n": 1}')
+        assert inbox.wait_for(1) == [(topic, b'{"n": 1}')] and len(held) == 1
+        session.stop()  # before the acknowledgement: the broker still holds the message for the session
+        session = ServiceSession(
+            access, client_id, on_message_acknowledged=keep_and_acknowledge, persistent=True
+        ).start()
+        assert inbox.wait_for(2)[1:] == [(topic, b'{"n": 1}')]
+        session.stop()
+        session = ServiceSession(
+            access, client_id, on_message_acknowledged=keep_and_acknowledge, persistent=True
+        ).start()
+        publisher.publish(topic, b'{"n": 2}')  # comes after anything the broker would send again
+        assert inbox.wait_for(3)[2:] == [(topic, b'{"n": 2}')]
+    finally:
+        session.stop()
+        publisher.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,12 +20,16 @@ def template() -> LocalTemplate:
 class Recorder:
     def __init__(self, fail_for: str | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.accepted: list[Callable[[], None] | None] = []  # each call's acceptance, called by the test
         self.fail_for = fail_for
 
-    def __call__(self, function: str, event: dict[str, Any]) -> None:
+    def __call__(
+        self, function: str, event: dict[str, Any], on_accepted: Callable[[], None] | None = None
+    ) -> None:
         if function == self.fail_for:
             raise ConnectionError("invoke failed")
         self.calls.append((function, event))
+        self.accepted.append(on_accepted)
 
 
 def _handler(template: LocalTemplate, function: str) -> str:
@@ -125,3 +130,23 @@ def test_basic_ingest_starts_only_the_named_rule_which_sees_the_topic_without_th
     assert engine.on_message(unknown, json.dumps(up).encode()) == 0
     assert engine.counts["basic_ingest_unknown_rule"] == 1
     assert len(recorder.calls) == 1
+
+
+def test_a_message_is_acknowledged_once_every_invocation_it_started_is_accepted() -> None:
+    """The PUBACK waits for the invocation journal: a message that starts two functions is acknowledged
+    after both are accepted, not before; one that starts nothing, or whose invoke failed, at once."""
+    rules = [RuleDef("A", "SELECT * FROM 'x/#'", "FnA"), RuleDef("B", "SELECT * FROM 'x/+'", "FnB")]
+    recorder = Recorder()
+    engine = RulesEngine(rules, recorder)
+    acknowledged: list[str] = []
+    assert engine.on_message("x/y", b"{}", "", lambda: acknowledged.append("x/y")) == 2
+    first, second = recorder.accepted
+    assert first is not None and second is not None
+    first()
+    assert acknowledged == []
+    second()
+    assert acknowledged == ["x/y"]
+    assert engine.on_message("other/topic", b"{}", "", lambda: acknowledged.append("other")) == 0
+    failing = RulesEngine(rules, Recorder(fail_for="FnA"))
+    assert failing.on_message("x/y/z", b"{}", "", lambda: acknowledged.append("failed")) == 0
+    assert acknowledged == ["x/y", "other", "failed"]

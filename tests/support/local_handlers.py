@@ -98,3 +98,12 @@ def count_item(event: Any, context: Any) -> dict[str, Any]:
     item = table.get_item(Key=key, ConsistentRead=True)["Item"]
     body = json.dumps({"hits": int(item["hits"])})
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+
+
+def record_when_open(event: Any, context: Any) -> None:
+    """Waits until the gate file named in the event exists, then appends the event to its log file: a
+    run can be held mid-invocation and killed, and the test counts how often the event ran."""
+    while not Path(event["gate"]).exists():
+        time.sleep(0.02)
+    with Path(event["log"]).open("a") as log:
+        log.write(json.dumps(event) + "\n")

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from localcloud.dynamodb import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,7 +37,11 @@ class LocalStack:
             sys.executable, "-m", "localcloud.run", "--data-dir", str(self.data_dir),
             "--udp-host", "127.0.0.1", "--udp-port", str(self.ports["udp"]),
             "--mqtt-port", str(self.ports["mqtt"]), "--api-port", str(self.ports["api"]),
-            "--health-port", str(self.ports["health"]), *self.options,
+            "--health-port", str(self.ports["health"]),
+            # Basics Station's ports too: the defaults may be taken by another stack on the machine
+            "--station-port", str(self.ports.setdefault("station", free_port())),
+            "--cups-port", str(self.ports.setdefault("cups", free_port())),
+            *self.options,
         ]  # fmt: skip
         self.runs += 1
         self.output = []
