@@ -50,6 +50,9 @@ class Broker(Protocol):
         ...
 
 
+UPLINK_HANDLER = "functions.network.handlers.uplink.handler"
+
+
 @dataclass(frozen=True)
 class CloudSettings:
     """Ports (0 picks a free one), where state lives, and what to start."""
@@ -61,6 +64,9 @@ class CloudSettings:
     dynamodb_port: int = 0
     reset: bool = False
     concurrency: int = 4
+    # The uplink function holds its environment through the de-duplication window (200 ms) of every
+    # call, so it needs more environments than the others for the same rate; forked ones are cheap.
+    uplink_concurrency: int = 16
     context: dict[str, Any] = field(default_factory=dict)
     # Webhooks to loopback and private addresses are refused as on Lambda, unless the operator allows it.
     allow_private_webhooks: bool = False
@@ -257,6 +263,11 @@ class LocalCloud:
             environment,
             dead_letters=settings.data_dir / "dead-letters.jsonl",
             concurrency=settings.concurrency,
+            concurrency_of={
+                name: settings.uplink_concurrency
+                for name, function in template.functions.items()
+                if function.handler == UPLINK_HANDLER
+            },
         )
         self.rules = RulesEngine(template.rules, self.lambdas.invoke_async)
         # A persistent session: while it reconnects, the broker keeps the QoS 1 messages of its

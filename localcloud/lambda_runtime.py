@@ -378,12 +378,15 @@ class LambdaService:
         *,
         dead_letters: Path,
         concurrency: int = 4,
+        concurrency_of: Mapping[str, int] | None = None,
         retry_delays_s: tuple[float, ...] = (1.0, 2.0),
         log_sink: Callable[[str, str], None] = _default_sink,
         idle_limit_s: float = IDLE_LIMIT_S,
     ) -> None:
+        """`concurrency` environments per function at most, or `concurrency_of[name]` for that function."""
+        limits = {name: (concurrency_of or {}).get(name, concurrency) for name in functions}
         self.pools = {
-            name: FunctionPool(f, environment, concurrency=concurrency, log_sink=log_sink)
+            name: FunctionPool(f, environment, concurrency=limits[name], log_sink=log_sink)
             for name, f in functions.items()
         }
         self.dead_letters = dead_letters
@@ -391,7 +394,7 @@ class LambdaService:
         # One queue per function, as Lambda keeps one per function: a function whose calls hang (a
         # webhook that never answers) cannot starve another's (the events to MQTT), issue 15.
         self._executors = {
-            name: ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"async-{name}")
+            name: ThreadPoolExecutor(max_workers=limits[name], thread_name_prefix=f"async-{name}")
             for name in functions
         }
         self._timers: set[threading.Timer] = set()

@@ -66,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=int, default=4,
         help="environments per function at most (started on demand, stopped after 2 min idle)",
     )  # fmt: skip
+    parser.add_argument(
+        "--uplink-concurrency", type=int, default=16,
+        help="environments of the uplink function at most (each call waits the 200 ms de-duplication window)",
+    )  # fmt: skip
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
     return parser.parse_args(argv)
 
@@ -211,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         dynamodb_endpoint=args.dynamodb_endpoint,
         reset=args.reset,
         concurrency=args.concurrency,
+        uplink_concurrency=args.uplink_concurrency,
         context={"region_prefixes": args.region_prefix},
         allow_private_webhooks=args.allow_private_webhooks,
         station_uris=station.station_uris(args.station_host, args.station_port, args.cups_port),

@@ -351,3 +351,20 @@ def _wait_gone(pid: int) -> None:
     while _alive(pid):
         assert time.monotonic() < deadline, f"{pid} still runs"
         time.sleep(0.05)
+
+
+def test_one_function_may_have_more_environments_than_the_others(tmp_path: Path) -> None:
+    """The uplink function waits out its de-duplication window in every call: it gets its own limit."""
+    service = LambdaService(
+        {"Waits": _function("Waits", "count"), "Other": _function("Other", "count")}, BASE_ENV,
+        dead_letters=tmp_path / "dead.jsonl", concurrency=1, concurrency_of={"Waits": 3},
+        log_sink=lambda *_: None,
+    )  # fmt: skip
+    try:
+        calls = [service.invoke_async(name, {"seconds": 1}) for name in ("Waits",) * 3 + ("Other",) * 3]
+        results = [call.result(timeout=60) for call in calls]
+        assert all(r.ok for r in results), [r.error for r in results]
+        assert len({r.payload["pid"] for r in results[:3]}) == 3
+        assert len({r.payload["pid"] for r in results[3:]}) == 1
+    finally:
+        service.close()
