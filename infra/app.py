@@ -72,6 +72,8 @@ def settings_from(app: cdk.App) -> StackSettings:
         basic_ingest=_flag(app.node.try_get_context("basic_ingest"), defaults.basic_ingest),
         bridge_layout=str(app.node.try_get_context("bridge_layout") or defaults.bridge_layout),
         dashboard=_flag(app.node.try_get_context("dashboard"), defaults.dashboard),
+        dedup_window_ms=int(app.node.try_get_context("dedup_window_ms") or defaults.dedup_window_ms),
+        downlink_margin_ms=int(app.node.try_get_context("downlink_margin_ms") or defaults.downlink_margin_ms),
     )
 
 

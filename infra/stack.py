@@ -66,6 +66,11 @@ class StackSettings:
     bridge_layout: str = "small"
     # A CloudWatch dashboard ($3/month beyond the free tier's three dashboards).
     dashboard: bool = False
+    # How long the network server collects a frame's copies from several gateways (ChirpStack's
+    # `deduplication_delay`, 200 ms), and how long before a receive window opens a downlink must leave
+    # (functions/network/README.md, "Downlinks that would miss their window": a slow backhaul raises it).
+    dedup_window_ms: int = 200
+    downlink_margin_ms: int = 500
 
 
 class LoralessStack(Stack):
@@ -94,6 +99,8 @@ class LoralessStack(Stack):
             "IOT_DATA_ENDPOINT": f"https://{endpoint}",
             "REGION_PREFIXES": ",".join(settings.region_prefixes),
             "ALLOW_UNKNOWN_GATEWAYS": "true" if settings.allow_unknown_gateways else "false",
+            "DEDUP_WINDOW_MS": str(settings.dedup_window_ms),
+            "DOWNLINK_MARGIN_MS": str(settings.downlink_margin_ms),
         }
         observability = Observability(log_level=settings.log_level, tracing=settings.tracing)
         if observability.tracing_mode == lambda_.Tracing.ACTIVE:

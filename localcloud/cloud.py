@@ -10,7 +10,6 @@ which environment.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -31,6 +30,7 @@ from localcloud.policies import CLOUD_RULES, rules_from_template
 from localcloud.rules_engine import RulesEngine
 from localcloud.sigv4 import LocalCredentials
 from localcloud.template import LOCAL_REGION, LocalTemplate, load
+from localcloud.template_cache import synthesized
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("loraless.local")
@@ -117,20 +117,6 @@ def _local_secret(path: Path, make: Callable[[], str]) -> str:
         path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def synthesize_apart(context: dict[str, Any]) -> dict[str, Any]:
-    """The CDK template, synthesized in a child process: CDK runs on a node process (jsii) that would
-    otherwise stay alive beside the cloud with ~450 MiB, and its Python side with it."""
-    result = subprocess.run(
-        [sys.executable, "-c", "import json, sys; from localcloud.template import synthesize; "
-         "json.dump(synthesize(json.loads(sys.argv[1])), sys.stdout)", json.dumps(context)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(f"synthesizing the CDK app failed: {result.stderr.strip()[-2000:]}")
-    template: dict[str, Any] = json.loads(result.stdout)
-    return template
 
 
 def private_directory(path: Path) -> None:
@@ -232,7 +218,10 @@ class LocalCloud:
         private_directory(settings.data_dir)
         aws_port = settings.aws_port or free_port()
         aws_url = f"http://127.0.0.1:{aws_port}"
-        raw = self._raw_template if self._raw_template is not None else synthesize_apart(settings.context)
+        raw = self._raw_template
+        if raw is None:
+            raw, kept = synthesized(settings.context, cache=settings.data_dir / "template.json")
+            log.info("CDK template %s", "unchanged since the last start: kept" if kept else "synthesized")
         template = load(raw, iot_data_endpoint=f"127.0.0.1:{aws_port}")
         self.template = template
         rules = rules_from_template(raw)

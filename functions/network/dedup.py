@@ -13,10 +13,17 @@ State machine of an `UplinkCollection` item (key = SHA-256 of region prefix and 
    *attempt* (the same steps, key suffixed `#n`), processed once as a *retransmission* (the pipeline's
    counter check reports it).
 3. The creator waits out the window, then *claims* the item (conditional update, `ALL_NEW`), reading
-   every reception at once; only one claim can succeed, so the frame is processed exactly once.
+   every reception at once; only one claim can succeed, so the frame is processed exactly once. The
+   claim names the claimer's reception (`claimed_by`), and the frame's deduplication id is derived
+   from the item's key and that reception: the same for every attempt of the claiming invocation.
 4. If the creator dies before claiming (its retry or any later copy finds, in the old item its update
    returns, an unclaimed item older than three windows), that invocation claims it instead, so nothing
    is lost.
+5. If the claimer dies after claiming (a timeout, a crash), the platform retries it with the same event:
+   the retry finds the item claimed by its own reception and *resumes* the frame under the same
+   deduplication id (`Outcome.resumed`); the session remembers the last frame it applied, so a frame
+   already applied is not applied twice, only its events are sent (`uplink/data.py`). Any other
+   invocation that finds the item claimed is late.
 Items expire through TTL after a minute. Items written before the per-reception attributes (a map
 `receptions`) are still read, for the minute a deployment takes to replace them.
 """
@@ -51,6 +58,7 @@ class Outcome:
     receptions: tuple[Reception, ...] = ()
     deduplication_id: str = ""
     retransmission: int = 0  # the device's n-th transmission of the frame again
+    resumed: bool = False  # the claimer's own retry: the frame may already be (partly) processed
 
 
 def collection_key(reception: Reception, attempt: int = 0) -> str:
@@ -75,6 +83,17 @@ def _receptions(item: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def deduplication_id(key: str, claimer: Reception) -> str:
+    """The frame's id for events and logs: stable across retries of the claiming invocation (it is a
+    function of the claim), different for every claim (a replayed PHYPayload comes with a new uplink id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"loraless:dedup:{key}|{claimer.key}"))
+
+
+def _stored(item: dict[str, Any]) -> tuple[Reception, ...]:
+    receptions = tuple(Reception.from_dict(json.loads(v)) for v in _receptions(item).values() if v)
+    return tuple(sorted(receptions, key=lambda r: (-r.snr, -r.rssi)))
+
+
 def _keys(key: str) -> Any:
     return UplinkCollection._serialize_keys(key)[0]
 
@@ -93,6 +112,8 @@ def _late(
     item = UplinkCollection._get_connection().get_item(_keys(key), consistent_read=True).get("Item")
     if item is None:
         return Outcome("late")
+    if item.get("claimed_by", {}).get("S") == reception.key:  # the claimer's retry: resume its frame
+        return Outcome("process", _stored(item), deduplication_id(key, reception), attempt, resumed=True)
     stored = _receptions(item)
     gateway = f"{reception.gateway_id}:"
     data_uplink = reception.phy_payload[0] >> 5 in DATA_UPLINKS  # a JoinRequest again is a DevNonce replay
@@ -142,11 +163,10 @@ def collect(
         created_ms = int(old.get("created_at", {}).get("N", now * 1000))
         if now * 1000 - created_ms < TAKEOVER_WINDOWS * window_s * 1000:
             return Outcome("duplicate")
-    token = str(uuid.uuid4())
     try:
         claimed = table.update_item(
             _keys(key),
-            actions=[UplinkCollection.claimed_by.set(token)],
+            actions=[UplinkCollection.claimed_by.set(reception.key)],
             condition=UplinkCollection.claimed_by.does_not_exist(),
             return_values="ALL_NEW",
         )
@@ -154,7 +174,6 @@ def collect(
         if not _conditional_failure(error):
             raise
         return Outcome("duplicate")
-    stored = _receptions(claimed.get("Attributes", {}))
-    receptions = tuple(Reception.from_dict(json.loads(v)) for v in stored.values() if v)
-    ordered = tuple(sorted(receptions, key=lambda r: (-r.snr, -r.rssi)))
-    return Outcome("process", ordered, token, retransmission=attempt)
+    return Outcome(
+        "process", _stored(claimed.get("Attributes", {})), deduplication_id(key, reception), attempt
+    )

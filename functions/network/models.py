@@ -80,6 +80,8 @@ class DeviceSession(Model):
     margin = NumberAttribute(null=True)
     disabled = BooleanAttribute(default=False)  # the device is disabled: its frames are dropped unread
     joined_at_ms = NumberAttribute(null=True)  # when the JoinRequest that made it reached IoT Core
+    # the deduplication id of the last frame applied: a retried invocation finds its frame applied
+    last_deduplication_id = UnicodeAttribute(null=True, attr_name="dd")
     version = VersionAttribute()
 
 

@@ -431,3 +431,23 @@ def test_edit_a_profiles_mac_settings_and_request_device_status_in_the_browser(
     expect(page.locator(".facts")).to_contain_text(" dB")  # the DevStatusAns margin, no longer "unknown"
     shot(page, "08-device-mac-settings")
     page.close()
+
+
+def test_an_administrator_opens_an_organization_from_the_organizations_list(
+    cloud: LocalCloud, browser: object
+) -> None:
+    """Clicking an organization's name in the global list switches to it and opens its settings (before,
+    the name was plain text: the list offered nothing but Delete)."""
+    assert cloud.api is not None and cloud.api.web_url is not None
+    web = cloud.api.web_url
+    expect = playwright.expect
+    expect.set_options(timeout=20_000)
+    created = _api(cloud, "POST", "/organizations", {"name": "Initech", "description": "TPS reports"})
+    organization = created["id"]
+    page = browser.new_context().new_page()  # type: ignore[attr-defined]
+    log_in(page, web, ADMIN_EMAIL, local_admin_password(cloud.settings.data_dir))
+    page.goto(f"{web}organizations")
+    page.get_by_role("button", name="Initech", exact=True).click()
+    expect(page.get_by_role("heading", name="Organization settings")).to_be_visible()
+    expect(page.get_by_label("Organization", exact=True)).to_have_value(organization)
+    expect(page.get_by_label("Description")).to_have_value("TPS reports")

@@ -96,19 +96,27 @@ def test_a_creator_that_died_before_claiming_is_taken_over(requests: Counter[str
     assert requests == Counter({"UpdateItem": 2})  # its reception, then the claim
     retried = collect(reception("0016c001ff10a235", 1), window_s=WINDOW_S, clock=lambda: later)
     assert retried.status == "late"  # the creator's retry after the takeover does not process it again
+    taker = collect(reception("0016c001ff10a237", 3), window_s=WINDOW_S, clock=lambda: later)
+    assert taker.resumed and taker.deduplication_id == outcome.deduplication_id  # the taker's own retry
 
 
-def test_a_reception_delivered_again_past_the_takeover_delay_is_late(requests: Counter[str]) -> None:
-    """MQTT is at least once: the rules engine may hand the function the same reception again (its
-    session reconnected), later than the takeover delay. The creator claimed the item: the copy is late."""
+def test_a_reception_delivered_again_after_its_claim_is_resumed(requests: Counter[str]) -> None:
+    """MQTT and Lambda's asynchronous invocations are at least once: the function may get the same
+    reception again (a retry after it died, or a second delivery). The item is claimed by that
+    reception: the frame is resumed under the same deduplication id (the pipeline applies it at most
+    once), while another gateway's copy is late."""
     start = 1_800_000_000.0
     first = collect(
         reception("0016c001ff10a235", 1), window_s=WINDOW_S, clock=lambda: start, sleep=lambda _s: None
     )
-    assert first.status == "process"
+    assert first.status == "process" and not first.resumed
     for delay in (WINDOW_S, TAKEOVER_WINDOWS * WINDOW_S + 0.01, 30.0):
         again = collect(
             reception("0016c001ff10a235", 1), window_s=WINDOW_S, clock=lambda d=delay: start + d,
             sleep=lambda _s: None,
         )  # fmt: skip
-        assert again.status == "late", delay
+        assert (again.status, again.resumed) == ("process", True), delay
+        assert again.deduplication_id == first.deduplication_id
+        assert again.receptions == first.receptions
+    other = collect(reception("0016c001ff10a236", 2), window_s=WINDOW_S, clock=lambda: start + 1)
+    assert other.status == "late"

@@ -29,6 +29,7 @@ VARIANT = {**NO_BUNDLING, "bridge": "false", "region_prefixes": "eu868,us915_0"}
 HIGH_AVAILABILITY = {
     **NO_BUNDLING, "bridge_layout": "ha", "log_level": "INFO", "tracing": "Active", "basic_ingest": "false",
     "dashboard": "true", "function_memory": "Uplink=1024",
+    "dedup_window_ms": "400", "downlink_margin_ms": "800",  # a slower backhaul's timing
 }  # fmt: skip
 
 

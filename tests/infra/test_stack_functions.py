@@ -40,6 +40,7 @@ def test_every_handler_is_a_python313_arm64_function_with_tracing_and_dead_lette
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Loraless"
         assert variables["REGION_PREFIXES"] == ",".join(synthesized.region_prefixes)
         assert variables["ALLOW_UNKNOWN_GATEWAYS"] == "false"  # ChirpStack's: registered gateways only
+        assert (variables["DEDUP_WINDOW_MS"], variables["DOWNLINK_MARGIN_MS"]) == ("200", "500")
         assert {"KMS_KEY_ID", "IOT_DATA_ENDPOINT"} <= variables.keys()
 
 
@@ -53,6 +54,8 @@ def test_memory_is_sized_per_function_and_the_verbose_settings_apply(
         assert memory[spec.handler] == 256, spec.name
     verbose = {f["Handler"]: f for f in _functions(ha_resources)}
     assert verbose[network.UPLINK.handler]["MemorySize"] == 1024
+    variables = verbose[network.UPLINK.handler]["Environment"]["Variables"]
+    assert (variables["DEDUP_WINDOW_MS"], variables["DOWNLINK_MARGIN_MS"]) == ("400", "800")
     assert verbose[network.TX_ACK.handler]["MemorySize"] == 256
     for function in verbose.values():
         assert function["TracingConfig"] == {"Mode": "Active"}

@@ -100,6 +100,7 @@ export function App({ apiUrl }) {
     role,
     organization,
     organizations,
+    chooseOrganization,
     refresh,
     can: (area) => canWrite(area, rights),
   };

@@ -85,6 +85,17 @@ def find_session(up: DataUplink) -> str | None:
     return "mic_failure"
 
 
+def resume_applied(up: DataUplink) -> str | None:
+    """A frame this session already applied (the claimer's retry after it died past `save_session`, see
+    dedup.py): its state is not applied again, no downlink goes (its windows are over); the frame log and
+    the events it may not have sent go now, under the same deduplication id (at least once, as MQTT)."""
+    if up.session.last_deduplication_id != up.frame.deduplication_id or not up.frame.deduplication_id:
+        return None
+    up.ports.count("ResumedAfterSave")
+    logger.warning("frame already applied by an earlier attempt: its events are sent again")
+    return run(up, RESUMED_STEPS)
+
+
 def check_enabled(up: DataUplink) -> str | None:
     if up.session.disabled:
         up.ports.count("DisabledDeviceFrames")
@@ -180,6 +191,7 @@ def save_session(up: DataUplink) -> str | None:
     """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice. The
     write carries the device's `last_seen_at`, which the API shows, so no other write is needed for it."""
     up.session.last_seen_at = int(up.now)
+    up.session.last_deduplication_id = up.frame.deduplication_id or None
     try:
         up.session.save()
     except PutError:
@@ -227,8 +239,15 @@ def accepted(up: DataUplink) -> str:
     return "uplink"
 
 
+def resumed(_up: DataUplink) -> str:
+    return "resumed"
+
+
+RESUMED_STEPS = (read_mac_commands, record.record_data, send_events, resumed)
+
 STEPS = (
     find_session,
+    resume_applied,
     check_enabled,
     check_frame_counter,
     read_mac_commands,

@@ -70,6 +70,21 @@ def read_device(join: Join) -> None:
     join.old = store.session_of(join.dev_eui)
 
 
+def resume_applied(join: Join) -> str | None:
+    """The claimer's retry of a join it already stored (see dedup.py): the join server would refuse the
+    DevNonce now, and the JoinAccept it sealed is gone with its windows; the `join` event goes again
+    under the same deduplication id (at least once), and the device joins again if the JoinAccept never
+    reached it."""
+    old, deduplication_id = join.old, join.frame.deduplication_id
+    if old is None or not deduplication_id or old.last_deduplication_id != deduplication_id:
+        return None
+    join.frame.ports.count("ResumedAfterSave")
+    join.dev_addr = DevAddr.parse(old.dev_addr)
+    logger.warning("join already stored by an earlier attempt: its event is sent again")
+    send_join_event(join)
+    return "resumed"
+
+
 def refuse_stale(join: Join) -> str | None:
     """Before the join server: it would store this join's AppSKey (see `store.StaleJoin`)."""
     old = join.old
@@ -136,7 +151,7 @@ def save_session(join: Join) -> str | None:
         store.store_session(
             join.answer,
             dev_eui=join.dev_eui,
-            fields=fields,
+            fields=fields | {"last_deduplication_id": join.frame.deduplication_id or None},
             joined_at_ms=join.gateway.received_at_ms,
             newer_only=True,
         )
@@ -221,6 +236,7 @@ def send_join_event(join: Join) -> str:
 STEPS = (
     choose_gateway,
     read_device,
+    resume_applied,
     refuse_stale,
     check_join_windows,
     propose_session,

@@ -51,6 +51,9 @@ def deduplicate(frame: Frame) -> str | None:
                 "copy arrived after the frame was processed", extra={"gateway_id": frame.reception.gateway_id}
             )
         return outcome.status
+    if outcome.resumed:
+        frame.ports.count("ResumedFrames")
+        logger.info("frame claimed by an earlier attempt of this invocation: resumed")
     frame.receptions, frame.deduplication_id = outcome.receptions, outcome.deduplication_id
     return None
 

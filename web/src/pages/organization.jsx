@@ -231,7 +231,7 @@ function OrganizationForm({ org, writable, onSave, label = "Save" }) {
 }
 
 export function Organizations() {
-  const { api, refresh } = useApp();
+  const { api, refresh, chooseOrganization } = useApp();
   const list = useList("/organizations");
   return (
     <Page title="Organizations" subtitle="Every organization (global administrators)">
@@ -247,7 +247,19 @@ export function Organizations() {
         <tbody>
           {list.items.map((o) => (
             <tr key={o.id}>
-              <td>{o.name}</td>
+              <td>
+                <button
+                  type="button"
+                  class="link"
+                  title={`Switch to ${o.name} and open its settings`}
+                  onClick={() => {
+                    chooseOrganization(o.id);
+                    navigate("/organization");
+                  }}
+                >
+                  {o.name}
+                </button>
+              </td>
               <td>{o.description}</td>
               <td class="right">
                 <ActionButton
