@@ -345,6 +345,10 @@ class FunctionPool:
             if starting[0]:
                 starting[0] = False
                 self._started()
+                log.info(
+                    "%s: environment %s, init %s after %.0f ms", self.function.name, worker.pid,
+                    "over" if worker.ready else "not over", (time.monotonic() - worker.started) * 1000,
+                )  # fmt: skip
 
         try:
             response = worker.invoke(
@@ -354,7 +358,10 @@ class FunctionPool:
             started()
             self._release(worker)
         if "error" in response:
-            return InvocationResult(error=response["error"])
+            error = response["error"]
+            if error.get("errorType") in ("Sandbox.Timedout", "Runtime.ExitError"):  # its environment is gone
+                log.warning("%s: %s (%s)", self.function.name, error["errorMessage"], error["errorType"])
+            return InvocationResult(error=error)
         return InvocationResult(payload=response.get("result"))
 
     def close(self) -> None:
