@@ -35,7 +35,9 @@ ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
 # An environment left idle this long is stopped, as Lambda reclaims idle ones (after minutes there; sooner
 # here, where every environment is a ~100 MiB process on the user's machine). The next call starts one cold.
 IDLE_LIMIT_S = 120.0
-MAX_STARTING = 1  # environments of one function in their init phase at once (see FunctionPool._acquire)
+MAX_STARTING = (
+    1  # environments of one function in their init phase and first call at once (FunctionPool._acquire)
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class _Worker:
                 os.close(fd)
         self.handler = function.handler
         self.ready = False  # until the environment says its init is over
+        self.init_ms: float | None = None  # from the fork request to that
         self.pid: int | None = None
         self._pidfd: int | None = None
         self.started = time.monotonic()
@@ -142,13 +145,11 @@ class _Worker:
             self._pidfd = os.pidfd_open(int(hello["pid"]))
             self.pid = int(hello["pid"])
         self.ready = True
+        self.init_ms = (time.monotonic() - self.started) * 1000
 
-    def invoke(
-        self, request: dict[str, Any], timeout_s: float, on_init: Callable[[], None] = lambda: None
-    ) -> dict[str, Any]:
-        """Run one request; `on_init` is called once its init is over (or has had its INIT_LIMIT_S). A
-        cold environment's init (Lambda's init phase: here the template's import, if it is still
-        importing, and the fork) is not part of the function's timeout: as on Lambda, init has
+    def invoke(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """Run one request. A cold environment's init (Lambda's init phase: here the template's import, if
+        it is still importing, and the fork) is not part of the function's timeout: as on Lambda, init has
         INIT_LIMIT_S of its own, and an init that overruns it goes on inside the invocation, under the
         function's timeout."""
         try:
@@ -171,7 +172,6 @@ class _Worker:
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         initialized.wait(INIT_LIMIT_S)  # past it, the rest of init and the call share the timeout below
-        on_init()
         reader.join(timeout_s)
         timed_out = reader.is_alive()
         if timed_out or "id" not in result:
@@ -339,23 +339,18 @@ class FunctionPool:
             "deadline_ms": int(time.time() * 1000) + self.function.timeout_s * 1000,
         }
         worker = self._acquire()
-        starting = [not worker.ready]
-
-        def started() -> None:  # the next cold start may begin once this one's init is over
-            if starting[0]:
-                starting[0] = False
-                self._started()
-                log.info(
-                    "%s: environment %s, init %s after %.0f ms", self.function.name, worker.pid,
-                    "over" if worker.ready else "not over", (time.monotonic() - worker.started) * 1000,
-                )  # fmt: skip
-
+        cold = not worker.ready
         try:
             response = worker.invoke(
-                {"id": request_id, "event": event, "context": context}, self.function.timeout_s, started
+                {"id": request_id, "event": event, "context": context}, self.function.timeout_s
             )
         finally:
-            started()
+            if cold:  # the next cold start may begin: its first call (boto3 clients and PynamoDB
+                self._started()  # connections made, a second or more of CPU) is over too
+                log.info(
+                    "%s: environment %s started, init %s", self.function.name, worker.pid,
+                    f"{worker.init_ms:.0f} ms" if worker.init_ms is not None else "not over",
+                )  # fmt: skip
             self._release(worker)
         if "error" in response:
             error = response["error"]

@@ -228,10 +228,11 @@ def test_environments_are_forked_from_one_template_and_each_keeps_its_own_module
     from the fork on its module state is its own, as each Lambda environment's is."""
     pool = FunctionPool(_function("Count", "count"), BASE_ENV, concurrency=2, log_sink=lambda *_: None)
     try:
+        pool.invoke({})  # one warm environment: while it serves the next call, the one after starts another
         first, second = _concurrently(pool, [{"seconds": 1}, {"seconds": 1}])
         assert first["pid"] != second["pid"] and pool.cold_starts == 2
         assert first["parent"] == second["parent"] != os.getpid()  # both forked by one template
-        assert first["calls_in_this_environment"] == second["calls_in_this_environment"] == 1
+        assert sorted([first["calls_in_this_environment"], second["calls_in_this_environment"]]) == [1, 2]
         counts = {}
         for _ in range(6):
             payload = pool.invoke({}).payload
@@ -277,6 +278,7 @@ def test_a_timeout_kills_only_that_environment() -> None:
     try:
         from concurrent.futures import ThreadPoolExecutor
 
+        assert pool.invoke({}).ok  # warm: the hung call below does not hold the one cold start
         with ThreadPoolExecutor(2) as executor:
             hung = executor.submit(pool.invoke, {"seconds": 5})
             time.sleep(0.3)  # the hung call holds the first environment; this one starts a second
@@ -286,6 +288,7 @@ def test_a_timeout_kills_only_that_environment() -> None:
         assert _alive(survivor["pid"]) and _alive(survivor["parent"])
         after = pool.invoke({}).payload
         assert after["pid"] == survivor["pid"] and after["calls_in_this_environment"] == 2
+        assert survivor["parent"] == after["parent"]
     finally:
         pool.close()
 
@@ -362,10 +365,10 @@ def test_one_function_may_have_more_environments_than_the_others(tmp_path: Path)
         log_sink=lambda *_: None,
     )  # fmt: skip
     try:
-        calls = [service.invoke_async(name, {"seconds": 1}) for name in ("Waits",) * 3 + ("Other",) * 3]
+        calls = [service.invoke_async(name, {"seconds": 0.5}) for name in ("Waits",) * 6 + ("Other",) * 6]
         results = [call.result(timeout=60) for call in calls]
         assert all(r.ok for r in results), [r.error for r in results]
-        assert len({r.payload["pid"] for r in results[:3]}) == 3
-        assert len({r.payload["pid"] for r in results[3:]}) == 1
+        assert 2 <= len({r.payload["pid"] for r in results[:6]}) <= 3
+        assert len({r.payload["pid"] for r in results[6:]}) == 1
     finally:
         service.close()
