@@ -1,6 +1,7 @@
 """Faults tested like features: the whole local stack as a user runs it, devices sending steadily, and one
-fault after another (an uplink worker killed, the rules engine's MQTT session taken, Mosquitto killed,
-the bridge killed, the whole stack killed and restarted). Per fault: uplinks sent, delivered to the
+fault after another (an uplink worker killed, the rules engine's MQTT session taken, the broker stalled,
+Mosquitto killed, the bridge killed, the application's webhook hanging, then resetting connections, the
+whole stack killed and restarted). Per fault: uplinks sent, delivered to the
 application (MQTT `event/up`), lost, duplicated, replays accepted, and the longest delay of a delivered
 uplink (how long the fault held traffic up). Datagrams sent while no bridge process ran are counted
 apart (nothing can take them). So are copies of an `up` event that Mosquitto sent the application again
@@ -21,6 +22,9 @@ import contextlib
 import json
 import os
 import signal
+import socket
+import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,9 +149,58 @@ def _parent(pid: int) -> int:
         return 0
 
 
-def _faults(stack: LocalStack, broker_crashes: list[float]) -> list[Phase]:
+class Receiver:
+    """A tenant's webhook receiver gone bad: it accepts each connection and never answers (`hang`), or
+    resets it at once (`refuse`, as a crashed service behind a load balancer). `connections` counts the
+    deliveries that reached it, so a phase knows its fault is in effect."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.server.accept()
+                self.connections += 1
+                if self.behaviour == "hang":
+                    self.held.append(connection)  # read nothing, answer nothing
+                else:
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    connection.close()  # RST
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+def _faults(
+    stack: LocalStack, broker_crashes: list[float], application: str, receivers: dict[str, Receiver]
+) -> list[Phase]:
     """The phases; `broker_crashes` gets the instant of each kill -9 of Mosquitto."""
     broker = Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"])
+
+    def webhook_to(receiver: Receiver) -> None:
+        """The application's HTTP integration points at the receiver; the fault is in effect once its
+        events reach it (a warm events function reads the application again within 30 s)."""
+        url = f"http://127.0.0.1:{receiver.port}/events"
+        status, answer = stack.api("PUT", f"/applications/{application}/integrations/http", {"url": url})
+        assert status == 200, answer
+        deadline = time.monotonic() + 90
+        while not receiver.connections:
+            assert time.monotonic() < deadline, "no event reached the webhook receiver"
+            time.sleep(0.2)
+
+    def webhook_hangs() -> None:
+        webhook_to(receivers["hang"])
+
+    def webhook_refuses() -> None:
+        webhook_to(receivers["refuse"])
 
     def nothing() -> None:
         return None
@@ -211,6 +264,8 @@ def _faults(stack: LocalStack, broker_crashes: list[float]) -> list[Phase]:
         Phase("broker stalled 5 s", stall_broker),
         Phase("Mosquitto killed", kill_broker),
         Phase("bridge killed", kill_bridge),
+        Phase("the application's webhook hangs", webhook_hangs),
+        Phase("the application's webhook resets connections", webhook_refuses),
         Phase("whole stack kill -9, restarted", kill_stack),
     ]
 
@@ -301,15 +356,18 @@ def _report(
 
 @pytest.mark.slow
 def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Path) -> None:
-    stack = LocalStack(tmp_path, {name: free_port() for name in ("udp", "mqtt", "api", "health")})
+    ports = {name: free_port() for name in ("udp", "mqtt", "api", "health")}
+    # the webhook receivers of the webhook phases listen on loopback: an operator setting allows that
+    stack = LocalStack(tmp_path, ports, options=("--allow-private-webhooks",))
     stack.start()
+    receivers = {behaviour: Receiver(behaviour) for behaviour in ("hang", "refuse")}
     devices = [_device(n) for n in range(DEVICES)]
     deliveries: Deliveries | None = None
     try:
         application = _provision(stack, devices)
         deliveries = Deliveries(Mosquitto(stack.data_dir / "broker", port=stack.ports["mqtt"]), application)
         broker_crashes: list[float] = []
-        phases = _faults(stack, broker_crashes)
+        phases = _faults(stack, broker_crashes, application, receivers)
         asyncio.run(_run(stack, devices, phases, deliveries))
         expected = sum(len({(e, f) for e, f, _ in phase.sent} - phase.bridge_down) for phase in phases)
         deadline = time.monotonic() + DRAIN_S
@@ -327,6 +385,8 @@ def test_faults_lose_nothing_duplicate_nothing_and_accept_no_replay(tmp_path: Pa
     finally:
         if deliveries is not None:
             deliveries.close()
+        for receiver in receivers.values():
+            receiver.close()
         stack.kill()
         (tmp_path / "stack.log").write_text("".join(stack.log))
         print(f"the stack's output: {tmp_path / 'stack.log'}")

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class LocalStack:
     """`python -m localcloud.run` in a session of its own, so a kill -9 takes it whole, as a crash would."""
 
-    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
+    def __init__(self, data_dir: Path, ports: dict[str, int], options: tuple[str, ...] = ()) -> None:
         self.data_dir, self.ports = data_dir, ports
+        self.options = options  # more `localcloud.run` options, e.g. --allow-private-webhooks
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         self._changed = threading.Condition()
@@ -34,7 +35,7 @@ class LocalStack:
             sys.executable, "-m", "localcloud.run", "--data-dir", str(self.data_dir),
             "--udp-host", "127.0.0.1", "--udp-port", str(self.ports["udp"]),
             "--mqtt-port", str(self.ports["mqtt"]), "--api-port", str(self.ports["api"]),
-            "--health-port", str(self.ports["health"]),
+            "--health-port", str(self.ports["health"]), *self.options,
         ]  # fmt: skip
         self.runs += 1
         self.output = []
