@@ -33,11 +33,10 @@ log = logging.getLogger("loraless.local.lambda")
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit, apart from the function's timeout
 ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
 # An environment left idle this long is stopped, as Lambda reclaims idle ones (after minutes there; sooner
-# here, where every environment is a ~100 MiB process on the user's machine). The next call starts one cold.
+# here, where a working environment holds ~75 MiB of its own on the user's machine). The next call starts
+# one cold.
 IDLE_LIMIT_S = 120.0
-MAX_STARTING = (
-    1  # environments of one function in their init phase and first call at once (FunctionPool._acquire)
-)
+MAX_STARTING = 1  # environments of one function in init and first call at once (FunctionPool._acquire)
 
 
 @dataclass(frozen=True)
