@@ -372,3 +372,18 @@ def test_one_function_may_have_more_environments_than_the_others(tmp_path: Path)
         assert len({r.payload["pid"] for r in results[6:]}) == 1
     finally:
         service.close()
+
+
+def test_a_template_with_no_environment_left_is_stopped_when_idle_too() -> None:
+    """At rest the stack holds no template: it goes with the function's last environment."""
+    pool = FunctionPool(_function("Count", "count"), BASE_ENV, concurrency=1, log_sink=lambda *_: None)
+    try:
+        first = pool.invoke({}).payload
+        time.sleep(0.2)
+        assert pool.stop_idle(idle_limit_s=0.1) == 1
+        _wait_gone(first["pid"])
+        _wait_gone(first["parent"])
+        again = pool.invoke({}).payload  # a new template, imported afresh
+        assert again["parent"] != first["parent"] and again["calls_in_this_environment"] == 1
+    finally:
+        pool.close()
