@@ -40,6 +40,7 @@ bench: setup
 	$(PY) -m bench.api
 	$(PY) -m bench.local_cloud --devices 10 100 --rate 20 --concurrency 8
 	$(PY) -m bench.cost
+	$(PY) -m bench.lambda_environments
 	$(PY) -m bench.throughput
 
 # The CDK CLI is pinned in infra/cli (aws-cdk 3.x cannot synthesize aws-cdk-lib 2).

@@ -346,7 +346,7 @@ class Meter:
                 meter.warm.add(id(worker))
                 if meter.recording:
                     with meter.lock:
-                        handler = str(worker.process.args[3])
+                        handler = str(worker.handler)
                         if cold:
                             meter.cold_starts[handler] += 1
                         else:
@@ -379,8 +379,10 @@ class Meter:
         assert self.cloud.lambdas is not None
         for pool in self.cloud.lambdas.pools.values():
             for worker in list(pool._all):
+                if worker.pid is None:  # not forked yet
+                    continue
                 try:
-                    seconds[pool.function.handler] += bridge_cpu_seconds(worker.process.pid)
+                    seconds[pool.function.handler] += bridge_cpu_seconds(worker.pid)
                 except (FileNotFoundError, ProcessLookupError):
                     continue
         seconds["bridge"] = bridge_cpu_seconds(self.bridge_pid)

@@ -185,6 +185,7 @@ def stack_memory(root: int) -> Memory:
 class Stack:
     data_dir: Path
     root: Path = ROOT  # another checkout's stack, for before/after comparisons
+    extra_args: tuple[str, ...] = ()  # more `localcloud.run` options (say `--concurrency 16`)
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
@@ -196,7 +197,7 @@ class Stack:
              "--udp-host", "127.0.0.1", "--udp-port", str(self.ports["udp"]),
              "--mqtt-port", str(self.ports["mqtt"]), "--api-port", str(self.ports["api"]),
              "--health-port", str(self.ports["health"]), "--station-port", str(self.ports["station"]),
-             "--cups-port", str(self.ports["cups"])],
+             "--cups-port", str(self.ports["cups"]), *self.extra_args],
             cwd=self.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONPATH": str(self.root)},
         )  # fmt: skip
@@ -349,9 +350,12 @@ def main() -> None:
         "--keep-going", action="store_true", help="run every rate even after one loses frames"
     )
     parser.add_argument("--stack-root", type=Path, default=ROOT, help="another checkout (before/after)")
+    parser.add_argument(
+        "--stack-args", default="", help="more `localcloud.run` options, quoted: '--concurrency 16'"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp) / "data", args.stack_root.resolve())
+        stack = Stack(Path(tmp) / "data", args.stack_root.resolve(), tuple(args.stack_args.split()))
         stack.data_dir.mkdir()
         try:
             started = time.monotonic()

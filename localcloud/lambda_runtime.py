@@ -1,4 +1,5 @@
-"""Lambda locally: a pool of warm worker processes per function, sync and async invocation with
+"""Lambda locally: a pool of warm execution environments per function, forked from a template process
+that imported the handler once (`lambda_worker`), sync and async invocation with
 Lambda's semantics (timeouts kill the environment; async failures are retried twice, then go to the
 dead-letter file), and each function's logs prefixed with its name as CloudWatch would group them.
 """
@@ -10,6 +11,9 @@ import itertools
 import json
 import logging
 import os
+import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,9 +34,10 @@ log = logging.getLogger("loraless.local.lambda")
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit, apart from the function's timeout
 ASYNC_RETRIES = 2  # as the template's EventInvokeConfig says (Lambda's default)
 # An environment left idle this long is stopped, as Lambda reclaims idle ones (after minutes there; sooner
-# here, where every environment is a ~100 MiB process on the user's machine). The next call starts one cold.
+# here, where a working environment holds ~75 MiB of its own on the user's machine). The next call starts
+# one cold.
 IDLE_LIMIT_S = 120.0
-MAX_STARTING = 1  # environments of one function in their init phase at once (see FunctionPool._acquire)
+MAX_STARTING = 1  # environments of one function in init and first call at once (FunctionPool._acquire)
 
 
 @dataclass(frozen=True)
@@ -47,52 +52,112 @@ class InvocationResult:
         return self.error is None
 
 
-class _Worker:
-    """One execution environment: a Python process that imported the handler."""
+class _Template:
+    """A function's template process (`lambda_worker.template`): it imported the handler once and forks
+    an execution environment for each request on its control socket."""
 
     def __init__(
         self, function: FunctionDef, environment: Mapping[str, str], log_sink: Callable[[str, str], None]
     ):
-        to_worker_r, self._to_worker = os.pipe()
-        self._from_worker, from_worker_w = os.pipe()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "localcloud.lambda_worker",
-                function.handler,
-                str(to_worker_r),
-                str(from_worker_w),
-            ],
-            cwd=ROOT,
-            env=dict(environment),
-            pass_fds=(to_worker_r, from_worker_w),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        os.close(to_worker_r)
-        os.close(from_worker_w)
-        self.ready = False  # until the worker says its handler is imported
-        self.idle_since = time.monotonic()
-        self._requests = os.fdopen(self._to_worker, "wb")
-        self._responses = os.fdopen(self._from_worker, "rb")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "localcloud.lambda_worker", function.handler, str(theirs.fileno())],
+                cwd=ROOT,
+                env=dict(environment),
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._control = ours
+        self.used = time.monotonic()
         assert self.process.stdout is not None
         threading.Thread(
-            target=self._pump, args=(self.process.stdout, function.name, log_sink), daemon=True
+            target=_pump, args=(self.process.stdout, function.name, log_sink), daemon=True
         ).start()
 
-    @staticmethod
-    def _pump(stream: IO[bytes], name: str, sink: Callable[[str, str], None]) -> None:
-        for raw in stream:
-            sink(name, raw.decode(errors="replace").rstrip("\n"))
+    def fork(self, fds: tuple[int, int, int]) -> None:
+        """Ask for one environment served on these pipe ends (queued while the template still imports);
+        OSError if the template is gone."""
+        socket.send_fds(self._control, [b"fork"], list(fds))
+        self.used = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self._control.close()  # a template that still imports exits when it reads the closed socket...
+        if self.process.poll() is None:
+            self.process.kill()  # ...but one whose import hangs does not
+        self.process.wait()
+
+
+def _pump(stream: IO[bytes], name: str, sink: Callable[[str, str], None]) -> None:
+    for raw in stream:
+        sink(name, raw.decode(errors="replace").rstrip("\n"))
+    stream.close()
+
+
+class _Worker:
+    """One execution environment: a process forked from the function's template (not this process's
+    child: it is known by a pidfd, which cannot name another process once it has exited)."""
+
+    def __init__(self, template: _Template, function: FunctionDef, log_sink: Callable[[str, str], None]):
+        self.template = template
+        self._lock = threading.Lock()
+        to_worker_r, self._to_worker = os.pipe()
+        self._from_worker, from_worker_w = os.pipe()
+        logs_r, logs_w = os.pipe()
+        try:
+            template.fork((to_worker_r, from_worker_w, logs_w))
+        except BaseException:
+            for fd in (self._to_worker, self._from_worker, logs_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (to_worker_r, from_worker_w, logs_w):
+                os.close(fd)
+        self.handler = function.handler
+        self.ready = False  # until the environment says its init is over
+        self.init_ms: float | None = None  # from the fork request to that
+        self.pid: int | None = None
+        self._pidfd: int | None = None
+        self.started = time.monotonic()
+        self.idle_since = self.started
+        self._requests = os.fdopen(self._to_worker, "wb")
+        self._responses = os.fdopen(self._from_worker, "rb")
+        threading.Thread(
+            target=_pump, args=(os.fdopen(logs_r, "rb"), function.name, log_sink), daemon=True
+        ).start()
+
+    def _hello(self, line: bytes) -> None:
+        """The environment's first line: init is over, and its pid."""
+        hello = json.loads(line or b"{}")
+        if not hello.get("ready"):
+            return
+        with contextlib.suppress(ProcessLookupError):  # it exited already: no pidfd, not alive
+            self._pidfd = os.pidfd_open(int(hello["pid"]))
+            self.pid = int(hello["pid"])
+        self.ready = True
+        self.init_ms = (time.monotonic() - self.started) * 1000
 
     def invoke(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Run one request. A cold worker's import (Lambda's init phase) is not part of the function's
-        timeout: as on Lambda, init has INIT_LIMIT_S of its own, and an init that overruns it goes on
-        inside the invocation, under the function's timeout."""
-        self._requests.write(json.dumps(request).encode() + b"\n")
-        self._requests.flush()
+        """Run one request. A cold environment's init (Lambda's init phase: here the template's import, if
+        it is still importing, and the fork) is not part of the function's timeout: as on Lambda, init has
+        INIT_LIMIT_S of its own, and an init that overruns it goes on inside the invocation, under the
+        function's timeout."""
+        try:
+            self._requests.write(json.dumps(request).encode() + b"\n")
+            self._requests.flush()
+        except OSError:  # the environment is gone (its pipe closed): as an exit without a response
+            self.kill()
+            return {"error": _EXIT_ERROR}
         result: dict[str, Any] = {}
         initialized = threading.Event()
         if self.ready:
@@ -100,7 +165,7 @@ class _Worker:
 
         def read() -> None:
             if not self.ready:
-                self.ready = bool(json.loads(self._responses.readline() or "{}").get("ready"))
+                self._hello(self._responses.readline())
                 initialized.set()
             result.update(json.loads(self._responses.readline() or "{}"))
 
@@ -118,24 +183,36 @@ class _Worker:
                         "errorMessage": f"Task timed out after {timeout_s:.2f} seconds",
                     }
                 }
-            return {
-                "error": {
-                    "errorType": "Runtime.ExitError",
-                    "errorMessage": "Runtime exited without a response",
-                }
-            }
+            return {"error": _EXIT_ERROR}
         return result
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self._requests.closed:
+            return False
+        if self._pidfd is None:
+            return not self.ready  # not forked yet (its template is importing), or gone before it said hello
+        return not select.select([self._pidfd], [], [], 0)[0]  # a pidfd turns readable when its process exits
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        for stream in (self._requests, self._responses):
-            with contextlib.suppress(OSError):
-                stream.close()
+        """Stop the environment and wait until it is gone. One not yet forked never runs: its pipes close
+        here, and the fork that comes later reads the end of its requests at once and exits. Before that
+        hello its init is the template's import, so an init that hung or overran stops the template too
+        (the next cold start imports afresh, as a new environment would)."""
+        with self._lock:
+            if not self.ready:
+                self.template.kill()
+            if self._pidfd is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                select.select([self._pidfd], [], [], 5.0)
+                os.close(self._pidfd)
+                self._pidfd = None
+            for stream in (self._requests, self._responses):
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+_EXIT_ERROR = {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited without a response"}
 
 
 def _default_sink(name: str, line: str) -> None:
@@ -166,6 +243,7 @@ class FunctionPool:
         self._lock = threading.Condition()
         self._starting = 0  # environments in their init phase
         self._all: list[_Worker] = []
+        self._template: _Template | None = None  # started by the first cold start, stopped when idle
         self.invocations = itertools.count(1)
         self.cold_starts = 0
 
@@ -188,13 +266,29 @@ class FunctionPool:
             self._starting += 1
             self.cold_starts += 1
             try:
-                worker = _Worker(self.function, self.environment, self.log_sink)
+                worker = self._fork()
             except BaseException:
                 self._starting -= 1
                 self._slots.release()
                 raise
             self._all.append(worker)
             return worker
+
+    def _fork(self) -> _Worker:
+        """A new environment from the function's template; a template that is gone (killed, or stopped
+        with an init that overran) is started again, once."""
+        for attempt in (1, 2):
+            if self._template is None or not self._template.alive():
+                if self._template is not None:
+                    self._template.kill()
+                self._template = _Template(self.function, self.environment, self.log_sink)
+            try:
+                return _Worker(self._template, self.function, self.log_sink)
+            except OSError:
+                self._template.kill()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _started(self) -> None:
         with self._lock:
@@ -226,6 +320,10 @@ class FunctionPool:
         with self._lock:
             for worker in stale:
                 self._forget(worker)
+            template = self._template
+            if template is not None and not self._all and now - template.used > idle_limit_s:
+                self._template = None  # no environment left and none asked for: the template goes too
+                template.kill()
         return len(stale)
 
     def invoke(self, event: Any) -> InvocationResult:
@@ -247,11 +345,18 @@ class FunctionPool:
                 {"id": request_id, "event": event, "context": context}, self.function.timeout_s
             )
         finally:
-            if cold:
-                self._started()
+            if cold:  # the next cold start may begin: its first call (boto3 clients and PynamoDB
+                self._started()  # connections made, a second or more of CPU) is over too
+                log.info(
+                    "%s: environment %s started, init %s", self.function.name, worker.pid,
+                    f"{worker.init_ms:.0f} ms" if worker.init_ms is not None else "not over",
+                )  # fmt: skip
             self._release(worker)
         if "error" in response:
-            return InvocationResult(error=response["error"])
+            error = response["error"]
+            if error.get("errorType") in ("Sandbox.Timedout", "Runtime.ExitError"):  # its environment is gone
+                log.warning("%s: %s (%s)", self.function.name, error["errorMessage"], error["errorType"])
+            return InvocationResult(error=error)
         return InvocationResult(payload=response.get("result"))
 
     def close(self) -> None:
@@ -260,6 +365,9 @@ class FunctionPool:
                 worker.kill()
             self._all.clear()
             self._idle.clear()
+            if self._template is not None:
+                self._template.kill()
+                self._template = None
 
 
 class LambdaService:
@@ -272,16 +380,19 @@ class LambdaService:
         *,
         dead_letters: Path,
         concurrency: int = 4,
+        concurrency_of: Mapping[str, int] | None = None,
         retry_delays_s: tuple[float, ...] = (1.0, 2.0),
         log_sink: Callable[[str, str], None] = _default_sink,
         idle_limit_s: float = IDLE_LIMIT_S,
         journal: InvocationJournal | None = None,
     ) -> None:
-        """`journal` keeps asynchronous invocations across a kill (see invocation_journal.py); without
-        one they live in memory only."""
+        """`concurrency` environments per function at most, or `concurrency_of[name]` for that function;
+        `journal` keeps asynchronous invocations across a kill (see invocation_journal.py); without one
+        they live in memory only."""
         self.journal = journal
+        limits = {name: (concurrency_of or {}).get(name, concurrency) for name in functions}
         self.pools = {
-            name: FunctionPool(f, environment, concurrency=concurrency, log_sink=log_sink)
+            name: FunctionPool(f, environment, concurrency=limits[name], log_sink=log_sink)
             for name, f in functions.items()
         }
         self.dead_letters = dead_letters
@@ -289,7 +400,7 @@ class LambdaService:
         # One queue per function, as Lambda keeps one per function: a function whose calls hang (a
         # webhook that never answers) cannot starve another's (the events to MQTT), issue 15.
         self._executors = {
-            name: ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"async-{name}")
+            name: ThreadPoolExecutor(max_workers=limits[name], thread_name_prefix=f"async-{name}")
             for name in functions
         }
         self._timers: set[threading.Timer] = set()

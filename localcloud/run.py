@@ -71,6 +71,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Mosquitto saves its sessions after every queued message, not every second (slower while "
         "a subscriber is away; see localcloud/README.md)",
     )  # fmt: skip
+    parser.add_argument(
+        "--uplink-concurrency", type=int, default=8,
+        help="environments of the uplink function at most (each call waits the 200 ms de-duplication window)",
+    )  # fmt: skip
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")
     return parser.parse_args(argv)
 
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         dynamodb_endpoint=args.dynamodb_endpoint,
         reset=args.reset,
         concurrency=args.concurrency,
+        uplink_concurrency=args.uplink_concurrency,
         context={"region_prefixes": args.region_prefix},
         allow_private_webhooks=args.allow_private_webhooks,
         station_uris=station.station_uris(args.station_host, args.station_port, args.cups_port),

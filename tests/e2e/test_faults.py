@@ -185,6 +185,24 @@ def _journaled_uplinks(data_dir: Path, published: Published) -> tuple[set[tuple[
     return keys, len(accepted.keys() - finished)
 
 
+def _descendants(root: int) -> list[int]:
+    found, pending = [], [root]
+    while pending:
+        for task in Path(f"/proc/{pending.pop()}/task").glob("*"):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                kids = [int(kid) for kid in (task / "children").read_text().split()]
+                found.extend(kids)
+                pending.extend(kids)
+    return found
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
 class Receiver:
     """A tenant's webhook receiver gone bad: it accepts each connection and never answers (`hang`), or
     resets it at once (`refuse`, as a crashed service behind a load balancer). `connections` counts the
@@ -248,9 +266,14 @@ def _faults(
         return None
 
     def kill_uplink_worker() -> None:
-        workers = pids("localcloud.lambda_worker functions.network.handlers.uplink")
-        assert workers, "no uplink worker to kill"
-        os.kill(workers[0], signal.SIGKILL)
+        """One of this stack's uplink environments (forked by the function's template) dies mid-load."""
+        assert stack.process is not None
+        workers = set(pids("localcloud.lambda_worker functions.network.handlers.uplink"))
+        environments = [
+            pid for pid in _descendants(stack.process.pid) if pid in workers and _parent(pid) in workers
+        ]
+        assert environments, "no uplink environment to kill"
+        os.kill(environments[0], signal.SIGKILL)
 
     def take_rules_session() -> None:
         """Another identity (an application's certificate) tries to connect with the rules engine's client

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ if sys.prefix != sys.base_prefix:
 def _function(name: str, handler: str, timeout_s: int = 3, **environment: str) -> FunctionDef:
     return FunctionDef(
         name=name,
-        handler=f"tests.support.local_handlers.{handler}",
+        handler=handler if "." in handler else f"tests.support.local_handlers.{handler}",
         environment=dict(environment),
         timeout_s=timeout_s,
         memory_mb=128,
@@ -210,3 +212,178 @@ def test_the_service_scales_idle_functions_down_by_itself(tmp_path: Path) -> Non
             os.kill(pid, 0)
     finally:
         service.close()
+
+
+def _concurrently(pool: FunctionPool, events: list[dict[str, object]]) -> list[dict[str, object]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(events)) as executor:
+        results = list(executor.map(pool.invoke, events))
+    assert all(r.ok for r in results), [r.error for r in results]
+    return [r.payload for r in results]
+
+
+def test_environments_are_forked_from_one_template_and_each_keeps_its_own_module_state() -> None:
+    """Each environment is a fork of the function's template process (which imported the handler once);
+    from the fork on its module state is its own, as each Lambda environment's is."""
+    pool = FunctionPool(_function("Count", "count"), BASE_ENV, concurrency=2, log_sink=lambda *_: None)
+    try:
+        pool.invoke({})  # one warm environment: while it serves the next call, the one after starts another
+        first, second = _concurrently(pool, [{"seconds": 1}, {"seconds": 1}])
+        assert first["pid"] != second["pid"] and pool.cold_starts == 2
+        assert first["parent"] == second["parent"] != os.getpid()  # both forked by one template
+        assert sorted([first["calls_in_this_environment"], second["calls_in_this_environment"]]) == [1, 2]
+        counts = {}
+        for _ in range(6):
+            payload = pool.invoke({}).payload
+            counts[payload["pid"]] = payload["calls_in_this_environment"]
+        assert set(counts) <= {first["pid"], second["pid"]} and sum(counts.values()) >= 7
+        for pid in (first["pid"], second["pid"]):
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid)
+        again = pool.invoke({}).payload
+        assert again["parent"] == first["parent"]  # forked from the same template...
+        assert again["calls_in_this_environment"] == 1  # ...whose state no environment changed
+    finally:
+        pool.close()
+
+
+def test_a_killed_environment_is_replaced_and_so_is_a_killed_template() -> None:
+    pool = FunctionPool(_function("Count", "count"), BASE_ENV, concurrency=1, log_sink=lambda *_: None)
+    try:
+        first = pool.invoke({}).payload
+        os.kill(first["pid"], signal.SIGKILL)
+        _wait_gone(first["pid"])
+        second = pool.invoke({}).payload
+        assert second["pid"] != first["pid"] and second["parent"] == first["parent"]
+        assert second["calls_in_this_environment"] == 1 and pool.cold_starts == 2
+
+        os.kill(second["parent"], signal.SIGKILL)  # the template: its environment serves on
+        serving = pool.invoke({}).payload  # (reparented: its parent is gone)
+        assert serving["pid"] == second["pid"] and serving["calls_in_this_environment"] == 2
+        os.kill(second["pid"], signal.SIGKILL)
+        third = pool.invoke({})  # may first meet the dead environment, as Lambda may report its exit
+        if not third.ok:
+            assert third.error is not None and third.error["errorType"] == "Runtime.ExitError"
+            third = pool.invoke({})
+        assert third.ok and third.payload["parent"] not in (second["parent"], os.getpid())
+    finally:
+        pool.close()
+
+
+def test_a_timeout_kills_only_that_environment() -> None:
+    pool = FunctionPool(
+        _function("Count", "count", timeout_s=1), BASE_ENV, concurrency=2, log_sink=lambda *_: None
+    )
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        assert pool.invoke({}).ok  # warm: the hung call below does not hold the one cold start
+        with ThreadPoolExecutor(2) as executor:
+            hung = executor.submit(pool.invoke, {"seconds": 5})
+            time.sleep(0.3)  # the hung call holds the first environment; this one starts a second
+            survivor = pool.invoke({"seconds": 0}).payload
+            result = hung.result(timeout=20)
+        assert result.error is not None and result.error["errorType"] == "Sandbox.Timedout"
+        assert _alive(survivor["pid"]) and _alive(survivor["parent"])
+        after = pool.invoke({}).payload
+        assert after["pid"] == survivor["pid"] and after["calls_in_this_environment"] == 2
+        assert survivor["parent"] == after["parent"]
+    finally:
+        pool.close()
+
+
+def test_the_stacks_handlers_are_safe_to_fork_after_their_import() -> None:
+    """No handler module starts a thread, opens a socket or connects a PynamoDB model at import: the
+    template may fork it (boto3 clients and PynamoDB connections are made in each environment)."""
+    root = Path(__file__).resolve().parents[2]
+    handlers = sorted(
+        f"functions.{path.parent.parent.name}.handlers.{path.stem}"
+        for path in root.glob("functions/*/handlers/*.py")
+        if path.stem != "__init__"
+    )
+    assert len(handlers) >= 8
+    script = (
+        "import importlib, json, sys\n"
+        "from localcloud.lambda_worker import fork_hazards\n"
+        "found = {}\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module(name)\n"
+        "    found[name] = fork_hazards()\n"
+        "print(json.dumps(found))\n"
+    )
+    env = {**BASE_ENV, "AWS_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", script, *handlers],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out.splitlines()[-1]) == {name: [] for name in handlers}
+
+
+def test_a_template_that_is_not_safe_to_fork_starts_each_environment_afresh(
+    logs: list[tuple[str, str]],
+) -> None:
+    """A module that starts a thread at import cannot be forked safely: the template says so on the log,
+    and each environment is a fresh interpreter that imports the handler itself."""
+    pool = FunctionPool(
+        _function("Threaded", "tests.support.threaded_handler.handler"), BASE_ENV, concurrency=1,
+        log_sink=lambda name, line: logs.append((name, line)),
+    )  # fmt: skip
+    try:
+        first = pool.invoke({})
+        assert first.ok, first.error
+        assert first.payload["threads"] >= 2  # its own import started its own thread
+        assert any("not safe to fork" in line for name, line in logs if name == "Threaded")
+    finally:
+        pool.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _wait_gone(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"{pid} still runs"
+        time.sleep(0.05)
+
+
+def test_one_function_may_have_more_environments_than_the_others(tmp_path: Path) -> None:
+    """The uplink function waits out its de-duplication window in every call: it gets its own limit."""
+    service = LambdaService(
+        {"Waits": _function("Waits", "count"), "Other": _function("Other", "count")}, BASE_ENV,
+        dead_letters=tmp_path / "dead.jsonl", concurrency=1, concurrency_of={"Waits": 3},
+        log_sink=lambda *_: None,
+    )  # fmt: skip
+    try:
+        calls = [service.invoke_async(name, {"seconds": 0.5}) for name in ("Waits",) * 6 + ("Other",) * 6]
+        results = [call.result(timeout=60) for call in calls]
+        assert all(r.ok for r in results), [r.error for r in results]
+        assert 2 <= len({r.payload["pid"] for r in results[:6]}) <= 3
+        assert len({r.payload["pid"] for r in results[6:]}) == 1
+    finally:
+        service.close()
+
+
+def test_a_template_with_no_environment_left_is_stopped_when_idle_too() -> None:
+    """At rest the stack holds no template: it goes with the function's last environment."""
+    pool = FunctionPool(_function("Count", "count"), BASE_ENV, concurrency=1, log_sink=lambda *_: None)
+    try:
+        first = pool.invoke({}).payload
+        time.sleep(0.2)
+        assert pool.stop_idle(idle_limit_s=0.1) == 1
+        _wait_gone(first["pid"])
+        _wait_gone(first["parent"])
+        again = pool.invoke({}).payload  # a new template, imported afresh
+        assert again["parent"] != first["parent"] and again["calls_in_this_environment"] == 1
+    finally:
+        pool.close()

@@ -24,6 +24,14 @@ def echo(event: Any, context: Any) -> dict[str, Any]:
     }
 
 
+def count(event: Any, context: Any) -> dict[str, Any]:
+    """Waits `seconds`, then counts this call in the module's state; says which process it ran in and which
+    process started that one (the function's template, when environments are forked)."""
+    time.sleep(float(event.get("seconds", 0)))
+    COUNTER["calls"] += 1
+    return {"pid": os.getpid(), "parent": os.getppid(), "calls_in_this_environment": COUNTER["calls"]}
+
+
 def fail(event: Any, context: Any) -> None:
     """Fails until the marker file named in the event has been touched `succeed_after` times."""
     marker = Path(event["marker"])

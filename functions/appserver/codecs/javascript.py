@@ -32,9 +32,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from pathlib import Path
 from queue import SimpleQueue
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
 
-import quickjs
+if TYPE_CHECKING:
+    import quickjs
 
 from functions.appserver.codecs.errors import ScriptError
 from functions.shared.settings import SETTINGS
@@ -45,6 +47,15 @@ KEEP_BELOW_BYTES = 2 * 1024 * 1024
 CACHE_SIZE = 16
 WATCHDOG_SLACK_S = 2.0  # beyond the CPU limit of compile + call, before the worker is given up
 THREAD_STACK = 8 * 1024 * 1024  # room below QuickJS's own 1 MiB stack limit (musl's default is 128 KiB)
+
+
+def _engine() -> ModuleType:
+    """`quickjs`, imported with the first script: its wrapper starts an executor thread at import, and a
+    Lambda template process with a thread cannot fork environments (localcloud/lambda_worker.py)."""
+    import quickjs
+
+    return cast(ModuleType, quickjs)
+
 
 # Captured before the user's script runs, so a script that replaces JSON cannot confuse the harness.
 _PRELUDE = "const __loraless_parse = JSON.parse, __loraless_stringify = JSON.stringify;"
@@ -200,7 +211,7 @@ class ScriptRunner:
             context = self._compile(worker, key, script)
         try:
             result = context.get(f"__loraless_{entry}")(*args)
-        except quickjs.JSException as exc:  # StackOverflow is a JSException too
+        except _engine().JSException as exc:  # StackOverflow is a JSException too
             raise self._error(exc, entry) from None
         if context.memory()["malloc_size"] >= KEEP_BELOW_BYTES:
             context.gc()  # 0.6 ms, so only when reference counting alone left much behind (cycles)
@@ -215,7 +226,7 @@ class ScriptRunner:
     def _compile(self, worker: _Worker, key: str, script: str) -> quickjs.Context:
         if key in worker.broken:
             raise ScriptError("syntax", worker.broken[key])
-        context = quickjs.Context()
+        context = _engine().Context()
         context.set_memory_limit(self.memory_limit)
         context.set_time_limit(self.time_limit_s)
         try:
@@ -223,7 +234,7 @@ class ScriptRunner:
             context.eval(_BUFFER)
             context.eval(script)
             context.eval(_HARNESS)
-        except quickjs.JSException as exc:
+        except _engine().JSException as exc:
             message = _first_line(exc)
             if message.startswith("SyntaxError"):
                 if len(worker.broken) >= 4 * self.cache_size:
