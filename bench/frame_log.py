@@ -1,5 +1,6 @@
 """What frame logs and metrics add to an uplink: DynamoDB requests, bytes on the wire and billed write
-units, watched and not, for frames heard by one or three gateways.
+units, watched and not, for frames heard by one or three gateways (a gateway's counters come from its
+stats reports, not from the frames it hears: see functions/shared/frame_log.py).
 
     python -m bench.frame_log [--uplinks N]
 
@@ -37,11 +38,12 @@ from functions.appserver.models import APPLICATION_TABLES, Device
 from functions.lorawan.device import otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
+from functions.network import gateway_registry
 from functions.network.models import NETWORK_TABLES, Gateway
 from functions.network.uplink import Ports, handle_reception
 from functions.network.uplink import context as pipeline_context
 from functions.shared import envelope, frame_log
-from functions.shared.frame_log import device_subject, gateway_subject
+from functions.shared.frame_log import device_subject
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from functions.shared.interface import JoinReq
 from tests.functional.test_network_pipeline import reception as test_reception
@@ -148,11 +150,13 @@ def main() -> None:
         devices.append(device)
 
     def run(name: str, heard_by: int, watched: bool) -> None:
-        for device in devices:
-            for subject in [device_subject(str(device.dev_eui)), *map(gateway_subject, GATEWAYS)]:
-                MetricsBucket(subject, frame_log.hour_of(time.time())).update(
-                    actions=[MetricsBucket.watch_until.set(2**40 if watched else 0)]
-                )
+        for device in devices:  # as the API's /devices/{dev_eui}/frames sets it
+            MetricsBucket(device_subject(str(device.dev_eui)), frame_log.hour_of(time.time())).update(
+                actions=[MetricsBucket.watch_until.set(2**40 if watched else 0)]
+            )
+        for gateway_id in GATEWAYS:  # as /gateways/{gateway_id}/frames sets it, read with the registration
+            Gateway(gateway_id).update(actions=[Gateway.watch_until.set(2**40 if watched else 0)])
+        gateway_registry.forget()
         TALLY.clear()
         rng = random.Random(1)
         for index in range(args.uplinks):

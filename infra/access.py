@@ -62,7 +62,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
     ),
     "GatewayEvents": Access(
         # a bridge's last will marks its gateways offline with a retained state/conn message
-        tables=("EventLogItem", "Gateway", "GatewayStatsBucket"),
+        tables=("EventLogItem", "FrameLogItem", "Gateway", "MetricsBucket"),
         publish=(GATEWAY_STATE,),
     ),
     "Downlink": Access(
@@ -90,7 +90,6 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "EventLogItem",
             "FrameLogItem",
             "Gateway",
-            "GatewayStatsBucket",
             "Membership",
             "MetricsBucket",
             "Organization",

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from functions.bridge import convert, semtech
 from functions.bridge.metrics import Metrics
+from functions.bridge.radio_counts import RadioCounts
 from functions.bridge.registry import Address, Registry
 
 log = logging.getLogger("loraless.bridge")
@@ -86,6 +87,7 @@ class Bridge(asyncio.DatagramProtocol):
         )
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[tuple[str, int], DownlinkInFlight] = {}
+        self.counts: dict[str, RadioCounts] = {}  # per gateway, since its last `stat`
         self._buckets: dict[str, tuple[float, float]] = {}
         self._log = _RateLimitedLog()
 
@@ -207,12 +209,15 @@ class Bridge(asyncio.DatagramProtocol):
             for frame in frames:
                 self._publish_json(self.topic(packet.gateway_id, "event", "up"), frame)
                 self.metrics.inc("uplinks")
+            self._counts(packet.gateway_id).uplink(frames[0]["txInfo"])
         if packet.stat is not None:
-            self._publish_json(
-                self.topic(packet.gateway_id, "event", "stats"),
-                convert.gateway_stats(packet.gateway_id, packet.stat),
-            )
+            stats = convert.gateway_stats(packet.gateway_id, packet.stat)
+            stats |= self._counts(packet.gateway_id).take()
+            self._publish_json(self.topic(packet.gateway_id, "event", "stats"), stats)
             self.metrics.inc("stats")
+
+    def _counts(self, gateway_id: str) -> RadioCounts:
+        return self.counts.setdefault(gateway_id, RadioCounts())
 
     def _pull_data(self, packet: semtech.PullData, addr: Address) -> None:
         self._send(semtech.pull_ack(packet.version, packet.token), addr)
@@ -276,6 +281,7 @@ class Bridge(asyncio.DatagramProtocol):
         token = secrets.randbits(16)
         self._send(semtech.pull_resp(version, token, txpk), address)
         self.metrics.inc("downlinks")
+        self._counts(pending.gateway_id).downlink(item.get("txInfo", {}))
         if version < 2:
             self._finish(pending, "OK")
             return
@@ -299,6 +305,8 @@ class Bridge(asyncio.DatagramProtocol):
 
     def _finish(self, pending: DownlinkInFlight, status: str) -> None:
         statuses = [*pending.statuses, status]
+        for tried in statuses:
+            self._counts(pending.gateway_id).status(tried)
         statuses += ["IGNORED"] * (len(pending.items) - len(statuses))
         message = convert.downlink_tx_ack(pending.gateway_id, pending.downlink_id, statuses)
         self._publish_json(self.topic(pending.gateway_id, "event", "ack"), message)
@@ -311,6 +319,7 @@ class Bridge(asyncio.DatagramProtocol):
         for gateway_id in unpulled:
             self.publisher.unsubscribe(self.topic(gateway_id, "command", "+"))
         for gateway_id in offline:
+            self.counts.pop(gateway_id, None)
             self._publish_json(
                 self.topic(gateway_id, "state", "conn"),
                 convert.connection_state(gateway_id, False),

@@ -24,14 +24,15 @@ State machine of an `UplinkCollection` item (key = SHA-256 of region prefix and 
    deduplication id (`Outcome.resumed`); the session remembers the last frame it applied, so a frame
    already applied is not applied twice, only its events are sent (`uplink/data.py`). Any other
    invocation that finds the item claimed is late.
-Items expire through TTL after a minute. Items written before the per-reception attributes (a map
-`receptions`) are still read, for the minute a deployment takes to replace them.
+Items expire through TTL after a minute. A reception's value is compact (functions/network/
+reception_codec.py), so the item stays under 1 KB (one write unit per write) with up to 3 receptions.
+Items written before the per-reception attributes (a map `receptions`), and values in the old JSON
+form, are still read, for the minute a deployment takes to replace them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 
 from functions.network.models import UplinkCollection
+from functions.network.reception_codec import pack, unpack
 from functions.network.receptions import Reception
 
 TTL_S = 60
@@ -89,8 +91,14 @@ def deduplication_id(key: str, claimer: Reception) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"loraless:dedup:{key}|{claimer.key}"))
 
 
-def _stored(item: dict[str, Any]) -> tuple[Reception, ...]:
-    receptions = tuple(Reception.from_dict(json.loads(v)) for v in _receptions(item).values() if v)
+def _stored(item: dict[str, Any], own: Reception) -> tuple[Reception, ...]:
+    """Every reception of the item, best first; `own` (this invocation's, of the same frame) gives the
+    PHYPayload and topic prefix the compact form leaves out."""
+    receptions = tuple(
+        unpack(k, v, phy_payload=own.phy_payload, topic_prefix=own.topic_prefix)
+        for k, v in _receptions(item).items()
+        if v
+    )
     return tuple(sorted(receptions, key=lambda r: (-r.snr, -r.rssi)))
 
 
@@ -113,7 +121,9 @@ def _late(
     if item is None:
         return Outcome("late")
     if item.get("claimed_by", {}).get("S") == reception.key:  # the claimer's retry: resume its frame
-        return Outcome("process", _stored(item), deduplication_id(key, reception), attempt, resumed=True)
+        return Outcome(
+            "process", _stored(item, reception), deduplication_id(key, reception), attempt, resumed=True
+        )
     stored = _receptions(item)
     gateway = f"{reception.gateway_id}:"
     data_uplink = reception.phy_payload[0] >> 5 in DATA_UPLINKS  # a JoinRequest again is a DevNonce replay
@@ -143,9 +153,7 @@ def collect(
         answer = table.update_item(
             _keys(key),
             actions=[
-                Path(UnicodeAttribute(attr_name=RECEPTION_PREFIX + reception.key)).set(
-                    json.dumps(reception.to_dict())
-                ),
+                Path(UnicodeAttribute(attr_name=RECEPTION_PREFIX + reception.key)).set(pack(reception)),
                 created_at.set(created_at | int(now * 1000)),
                 expires_at.set(expires_at | datetime.fromtimestamp(now + TTL_S, UTC)),
             ],
@@ -175,5 +183,8 @@ def collect(
             raise
         return Outcome("duplicate")
     return Outcome(
-        "process", _stored(claimed.get("Attributes", {})), deduplication_id(key, reception), attempt
+        "process",
+        _stored(claimed.get("Attributes", {}), reception),
+        deduplication_id(key, reception),
+        attempt,
     )

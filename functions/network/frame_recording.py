@@ -1,8 +1,11 @@
 """What the network server tells the frame logs and metrics (functions/shared/frame_log.py): per frame
-one counter update for its device and one for each gateway that heard it (or sent it); the full frame,
-with every gateway's reception, the downlink's windows and its TX acknowledgement, only while someone
-watches. Frames the network rejected (bad MIC, unknown DevAddr, replay) go to the gateways' logs with
-the reason, so a forged frame is visible where it arrived."""
+one counter update for its device; the full frame, with every gateway's reception, the downlink's windows
+and its TX acknowledgement, only while someone watches. A gateway's counters come from its own `stats`
+reports (functions/network/gateways.py), as ChirpStack counts them, so a gateway copy of a frame adds no
+write: whether someone watches a gateway is the flag its copy read with its registration
+(`Reception.gateway_watched`, functions/network/gateway_registry.py). Frames the network rejected (bad
+MIC, unknown DevAddr, replay) go to the watched gateways' logs with the reason, so a forged frame is
+visible where it arrived."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 from functions.lorawan.regions import Region
 from functions.lorawan.regions.base import LoRaModulation
+from functions.network import gateway_registry
 from functions.network.receptions import Reception
 from functions.shared import frame_log
 from functions.shared.frame_log import counter_name, device_subject, gateway_subject
@@ -76,6 +80,7 @@ class _Subjects:
 
     counters: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     entries: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
+    watched: set[str] = field(default_factory=set)  # subjects known to be watched without a counter update
 
     def count(self, subject: str, *names: str, value: float = 1) -> None:
         for name in names:
@@ -86,14 +91,21 @@ class _Subjects:
         self.counters.setdefault(subject, {})
         self.entries[subject].append((kind, body))
 
+    def log_if_watched(self, subject: str, watched: bool, kind: str, body: dict[str, Any]) -> None:
+        """An entry of a subject without counters here (a gateway): logged only if `watched`."""
+        if watched:
+            self.watched.add(subject)
+            self.entries[subject].append((kind, body))
+
     def flush(self, now: float) -> set[str]:
         """Add every subject's counters; log its entries if someone watches it; the watched subjects."""
-        watched = set()
+        watched = set(self.watched)
         for subject, counters in self.counters.items():
             if frame_log.add(subject, counters, now=now):
                 watched.add(subject)
-                for order, (kind, body) in enumerate(self.entries.get(subject, [])):
-                    frame_log.record(subject, kind, body, now=now, order=order)
+        for subject in watched:
+            for order, (kind, body) in enumerate(self.entries.get(subject, [])):
+                frame_log.record(subject, kind, body, now=now, order=order)
         return watched
 
 
@@ -122,19 +134,16 @@ def _downlink_body(dev_eui: str | None, sent: SentDownlink) -> dict[str, Any]:
     return body
 
 
-def _count_downlink(subjects: _Subjects, dev_eui: str | None, sent: SentDownlink) -> None:
+def _count_downlink(
+    subjects: _Subjects, dev_eui: str | None, sent: SentDownlink, gateway_watched: bool
+) -> None:
+    """The device counts the downlink; its gateway counts what it transmits in its own stats."""
     if dev_eui:
         subjects.count(device_subject(dev_eui), "down")
         subjects.log(device_subject(dev_eui), "downlink", _downlink_body(None, sent))
-    first = (sent.windows() or [{}])[0]
-    gateway = gateway_subject(sent.gateway_id)
-    names = ["down"]
-    if first.get("frequency"):
-        names.append(counter_name("txf", first["frequency"]))
-    if first.get("dr") is not None:
-        names.append(counter_name("txdr", first["dr"]))
-    subjects.count(gateway, *names)
-    subjects.log(gateway, "downlink", _downlink_body(dev_eui, sent))
+    subjects.log_if_watched(
+        gateway_subject(sent.gateway_id), gateway_watched, "downlink", _downlink_body(dev_eui, sent)
+    )
 
 
 def record_uplink(
@@ -151,7 +160,7 @@ def record_uplink(
 ) -> bool:
     """An accepted uplink (or JoinRequest) and the downlink that answered it, if any: its device's hour
     gets uplinks (or joins), the best gateway's RSSI and SNR, the data rate and frequency used; each
-    gateway's hour its reception. Whether someone watches the device (its bucket's `watch_until`)."""
+    watched gateway's log the frame. Whether someone watches the device (its bucket's `watch_until`)."""
     at = time.time() if now is None else now
     best = max(receptions, key=lambda r: (r.snr, r.rssi))
     subjects = _Subjects()
@@ -172,13 +181,12 @@ def record_uplink(
         body["mac_commands"] = mac_commands.hex()
     subjects.log(device, "uplink", body)
     for r in receptions:
-        gateway = gateway_subject(r.gateway_id)
-        subjects.count(gateway, "up", counter_name("dr", r.data_rate), counter_name("f", r.frequency))
-        subjects.count(gateway, "rssi", value=r.rssi)
-        subjects.count(gateway, "snr", value=r.snr)
-        subjects.log(gateway, "uplink", body | {"dev_eui": dev_eui})
+        subjects.log_if_watched(
+            gateway_subject(r.gateway_id), r.gateway_watched, "uplink", body | {"dev_eui": dev_eui}
+        )
     if downlink is not None:
-        _count_downlink(subjects, dev_eui, downlink)
+        watched = any(r.gateway_watched for r in receptions if r.gateway_id == downlink.gateway_id)
+        _count_downlink(subjects, dev_eui, downlink, watched)
     return device in subjects.flush(at)
 
 
@@ -190,8 +198,8 @@ def record_rejected(
     dev_eui: str | None = None,
     now: float | None = None,
 ) -> None:
-    """A frame the network did not accept: counted as an error of each gateway that heard it (and of the
-    device, when the MIC named it, as for a replay), logged with the reason."""
+    """A frame the network did not accept: logged with the reason by each watched gateway that heard it,
+    and counted and logged by the device when the MIC named it (a replay)."""
     at = time.time() if now is None else now
     subjects = _Subjects()
     name = counter_name("err", reason)
@@ -201,15 +209,14 @@ def record_rejected(
         subjects.log(device_subject(dev_eui), "rejected", body)
         body = body | {"dev_eui": dev_eui}
     for r in receptions:
-        subjects.count(gateway_subject(r.gateway_id), name)
-        subjects.log(gateway_subject(r.gateway_id), "rejected", body)
+        subjects.log_if_watched(gateway_subject(r.gateway_id), r.gateway_watched, "rejected", body)
     subjects.flush(at)
 
 
 def record_downlink(*, dev_eui: str, downlink: SentDownlink, now: float | None = None) -> None:
-    """A downlink sent on its own (class C): the device's and the gateway's hour count it."""
+    """A downlink sent on its own (class C): the device's hour counts it."""
     subjects = _Subjects()
-    _count_downlink(subjects, dev_eui, downlink)
+    _count_downlink(subjects, dev_eui, downlink, gateway_registry.watched(downlink.gateway_id))
     subjects.flush(time.time() if now is None else now)
 
 
@@ -217,7 +224,8 @@ def record_tx_ack(
     *, dev_eui: str | None, gateway_id: str, downlink_id: int, status: str, window: int,
     now: float | None = None,
 ) -> None:  # fmt: skip
-    """What the gateway did with a downlink: sent in RX1/RX2, or an error by reason (gw.TxAckStatus)."""
+    """What the gateway did with a downlink: sent in RX1/RX2, or an error by reason (gw.TxAckStatus): the
+    device's hour counts it; the gateway's log shows it while watched (its stats count it)."""
     subjects = _Subjects()
     body: dict[str, Any] = {"downlink_id": downlink_id, "gateway_id": gateway_id, "status": status}
     names = ["tx_ok", counter_name("tx_rx", window)] if status == "OK" else [counter_name("err_tx", status)]
@@ -226,6 +234,8 @@ def record_tx_ack(
     if dev_eui:
         subjects.count(device_subject(dev_eui), *names)
         subjects.log(device_subject(dev_eui), "tx_ack", body)
-    subjects.count(gateway_subject(gateway_id), *names)
-    subjects.log(gateway_subject(gateway_id), "tx_ack", body | ({"dev_eui": dev_eui} if dev_eui else {}))
+    gateway_body = body | ({"dev_eui": dev_eui} if dev_eui else {})
+    subjects.log_if_watched(
+        gateway_subject(gateway_id), gateway_registry.watched(gateway_id), "tx_ack", gateway_body
+    )
     subjects.flush(time.time() if now is None else now)

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from functions.network.models import Gateway, GatewayStatsBucket
+from functions.lorawan.errors import LoRaWANError
+from functions.lorawan.regions import Region
+from functions.lorawan.regions.base import LoRaModulation
+from functions.network.models import Gateway
 from functions.network.observability import logger
+from functions.network.receptions import InvalidUplinkEvent, region_for_prefix
 from functions.network.scheduling import TOO_LATE_KEY
-from functions.shared import aws
+from functions.shared import aws, frame_log
+from functions.shared.frame_log import counter_name, gateway_subject
 from functions.shared.interface import gateway_event_log
 
 GATEWAY_ID_LENGTH = 16
@@ -61,7 +65,7 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
         actions.append(Gateway.online.set(event.get("state") == "ONLINE"))
     else:
         actions.append(Gateway.online.set(True))
-        stats = {k: v for k, v in event.items() if k.startswith(("rxPackets", "txPackets"))}
+        stats = {k: v for k, v in event.items() if k in TOTALS}
         try:  # keep what the TX acks recorded (TOO_LATE), which the uplink's gateway choice reads
             previous = Gateway.get(gateway_id).stats or {}
             if TOO_LATE_KEY in previous:
@@ -69,7 +73,7 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
         except Gateway.DoesNotExist:
             pass
         actions.append(Gateway.stats.set(stats))
-        _count_hour(gateway_id, stats)
+        _count_hour(gateway_id, event)
         location = event.get("location") or {}
         for attribute, name in (
             (Gateway.latitude, "latitude"),
@@ -85,17 +89,66 @@ def gateway_event(event: dict[str, Any]) -> dict[str, Any]:
     return {"stored": True}
 
 
-def _count_hour(gateway_id: str, stats: dict[str, Any]) -> None:
-    """Add a stats message's counters (since the gateway's previous one) to its hour, for charts."""
-    hour = int(time.time()) // 3600 * 3600
-    counters = (
-        (GatewayStatsBucket.rx_received, "rxPacketsReceived"),
-        (GatewayStatsBucket.rx_ok, "rxPacketsReceivedOk"),
-        (GatewayStatsBucket.tx_received, "txPacketsReceived"),
-        (GatewayStatsBucket.tx_emitted, "txPacketsEmitted"),
-    )
-    actions: list[Action] = [
-        attribute.add(int(stats[name])) for attribute, name in counters if isinstance(stats.get(name), int)
-    ]
-    actions.append(GatewayStatsBucket.expires_at.set(datetime.now(UTC) + timedelta(days=31)))
-    GatewayStatsBucket(gateway_id, hour).update(actions=actions)
+# gw.GatewayStats counters (since the gateway's previous report) and the hour bucket's names for them
+TOTALS = {
+    "rxPacketsReceived": "rx_received",
+    "rxPacketsReceivedOk": "rx_ok",
+    "txPacketsReceived": "tx_received",
+    "txPacketsEmitted": "tx_emitted",
+}
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _data_rate(region: Region | None, modulation: Any) -> int | None:
+    lora = modulation.get("lora") if isinstance(modulation, dict) else None
+    if region is None or not isinstance(lora, dict):
+        return None
+    try:
+        return region.data_rate_index(LoRaModulation(int(lora["spreadingFactor"]), int(lora["bandwidth"])))
+    except (KeyError, TypeError, ValueError, LoRaWANError):
+        return None
+
+
+def stats_counters(event: dict[str, Any]) -> dict[str, float]:
+    """A stats report's counters as the gateway's hour bucket names them: totals, received and
+    transmitted per frequency (`f_`, `txf_`) and per LoRa data rate of its region (`dr_`, `txdr_`),
+    transmissions by status (`tx_ok`, `err_tx_<status>`), as ChirpStack's gateway dashboard counts them
+    (gw.GatewayStats). Entries that are not counts are left out."""
+    counters: dict[str, float] = {}
+
+    def add(name: str, value: Any) -> None:
+        count = _count(value)
+        if count:
+            counters[name] = counters.get(name, 0) + count
+
+    for field, name in TOTALS.items():
+        add(name, event.get(field))
+    try:
+        region: Region | None = region_for_prefix(str(event.get("topic_prefix", "eu868")))
+    except InvalidUplinkEvent:
+        region = None
+    for field, prefix in (("rxPacketsPerFrequency", "f"), ("txPacketsPerFrequency", "txf")):
+        per_frequency = event.get(field)
+        for frequency, value in per_frequency.items() if isinstance(per_frequency, dict) else ():
+            if str(frequency).isdigit():
+                add(counter_name(prefix, frequency), value)
+    for field, prefix in (("rxPacketsPerModulation", "dr"), ("txPacketsPerModulation", "txdr")):
+        per_modulation = event.get(field)
+        for entry in per_modulation if isinstance(per_modulation, list) else ():
+            data_rate = _data_rate(region, entry.get("modulation")) if isinstance(entry, dict) else None
+            if data_rate is not None:
+                add(counter_name(prefix, data_rate), entry.get("count"))
+    per_status = event.get("txPacketsPerStatus")
+    for status, value in per_status.items() if isinstance(per_status, dict) else ():
+        if isinstance(status, str) and status.isidentifier():
+            add("tx_ok" if status == "OK" else counter_name("err_tx", status), value)
+    return counters
+
+
+def _count_hour(gateway_id: str, event: dict[str, Any]) -> None:
+    """Add a stats report's counters to the gateway's hour bucket (functions/shared/frame_log.py), one
+    UpdateItem per report: the gateway's metrics, instead of a write per frame it hears."""
+    frame_log.add(gateway_subject(gateway_id), stats_counters(event))

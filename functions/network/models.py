@@ -114,6 +114,9 @@ class Gateway(Model):
     longitude = NumberAttribute(null=True)
     altitude = NumberAttribute(null=True)
     stats = JSONAttribute(default=dict)
+    # Someone reads the gateway's frames (the API's `/gateways/{id}/frames`) until then, epoch s: the uplink
+    # function logs its frames meanwhile. Read with the registration (functions/network/gateway_registry.py).
+    watch_until = NumberAttribute(null=True)
 
 
 class PendingDownlink(Model):
@@ -130,24 +133,10 @@ class PendingDownlink(Model):
     expires_at = TTLAttribute()
 
 
-class GatewayStatsBucket(Model):
-    """A gateway's packet counters per hour (from its `stats` messages), for charts over time."""
-
-    Meta = table_meta("GATEWAY_STATS_TABLE", "loraless-gateway-stats")
-    gateway_id = UnicodeAttribute(hash_key=True)
-    hour = NumberAttribute(range_key=True)  # epoch seconds at the start of the hour
-    rx_received = NumberAttribute(default=0)
-    rx_ok = NumberAttribute(default=0)
-    tx_received = NumberAttribute(default=0)
-    tx_emitted = NumberAttribute(default=0)
-    expires_at = TTLAttribute()
-
-
 NETWORK_TABLES: tuple[type[Model], ...] = (
     DeviceSession,
     UplinkCollection,
     Gateway,
     PendingDownlink,
-    GatewayStatsBucket,
     *FRAME_LOG_TABLES,  # written by the network server; the API reads them and sets the watch flag
 )

@@ -70,6 +70,9 @@ class Reception:
     received_at_ms: int
     rx_info: dict[str, Any] = field(default_factory=dict, compare=False)
     tx_info: dict[str, Any] = field(default_factory=dict, compare=False)
+    # someone reads the gateway's frames: as its copy read the gateway's flag (gateway_registry.py), carried
+    # through the collection so the frame log of every gateway that heard a frame costs no read of its own
+    gateway_watched: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> str:

@@ -10,12 +10,12 @@ from typing import Any
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import AES128Key, DevAddr
 from functions.network import mac_requests
-from functions.network.models import DeviceSession, Gateway, GatewayStatsBucket
+from functions.network.models import DeviceSession, Gateway
 from functions.shared import envelope
 from functions.shared.interface import AbpActivation, SessionView
 
 __all__ = [
-    "Gateway", "GatewayStatsBucket", "activate_abp", "mac_view", "remove_session", "request_mac", "sessions",
+    "Gateway", "activate_abp", "mac_view", "remove_session", "request_mac", "sessions",
     "set_disabled", "validate_mac",
 ]  # fmt: skip
 # What the device has acknowledged, besides the session's RX settings (MacState.applied)

@@ -1,13 +1,19 @@
 """Frame logs and hourly metrics of devices and gateways (ChirpStack's "LoRaWAN frames" tab and
-dashboards), shaped so that an uplink nobody watches costs one small counter update per subject.
+dashboards), shaped so that an uplink nobody watches costs one small counter update, its device's.
 
 Cost model (figures in bench/README.md):
-- Every frame adds its counters to its subject's hour bucket with ONE UpdateItem (ADD on top-level
-  attributes such as `up`, `dr_5`, `f_868100000`; counters are created by the first ADD, so no read is
-  ever needed). The update returns the bucket (ALL_NEW), which carries `watch_until`.
-- Someone watching a subject (the web page's frames tab, an API client polling `/frames`) sets
-  `watch_until` on its current and next hour's bucket. Only while it lies in the future is the full frame
-  written to the log, a second write that expires after `KEEP_S`. So the check costs no request.
+- A device: every frame adds its counters to the device's hour bucket with ONE UpdateItem (ADD on
+  top-level attributes such as `up`, `dr_5`, `f_868100000`; counters are created by the first ADD, so no
+  read is ever needed). The update returns the bucket (ALL_NEW), which carries `watch_until`, set on its
+  current and next hour's bucket by someone watching (`watch`: the web page's frames tab, an API client
+  polling `/frames`). Only while it lies in the future is the full frame written to the log, a second
+  write that expires after `KEEP_S`. So the check costs no request.
+- A gateway: its hour bucket counts its own stats reports (received, received OK, to transmit,
+  transmitted, per frequency, data rate and TX status: functions/network/gateways.py), one UpdateItem per
+  report, as ChirpStack counts a gateway; the frames it hears add nothing, so an extra gateway copy of a
+  frame costs no write here. Whether someone watches it is `Gateway.watch_until`, which each copy reads
+  with the gateway's registration (functions/network/gateway_registry.py); while it does, its frames
+  (rejected ones included) are written to its log as a device's are.
 A subject is `device#<dev_eui>` or `gateway#<gateway_id>`.
 """
 

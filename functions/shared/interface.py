@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from functions.lorawan.types import AES128Key
     from functions.network.models import Gateway as GatewayTable
-    from functions.network.models import GatewayStatsBucket as GatewayStatsTable
 
 PROTOCOL_VERSION = "1.0"
 
@@ -247,7 +246,6 @@ class NetworkServer(Protocol):
     whose registration attributes (`org_id`, name, description, location) the API writes."""
 
     Gateway: type[GatewayTable]
-    GatewayStatsBucket: type[GatewayStatsTable]
 
     def activate_abp(self, activation: AbpActivation) -> None:
         """Store (replace) the session an ABP device was programmed with."""

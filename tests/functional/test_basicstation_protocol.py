@@ -229,6 +229,18 @@ def test_session_uplinks_downlinks_and_timesync(broker: Mosquitto) -> None:
                 gw.IGNORED,
                 gw.OK,
             ]  # sent in RX2
+            # the next stats report: frames per frequency and modulation, downlinks by status
+            assert app.station is not None
+            app.station.lns._stats_at = -1e9  # its 30 s are up
+            app.station.lns.tick()
+            _, report = await inbox_wait(inbox, f"eu868/gateway/{GATEWAY}/event/stats", 2)
+            stats = strict(report, gw.GatewayStats)
+            assert stats.rx_packets_received == 3 and dict(stats.tx_packets_per_status) == {"OK": 1}
+            assert dict(stats.rx_packets_per_frequency) == {868_100_000: 1, 868_300_000: 1, 868_500_000: 1}
+            per_modulation = stats.rx_packets_per_modulation
+            assert sorted((m.modulation.lora.spreading_factor, m.count) for m in per_modulation) == [
+                (7, 1), (9, 1), (12, 1)
+            ]  # fmt: skip
 
             # Bad input is counted and the session goes on.
             await connection.send("not json")

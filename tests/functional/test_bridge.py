@@ -139,6 +139,18 @@ def test_downlink_round_trip_and_rx2_retry_after_too_late(broker: Mosquitto) -> 
         assert acks[1]["items"] == [{"status": "TOO_LATE"}, {"status": "OK"}]
         for message in acks:
             json_format.ParseDict(message, gw.DownlinkTxAck(), ignore_unknown_fields=False)
+        # the next stats report carries what the bridge forwarded and sent since the last, as ChirpStack's
+        # gateway side counts it (the network server draws the gateway's dashboard from it)
+        await forwarder.stat()
+        (stats,) = await settle(inbox, f"eu868/gateway/{GW_A}/event/stats", 1)
+        parsed = json_format.ParseDict(stats, gw.GatewayStats(), ignore_unknown_fields=False)
+        assert dict(parsed.rx_packets_per_frequency) == {868_100_000: 1}
+        assert dict(parsed.tx_packets_per_frequency) == {868_100_000: 2, 869_525_000: 1}
+        assert dict(parsed.tx_packets_per_status) == {"OK": 2, "TOO_LATE": 1}
+        (received,) = parsed.rx_packets_per_modulation
+        assert (received.modulation.lora.spreading_factor, received.count) == (7, 1)
+        sent = parsed.tx_packets_per_modulation
+        assert sorted((m.modulation.lora.spreading_factor, m.count) for m in sent) == [(7, 2), (12, 1)]
         await forwarder.stop()
         await app.stop()
 

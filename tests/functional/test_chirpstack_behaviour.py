@@ -101,7 +101,7 @@ def test_frames_from_unregistered_gateways_are_refused_unless_allowed(
 ) -> None:
     device = joined_device(world)  # joined while unknown gateways are allowed (the World allows them)
     monkeypatch.setattr(SETTINGS, "allow_unknown_gateways", False)
-    monkeypatch.setattr(gateway_registry, "_registered", {})
+    monkeypatch.setattr(gateway_registry, "_known", {})
     up = device.uplink(1, b"a")
     assert handle_reception(reception(up.phy_payload, gateway="00000000000000aa"), world.pipeline()) == (
         "unknown_gateway"
@@ -112,7 +112,7 @@ def test_frames_from_unregistered_gateways_are_refused_unless_allowed(
         handle_reception(reception(up.phy_payload, gateway="00000000000000bb"), world.pipeline()) == "uplink"
     )
     Gateway("00000000000000aa").save()  # heard (stats, state), not registered: still refused
-    monkeypatch.setattr(gateway_registry, "_registered", {})
+    monkeypatch.setattr(gateway_registry, "_known", {})
     nxt = device.uplink(1, b"b")
     assert handle_reception(reception(nxt.phy_payload, gateway="00000000000000aa"), world.pipeline()) == (
         "unknown_gateway"

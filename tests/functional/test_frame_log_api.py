@@ -1,6 +1,7 @@
 """Frame logs and metrics through the REST API against DynamoDB on moto: what the network server
 records (functions/network/frame_recording.py) is paged and decoded per device and gateway, only while
-someone watches; counters always, one update per subject; tenants see only their own."""
+someone watches; a device's counters always, one update per frame; a gateway's from its own stats
+reports; tenants see only their own."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from functions.lorawan.keys import session_keys_1_0
 from functions.lorawan.mac_commands import LinkADRReq, encode_mac_commands
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
+from functions.network import gateway_registry
 from functions.network.frame_recording import SentDownlink, record_rejected, record_tx_ack, record_uplink
+from functions.network.gateways import gateway_event
 from functions.network.receptions import Reception
 from functions.network.scheduling import RxParameters, class_a_downlink
 from functions.shared import frame_log
@@ -26,8 +29,10 @@ EU868 = get_region("EU868")
 
 def reception(phy: bytes, gateway_id: str, *, dr: int = 5, rssi: int = -60, snr: float = 7.5,
               frequency: int = 868_100_000) -> Reception:  # fmt: skip
+    """A gateway's copy, with its watch flag as the uplink function reads it with the registration."""
     return Reception(phy, gateway_id, "eu868", 1, frequency, dr, rssi, snr,
-                     base64.b64encode(b"\x00\x00\x00\x01").decode(), int(time.time() * 1000))  # fmt: skip
+                     base64.b64encode(b"\x00\x00\x00\x01").decode(), int(time.time() * 1000),
+                     gateway_watched=gateway_registry.watched(gateway_id))  # fmt: skip
 
 
 def reference_device(dev_eui: str) -> Any:
@@ -48,6 +53,7 @@ def test_frames_are_logged_while_watched_and_decoded(dynamodb: str, admin_key: s
     listing = ok("GET", f"/devices/{dev_eui}/frames", token=tenant.viewer)  # opening the tab watches
     assert listing == {"items": [], "next_cursor": None}
     ok("GET", f"/gateways/{gateway_id}/frames", token=tenant.viewer)
+    gateway_registry.forget()  # a warm function reads the gateway's flag again within MEMORY_S
     second = device.uplink(1, b"\x02").phy_payload
     other_gateway = "00800000a0000009"
     command = encode_mac_commands(
@@ -88,7 +94,9 @@ def test_frames_are_logged_while_watched_and_decoded(dynamodb: str, admin_key: s
     assert [i["kind"] for i in gateway_items] == ["tx_ack", "downlink", "uplink"]
     assert gateway_items[2]["dev_eui"] == dev_eui
     assert FrameLogItem.count(gateway_subject(other_gateway)) == 0  # heard it, but nobody watches it
-    assert MetricsBucket.count(gateway_subject(other_gateway)) == 1
+    # a gateway's copy writes no counter: its metrics come from its stats reports
+    assert MetricsBucket.count(gateway_subject(other_gateway)) == 0
+    assert MetricsBucket.count(gateway_subject(gateway_id)) == 0
 
 
 def test_a_rejected_frame_is_in_the_gateways_log_with_its_reason(dynamodb: str, admin_key: str) -> None:
@@ -96,12 +104,14 @@ def test_a_rejected_frame_is_in_the_gateways_log_with_its_reason(dynamodb: str, 
     gateway_id = tenant.ids["gateway_id"]
     ok("GET", f"/gateways/{gateway_id}/frames", token=tenant.gateway_admin)
     forged = reference_device("0102030405060708").uplink(2, b"\xff").phy_payload
-    record_rejected(reason="mic_failure", phy_payload=forged, receptions=(reception(forged, gateway_id),))
+    unwatched = "00800000a0000009"
+    record_rejected(reason="mic_failure", phy_payload=forged,
+                    receptions=(reception(forged, gateway_id), reception(forged, unwatched)))  # fmt: skip
     (item,) = ok("GET", f"/gateways/{gateway_id}/frames", token=tenant.gateway_admin)["items"]
     assert item["kind"] == "rejected" and item["reason"] == "mic_failure"
     assert item["decoded"]["dev_addr"] == "26000001"
-    metrics = ok("GET", f"/gateways/{gateway_id}/metrics", token=tenant.viewer)
-    assert metrics["errors"] == {"mic_failure": 1}
+    assert FrameLogItem.count(gateway_subject(unwatched)) == 0
+    assert MetricsBucket.count(gateway_subject(gateway_id)) == 0  # no write per gateway copy
 
 
 def test_metrics_by_hour_and_day_with_ranges(dynamodb: str, admin_key: str) -> None:
@@ -126,8 +136,25 @@ def test_metrics_by_hour_and_day_with_ranges(dynamodb: str, admin_key: str) -> N
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 6 * 86400))
     daily = ok("GET", f"/devices/{dev_eui}/metrics?aggregation=day&start={start}", token=tenant.viewer)
     assert daily["aggregation"] == "day" and sum(i["up"] for i in daily["items"]) == 3
+
+    # a gateway's dashboard: its stats reports, per frequency, data rate and TX status when it gives them
+    gateway_event({
+        "gatewayId": gateway_id, "topic_prefix": "eu868", "rxPacketsReceived": 7, "rxPacketsReceivedOk": 5,
+        "txPacketsReceived": 2, "txPacketsEmitted": 1,
+        "rxPacketsPerFrequency": {"868100000": 4, "868300000": 1},
+        "rxPacketsPerModulation": [
+            {"modulation": {"lora": {"bandwidth": 125000, "spreadingFactor": sf, "codeRate": "CR_4_5"}},
+             "count": count} for sf, count in ((7, 3), (10, 2))
+        ],
+        "txPacketsPerFrequency": {"869525000": 1},
+        "txPacketsPerStatus": {"OK": 1, "TOO_LATE": 1},
+    })  # fmt: skip
     gateway = ok("GET", f"/gateways/{gateway_id}/metrics", token=tenant.viewer)
-    assert gateway["items"][-1]["up"] == 2 and gateway["errors"] == {"tx_too_late": 1}
+    last = gateway["items"][-1]
+    assert (last["rx_received"], last["rx_ok"], last["tx_received"], last["tx_emitted"]) == (7, 5, 2, 1)
+    assert last["up"] == 0 and last["rssi"] is None and last["errors"] == 1  # a gateway reports no RSSI
+    assert gateway["frequency"] == {"868100000": 4, "868300000": 1} and gateway["dr"] == {"2": 2, "5": 3}
+    assert gateway["tx_frequency"] == {"869525000": 1} and gateway["errors"] == {"tx_too_late": 1}
 
     assert call("GET", f"/devices/{dev_eui}/metrics?aggregation=week", token=tenant.viewer)[0] == 400
     assert call("GET", f"/devices/{dev_eui}/metrics?start=yesterday", token=tenant.viewer)[0] == 400
@@ -143,7 +170,7 @@ def test_other_tenants_see_nothing(dynamodb: str, admin_key: str) -> None:
 
 
 def test_one_counter_update_per_subject_and_the_watch_flag_across_the_hour(dynamodb: str) -> None:
-    subject = gateway_subject("00800000a0000001")
+    subject = device_subject("00800000a0000001")
     hour = frame_log.hour_of(time.time())
     frame_log.watch(subject, now=hour + 3599)
     assert frame_log.add(subject, {"up": 1}, now=hour + 3599.5)

@@ -52,8 +52,10 @@ def dynamodb_server() -> Iterator[str]:
 def dynamodb(dynamodb_server: str) -> Iterator[str]:
     """Empty tables for every test, and what functions remember of them."""
     from functions.appserver import integration
+    from functions.network import gateway_registry
 
     integration.forget()
+    gateway_registry.forget()
     for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         with model.batch_write() as batch:
             for item in model.scan():

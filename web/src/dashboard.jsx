@@ -82,7 +82,9 @@ export function BarChart({ counts, group, label, width = 560 }) {
 }
 
 const DEVICE_COUNTS = { up: "uplinks", down: "downlinks", join: "joins", errors: "errors" };
-const GATEWAY_COUNTS = { rx_received: "received", rx_ok: "received OK", up: "accepted", tx_emitted: "transmitted", errors: "errors" };
+// A gateway's figures are its own stats reports' (ChirpStack's gateway dashboard): the network writes
+// nothing per frame a gateway hears, so there is no RSSI or SNR per gateway here; a frame's are in its log.
+const GATEWAY_COUNTS = { rx_received: "received", rx_ok: "received OK", tx_received: "to transmit", tx_emitted: "transmitted", errors: "errors" };
 
 /** `path` is /devices/<eui>/metrics or /gateways/<id>/metrics. */
 export function Dashboard({ path, gateway = false }) {
@@ -107,8 +109,8 @@ export function Dashboard({ path, gateway = false }) {
       {data && (
         <div class="charts">
           <LineChart items={data.items} series={gateway ? GATEWAY_COUNTS : DEVICE_COUNTS} label="Frames" unit={`frames ${per} (UTC)`} />
-          <LineChart items={data.items} series={{ rssi: "RSSI" }} label={gateway ? "RSSI" : "RSSI of the best gateway"} unit="dBm, mean" />
-          <LineChart items={data.items} series={{ snr: "SNR" }} label={gateway ? "SNR" : "SNR of the best gateway"} unit="dB, mean" />
+          {!gateway && <LineChart items={data.items} series={{ rssi: "RSSI" }} label="RSSI of the best gateway" unit="dBm, mean" />}
+          {!gateway && <LineChart items={data.items} series={{ snr: "SNR" }} label="SNR of the best gateway" unit="dB, mean" />}
           <BarChart counts={data.dr} group="dr" label={gateway ? "Received per data rate" : "Data rates"} />
           <BarChart counts={data.frequency} group="frequency" label={gateway ? "Received per frequency" : "Frequencies"} />
           {gateway && <BarChart counts={data.tx_dr} group="tx_dr" label="Transmitted per data rate" />}

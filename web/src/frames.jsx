@@ -9,7 +9,7 @@ import { frameDirection, frameSummary, radioSummary, txAcks } from "./radio.js";
 
 const KIND = { up: "up", down: "downlink", ack: "txack", rejected: "log" };
 
-export function LiveFrames({ path }) {
+export function LiveFrames({ path, gateway = false }) {
   const { api } = useApp();
   const [frames, setFrames] = useState([]);
   const [error, setError] = useState(null);
@@ -51,7 +51,9 @@ export function LiveFrames({ path }) {
         <button type="button" onClick={() => setPaused(!paused)}>{paused ? "Resume" : "Pause"}</button>
       </header>
       <p class="muted small">
-        Frames are logged while this page is open (and kept three days); counters for the dashboard always.
+        {gateway
+          ? "Frames are logged while this page is open, from at most 30 s after it opened (and kept three days); the dashboard counts the gateway's own statistics."
+          : "Frames are logged while this page is open (and kept three days); counters for the dashboard always."}
       </p>
       <ErrorText error={error} />
       {frames.length === 0 ? (
@@ -118,7 +120,7 @@ export function RadioTabs({ base, gateway = false }) {
           Dashboard
         </button>
       </nav>
-      {tab === "frames" ? <LiveFrames path={`${base}/frames`} /> : <Dashboard path={`${base}/metrics`} gateway={gateway} />}
+      {tab === "frames" ? <LiveFrames path={`${base}/frames`} gateway={gateway} /> : <Dashboard path={`${base}/metrics`} gateway={gateway} />}
     </div>
   );
 }

@@ -19,7 +19,7 @@ from functions.appserver.api.common import EUI_PATTERN, UUID_PATTERN, iso_time, 
 from functions.appserver.api.organizations import list_in_organization, organization
 from functions.appserver.auth import Resource
 from functions.appserver.mqtt_credentials import AMAZON_ROOT_CA
-from functions.shared import envelope, station_credentials
+from functions.shared import envelope, frame_log, station_credentials
 from functions.shared.interface import network_server
 from functions.shared.station_credentials import StationCredentials
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # for annotations only, as interface.py names it; the class c
 # The network server's gateway table: the API writes a gateway's registration (organization, name,
 # description, location); the network server its observed state (last seen, online, statistics).
 Gateway: type[GatewayTable] = network_server().Gateway
-GatewayStatsBucket = network_server().GatewayStatsBucket
 
 router = APIGatewayRouter()
 GatewayId = Annotated[str, Path(pattern=EUI_PATTERN)]
@@ -142,25 +141,22 @@ def delete_gateway(gateway_id: GatewayId) -> tuple[dict[str, Any], int]:
     return {}, 204
 
 
+STATS = ("rx_received", "rx_ok", "tx_received", "tx_emitted")  # the totals of its stats reports
+
+
 @router.get("/gateways/<gateway_id>/stats")
 def gateway_stats(gateway_id: GatewayId) -> dict[str, Any]:
     item = gateway(gateway_id, write=False)
     raw = router.current_event.get_query_string_value("hours") or "24"
     if not raw.isdigit() or not 1 <= int(raw) <= 24 * 31:
         raise BadRequestError("hours must be between 1 and 744")
-    now_hour = int(time.time()) // 3600 * 3600
-    start = now_hour - (int(raw) - 1) * 3600
-    buckets = {b.hour: b for b in GatewayStatsBucket.query(item.gateway_id, GatewayStatsBucket.hour >= start)}
+    now_hour = frame_log.hour_of(time.time())
+    start = now_hour - (int(raw) - 1) * frame_log.HOUR
+    buckets = frame_log.buckets(frame_log.gateway_subject(item.gateway_id), start, now_hour)
     items = []
-    for hour in range(start, now_hour + 1, 3600):
-        bucket = buckets.get(hour)
-        items.append({
-            "time": iso_time(hour),
-            "rx_received": int(bucket.rx_received) if bucket else 0,
-            "rx_ok": int(bucket.rx_ok) if bucket else 0,
-            "tx_received": int(bucket.tx_received) if bucket else 0,
-            "tx_emitted": int(bucket.tx_emitted) if bucket else 0,
-        })  # fmt: skip
+    for hour in range(start, now_hour + 1, frame_log.HOUR):
+        counters = buckets.get(hour, {})
+        items.append({"time": iso_time(hour)} | {name: int(counters.get(name, 0)) for name in STATS})
     return {"items": items, "next_cursor": None}
 
 

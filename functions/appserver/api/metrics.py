@@ -1,7 +1,9 @@
 """Metrics of a device or gateway over a time range (ChirpStack's dashboards): per hour or day, the
 uplinks and downlinks, the mean RSSI and SNR (of the best gateway, for a device), and over the range the
-use of each data rate and frequency and the errors by reason. Gateways add the counters of their own
-`stats` messages (received, received OK, to transmit, transmitted)."""
+use of each data rate and frequency and the errors by reason. A gateway's figures are its own `stats`
+reports' (received, received OK, to transmit, transmitted, per frequency and data rate when it reports
+them, transmissions by status), as ChirpStack's gateway dashboard shows them; the network writes nothing
+per frame a gateway hears (functions/network/gateways.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,8 @@ from functions.appserver.api.devices import DevEui, device
 from functions.appserver.api.gateways import GatewayId, gateway
 from functions.shared import frame_log
 from functions.shared.frame_log import HOUR, device_subject, gateway_subject, hour_of
-from functions.shared.interface import network_server
 
 router = APIGatewayRouter()
-GatewayStatsBucket = network_server().GatewayStatsBucket
 DAY = 24 * HOUR
 MAX_RANGE_S = 31 * DAY
 SERIES = ("up", "join", "down", "tx_ok")
@@ -92,13 +92,7 @@ def device_metrics(dev_eui: DevEui) -> dict[str, Any]:
 
 @router.get("/gateways/<gateway_id>/metrics")
 def gateway_metrics(gateway_id: GatewayId) -> dict[str, Any]:
-    """The network's counts of the gateway's frames, with its own packet counters beside them."""
+    """The gateway's packet counters from its stats reports, per hour or day."""
     item = gateway(gateway_id, write=False)
     start, end, step = time_range()
-    hours = frame_log.buckets(gateway_subject(item.gateway_id), start, end)
-    condition = GatewayStatsBucket.hour.between(start, end)
-    for bucket in GatewayStatsBucket.query(item.gateway_id, condition):
-        counters = hours.setdefault(int(bucket.hour), {})
-        for name in GATEWAY_STATS:
-            counters[name] = float(getattr(bucket, name) or 0)
-    return summarize(hours, start, end, step)
+    return summarize(frame_log.buckets(gateway_subject(item.gateway_id), start, end), start, end, step)

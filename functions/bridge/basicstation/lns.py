@@ -29,6 +29,7 @@ from functions.bridge.basicstation.directory import Directory, bearer_token
 from functions.bridge.basicstation.ids import InvalidIdentity, parse_eui, to_id6
 from functions.bridge.basicstation.router_config import Filters, region_of_prefix, router_config
 from functions.bridge.metrics import Metrics
+from functions.bridge.radio_counts import RadioCounts
 from functions.bridge.server import Publisher, _RateLimitedLog
 
 log = logging.getLogger("loraless.bridge.station")
@@ -54,6 +55,7 @@ class Session:
     uplinks: int = 0
     downlinks: int = 0
     emitted: int = 0
+    counts: RadioCounts = field(default_factory=RadioCounts)  # per frequency, modulation, TX status
     pending: dict[int, Pending] = field(default_factory=dict)
 
 
@@ -228,6 +230,7 @@ class StationLNS:
         info = message["upinfo"]
         session.last_rctx = int(info.get("rctx", 0))
         session.uplinks += 1
+        session.counts.uplink(frame["txInfo"])
         self._publish(self.topic(session.gateway_id, "event", "up"), frame)
         self.metrics.inc("station_uplinks")
 
@@ -262,6 +265,7 @@ class StationLNS:
             self.metrics.inc("station_dntxed_unknown")
             return
         session.emitted += 1
+        session.counts.status("OK")
         ack = downlink.tx_ack(session.gateway_id, pending.planned, message, pending.items)
         self._publish(self.topic(session.gateway_id, "event", "ack"), ack)
         self.metrics.inc("station_dntxed")
@@ -317,6 +321,6 @@ class StationLNS:
         for session in self.sessions.values():
             stats = {"gatewayId": session.gateway_id, "rxPacketsReceived": session.uplinks,
                      "rxPacketsReceivedOk": session.uplinks, "txPacketsReceived": session.downlinks,
-                     "txPacketsEmitted": session.emitted}  # fmt: skip
+                     "txPacketsEmitted": session.emitted} | session.counts.take()  # fmt: skip
             session.uplinks = session.downlinks = session.emitted = 0
             self._publish(self.topic(session.gateway_id, "event", "stats"), stats)

@@ -4,10 +4,12 @@ is the handler's (`functions/network/receptions.py`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.phypayload import MType, PHYPayload
+from functions.network import gateway_registry
 from functions.network.dedup import collect
-from functions.network.gateway_registry import registered
 from functions.network.observability import logger
 from functions.network.receptions import Reception, region_for_prefix
 from functions.network.scheduling import best_reception
@@ -28,9 +30,13 @@ def handle_reception(reception: Reception, ports: Ports) -> str:
 
 def check_gateway(frame: Frame) -> str | None:
     """Frames from a gateway no organization registered are refused (ChirpStack refuses unknown gateways),
-    before they can join a collection or carry a downlink, unless the deployment allows them."""
+    before they can join a collection or carry a downlink, unless the deployment allows them. The same read
+    says whether someone watches the gateway: the reception carries it to the frame log."""
     gateway_id = frame.reception.gateway_id
-    if SETTINGS.allow_unknown_gateways or registered(gateway_id):
+    gateway = gateway_registry.facts(gateway_id)
+    if gateway.watched():
+        frame.reception = replace(frame.reception, gateway_watched=True)
+    if SETTINGS.allow_unknown_gateways or gateway.registered:
         return None
     frame.ports.count("UnknownGateways")
     logger.warning("frame from an unregistered gateway dropped", extra={"gateway_id": gateway_id})
