@@ -442,12 +442,15 @@ def test_an_administrator_opens_an_organization_from_the_organizations_list(
     web = cloud.api.web_url
     expect = playwright.expect
     expect.set_options(timeout=20_000)
-    created = _api(cloud, "POST", "/organizations", {"name": "Initech", "description": "TPS reports"})
+    created = _api(cloud, "POST", "/organizations", {"name": "Umbrella Labs", "description": "TPS reports"})
     organization = created["id"]
     page = browser.new_context().new_page()  # type: ignore[attr-defined]
     log_in(page, web, ADMIN_EMAIL, local_admin_password(cloud.settings.data_dir))
     page.goto(f"{web}organizations")
-    page.get_by_role("button", name="Initech", exact=True).click()
+    try:
+        page.get_by_role("button", name="Umbrella Labs", exact=True).click()
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "09-organizations.png"))
     expect(page.get_by_role("heading", name="Organization settings")).to_be_visible()
     expect(page.get_by_label("Organization", exact=True)).to_have_value(organization)
     expect(page.get_by_label("Description")).to_have_value("TPS reports")
