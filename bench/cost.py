@@ -412,7 +412,9 @@ class CapacityMeter:
 
     @staticmethod
     def _size(item: Any) -> int:
-        return int(item.size()) if item is not None else 0
+        """DynamoDB's size of a stored item (moto's own `size()` counts numbers by their digits, binary by
+        its base64 and no list or map overhead)."""
+        return item_size(item.to_json()["Attributes"]) if item is not None else 0
 
     def _stored(self, backend: Any, table: str, body: dict[str, Any], action: str) -> int:
         if action not in ("PutItem", "UpdateItem", "DeleteItem"):
@@ -467,7 +469,7 @@ class CapacityMeter:
 
 
 def item_size(item: dict[str, Any]) -> int:
-    from bench.local_cloud import item_size as size
+    from bench.item_size import item_size as size
 
     return size(item)
 

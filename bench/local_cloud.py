@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import logging
 import math
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bridge import bridge_cpu_seconds, start_bridge
+from bench.item_size import item_size
 from functions.lorawan.device import EndDevice, EndDeviceSession, abp, otaa
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.keys import session_keys_1_0
@@ -402,30 +402,6 @@ class Meter:
             if items:
                 sizes[table] = sum(item_size(i) for i in items) / len(items)
         return sizes
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """Approximate DynamoDB item size: names plus values (numbers ~ digits/2 + 1, binary decoded)."""
-
-    def value(v: dict[str, Any]) -> int:
-        (kind, data), *_ = v.items()
-        if kind == "S":
-            return len(str(data).encode())
-        if kind == "N":
-            return len(str(data)) // 2 + 1
-        if kind == "B":
-            return len(base64.b64decode(data)) if isinstance(data, str) else len(data)
-        if kind in {"BOOL", "NULL"}:
-            return 1
-        if kind == "M":
-            return 3 + sum(len(k) + value(x) for k, x in data.items())
-        if kind == "L":
-            return 3 + sum(1 + value(x) for x in data)
-        if kind in ("SS", "NS", "BS"):
-            return sum(len(str(x)) for x in data)
-        return 0
-
-    return sum(len(name) + value(v) for name, v in item.items())
 
 
 def short(handler: str) -> str:

@@ -5,14 +5,13 @@ Only the network server writes them; the application server reaches them through
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
-    ListAttribute,
-    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -21,7 +20,9 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from functions.network import uplink_history
 from functions.network.mac.state import MacState, MacStateAttribute
+from functions.network.uplink_history import UplinkHistoryAttribute
 from functions.shared.frame_tables import FRAME_LOG_TABLES
 from functions.shared.tables import OrganizationIndex, table_meta
 
@@ -36,53 +37,98 @@ class DevAddrIndex(GlobalSecondaryIndex["DeviceSession"]):  # type: ignore[no-un
     dev_addr = UnicodeAttribute(hash_key=True)
 
 
-class UplinkRecordMap(MapAttribute[str, Any]):
-    f_cnt = NumberAttribute()
-    max_snr = NumberAttribute()
-    tx_power_index = NumberAttribute()
-    gateway_count = NumberAttribute()
+class CompactJSONAttribute(JSONAttribute):
+    """JSON without the spaces `json.dumps` puts after separators (read the same either way)."""
+
+    def serialize(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
 class DeviceSession(Model):
     """The network server's view of an activated device: sealed network session keys, frame counters,
     radio parameters, ADR history and MAC-command state. `version` makes every save conditional, so two
-    invocations can never both apply an uplink to the same session state."""
+    invocations can never both apply an uplink to the same session state.
+
+    The item is written on every uplink and DynamoDB bills a write per started KB of it, names included:
+    attributes are stored under short names (`attr_name`), a value equal to its default is not written (it
+    reads back as the default), the ADR history is packed (`uplink_history.py`), JSON is compact and the
+    keys sealed compactly (`store.seal_network_keys`); `tests/unit/test_session_item_size.py` holds a
+    realistic session under 1 KB. Items stored before under the long names read as they are
+    (`_upgraded`) and are written in the new shape at their next save. `dev_eui`, `dev_addr` (the index's
+    key) and `version` (the save condition) keep their names."""
 
     Meta = table_meta("DEVICE_SESSIONS_TABLE", "loraless-device-sessions")
     dev_eui = UnicodeAttribute(hash_key=True)
     dev_addr = UnicodeAttribute()
     by_dev_addr = DevAddrIndex()
-    mac_version = UnicodeAttribute(default="1.0.3")
-    region = UnicodeAttribute(default="EU868")
-    net_keys = BinaryAttribute(legacy_encoding=False)
-    last_seen_at = NumberAttribute(null=True)  # epoch s of the last accepted frame: the API shows it
-    f_cnt_up = NumberAttribute(default=0)  # the next FCntUp expected
+    mac_version = UnicodeAttribute(attr_name="mv", default="1.0.3")
+    region = UnicodeAttribute(attr_name="rg", default="EU868")
+    net_keys = BinaryAttribute(attr_name="nk", legacy_encoding=False)
+    last_seen_at = NumberAttribute(attr_name="ls", null=True)  # epoch s of the last accepted frame (API)
+    f_cnt_up = NumberAttribute(attr_name="fu", default=0)  # the next FCntUp expected
     # Which of the 64 counters below f_cnt_up were accepted (bit i: f_cnt_up - 1 - i), so a frame overtaken
     # by a newer one is accepted once, late (functions/lorawan/fcnt.py, accept_f_cnt). Unset: all of them.
-    f_cnt_up_seen = NumberAttribute(null=True)
-    n_f_cnt_down = NumberAttribute(default=0)  # 1.1 network counter; 1.0 uses a_f_cnt_down alone
-    a_f_cnt_down = NumberAttribute(default=0)
+    f_cnt_up_seen = NumberAttribute(attr_name="fs", null=True)
+    n_f_cnt_down = NumberAttribute(attr_name="nd", default=0)  # 1.1 network counter; 1.0 uses a_f_cnt_down
+    a_f_cnt_down = NumberAttribute(attr_name="ad", default=0)
     dr = NumberAttribute(default=0)
-    tx_power_index = NumberAttribute(default=0)
-    nb_trans = NumberAttribute(default=1)
-    rx1_delay = NumberAttribute(default=1)
-    rx1_dr_offset = NumberAttribute(default=0)
-    rx2_dr = NumberAttribute(default=0)
-    rx2_frequency = NumberAttribute(default=0)
+    tx_power_index = NumberAttribute(attr_name="tp", default=0)
+    nb_trans = NumberAttribute(attr_name="nt", default=1)
+    rx1_delay = NumberAttribute(attr_name="r1", default=1)
+    rx1_dr_offset = NumberAttribute(attr_name="ro", default=0)
+    rx2_dr = NumberAttribute(attr_name="r2", default=0)
+    rx2_frequency = NumberAttribute(attr_name="rf", default=0)
     adr = BooleanAttribute(default=True)
-    uplink_history = ListAttribute(of=UplinkRecordMap, default=list)
-    pending_mac = JSONAttribute(default=dict)  # requests sent, awaiting answers, by command name
-    mac_state = MacStateAttribute(default=MacState)  # typed MAC state, JSON as it always was
-    device_class = UnicodeAttribute(default="A")
-    last_gateway_id = UnicodeAttribute(null=True)
-    last_topic_prefix = UnicodeAttribute(null=True)
-    battery = NumberAttribute(null=True)
-    margin = NumberAttribute(null=True)
-    disabled = BooleanAttribute(default=False)  # the device is disabled: its frames are dropped unread
-    joined_at_ms = NumberAttribute(null=True)  # when the JoinRequest that made it reached IoT Core
+    uplink_history = UplinkHistoryAttribute(attr_name="uh", default=list)
+    pending_mac = CompactJSONAttribute(attr_name="pm", default=dict)  # requests awaiting answers, by name
+    mac_state = MacStateAttribute(attr_name="ms", default=MacState)  # typed MAC state, compact JSON
+    device_class = UnicodeAttribute(attr_name="dc", default="A")
+    last_gateway_id = UnicodeAttribute(attr_name="gw", null=True)
+    last_topic_prefix = UnicodeAttribute(attr_name="gp", null=True)
+    battery = NumberAttribute(attr_name="bt", null=True)
+    margin = NumberAttribute(attr_name="mg", null=True)
+    disabled = BooleanAttribute(attr_name="di", default=False)  # a disabled device's frames are dropped
+    joined_at_ms = NumberAttribute(attr_name="jm", null=True)  # when its JoinRequest reached IoT Core
     # the deduplication id of the last frame applied: a retried invocation finds its frame applied
     last_deduplication_id = UnicodeAttribute(null=True, attr_name="dd")
     version = VersionAttribute()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """The item as written: values equal to their attribute's default left out."""
+        values = super().serialize(null_check=null_check)
+        for name, attr in self.get_attributes().items():
+            if attr.default is None or attr.is_hash_key or isinstance(attr, VersionAttribute):
+                continue
+            default = attr.default() if callable(attr.default) else attr.default
+            if getattr(self, name) == default:
+                values.pop(attr.attr_name, None)
+        return values
+
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> DeviceSession:
+        return super().from_raw_data(_upgraded(data))
+
+    def deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
+        super().deserialize(_upgraded(attribute_values))
+
+
+def _upgraded(item: dict[str, Any]) -> dict[str, Any]:
+    """An item in the shape the model reads: attributes stored under their long names (sessions written
+    before the short names) moved to the short ones, unless the short one is there too (an update since
+    wrote it: it is newer); the ADR history packed from its list of maps."""
+    if not _LONG_NAMES.keys() & item.keys():
+        return item
+    item = dict(item)
+    for old, new in _LONG_NAMES.items():
+        value = item.pop(old, None)
+        if value is None or new in item:
+            continue
+        item[new] = uplink_history.from_legacy(value) if old == "uplink_history" else value
+    return item
+
+
+# {long name stored before: short name}, for `_upgraded`
+_LONG_NAMES = {name: a.attr_name for name, a in DeviceSession.get_attributes().items() if a.attr_name != name}
 
 
 class UplinkCollection(Model):

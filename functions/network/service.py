@@ -9,9 +9,8 @@ from typing import Any
 
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import AES128Key, DevAddr
-from functions.network import mac_requests
+from functions.network import mac_requests, store
 from functions.network.models import DeviceSession, Gateway
-from functions.shared import envelope
 from functions.shared.interface import AbpActivation, SessionView
 
 __all__ = [
@@ -38,7 +37,7 @@ def activate_abp(activation: AbpActivation) -> None:
         dev_addr=str(DevAddr.parse(activation.dev_addr)),
         mac_version=activation.mac_version,
         region=activation.region,
-        net_keys=envelope.seal(keys, context=activation.dev_eui),
+        net_keys=store.seal_network_keys(keys, dev_eui=activation.dev_eui),
         f_cnt_up=activation.f_cnt_up,
         n_f_cnt_down=activation.n_f_cnt_down,
         a_f_cnt_down=activation.a_f_cnt_down,

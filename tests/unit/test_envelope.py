@@ -277,3 +277,35 @@ def test_v1_blobs_of_kms_still_open(monkeypatch: pytest.MonkeyPatch, kms: Counti
         envelope.open_sealed(blob, context=OTHER_EUI)
     new = envelope.seal({"app_s_key": owner * 2}, context=owner)
     assert envelope.open_sealed(new, context=owner) == envelope.open_sealed(blob, context=owner)
+
+
+def test_compact_v3_blobs_share_the_data_key_and_binding(
+    monkeypatch: pytest.MonkeyPatch, kms: CountingKms
+) -> None:
+    """v3 (`seal_bytes`, the session's keys): the same data key as v2 blobs of the period, a binary header
+    bound by the associated data, told apart from v1 and v2 by its first bytes."""
+    environment(monkeypatch)
+    v2 = envelope.seal({"k": "v"}, context=DEV_EUI)
+    blob = envelope.seal_bytes(b"\x01" + b"\x44" * 16, context=DEV_EUI)
+    assert (
+        envelope.is_compact(blob) and not envelope.is_compact(v2) and not envelope.is_compact(V1_LOCAL_BLOB)
+    )
+    size = int.from_bytes(blob[2:4], "big")
+    assert blob[0] == 3 and blob[4 : 4 + size] == bytes.fromhex(header(v2)["k"])  # one data key
+    assert len(blob) == 4 + size + 12 + 17 + 16
+    environment(monkeypatch)
+    kms.calls.clear()
+    assert envelope.open_bytes(blob, context=DEV_EUI) == b"\x01" + b"\x44" * 16
+    assert envelope.open_sealed(v2, context=DEV_EUI) == {"k": "v"}  # v2 opens through open_bytes too
+    assert kms.calls == ["Decrypt"]
+    forged = [
+        bytes([blob[0], 0]) + blob[2:],  # another backend byte
+        blob[: 4 + size] + bytes([blob[4 + size] ^ 1]) + blob[5 + size :],  # the nonce
+        blob[:-1] + bytes([blob[-1] ^ 1]),  # the tag
+        blob[:3],
+    ]
+    for bad in forged:
+        with pytest.raises(envelope.EnvelopeError):
+            envelope.open_bytes(bad, context=DEV_EUI)
+    with pytest.raises(envelope.EnvelopeError):
+        envelope.open_bytes(blob, context=OTHER_EUI)

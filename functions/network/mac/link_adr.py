@@ -17,7 +17,7 @@ from functions.lorawan.regions.base import LoRaModulation
 from functions.network.mac.channels import enabled_channels
 from functions.network.mac.command import Needs, NetworkRequest
 from functions.network.mac.units import Unit, UplinkMAC
-from functions.network.models import DeviceSession, UplinkRecordMap
+from functions.network.models import DeviceSession
 from functions.network.observability import Count
 
 
@@ -28,14 +28,7 @@ class LinkADR(NetworkRequest):
     def record(self, session: DeviceSession, *, f_cnt: int, max_snr: float, gateway_count: int) -> None:
         """This uplink joins the history ADR decides on (the last 20)."""
         history = list(session.uplink_history or [])[-(HISTORY_LENGTH - 1) :]
-        history.append(
-            UplinkRecordMap(  # type: ignore[no-untyped-call]
-                f_cnt=f_cnt,
-                max_snr=max_snr,
-                tx_power_index=int(session.tx_power_index),
-                gateway_count=gateway_count,
-            )
-        )
+        history.append(UplinkRecord(f_cnt, max_snr, int(session.tx_power_index), gateway_count))
         session.uplink_history = history
 
     def needed(self, needs: Needs) -> Unit | None:
@@ -53,7 +46,7 @@ class LinkADR(NetworkRequest):
             and i <= region.max_adr_dr
         }
         state = ADRInput(
-            history=[UplinkRecord(int(h.f_cnt), float(h.max_snr), int(h.tx_power_index)) for h in history],
+            history=history,
             data_rate=int(session.dr),
             tx_power_index=int(session.tx_power_index),
             nb_trans=int(session.nb_trans),

@@ -2,7 +2,7 @@
 device acknowledged beyond the session's own attributes (`Applied`), requests refused or given up
 (`failed`), the device-status schedule, class B and the rejoin counters.
 
-It is stored as JSON in the session's `mac_state` attribute with the keys it always had ("desired",
+It is stored as JSON in the session's `mac_state` attribute (`ms`) with the keys it always had ("desired",
 "applied", "failed", "dev_status", "class_b", "rj_count0_next", "rj_count1_next"), so items written
 before it was typed read as they are, and absent values stay absent rather than becoming defaults.
 """
@@ -141,14 +141,15 @@ class MacState:
 
 
 class MacStateAttribute(Attribute[MacState]):
-    """`MacState` in a string attribute as JSON, the same bytes a JSONAttribute of the dict wrote."""
+    """`MacState` in a string attribute as compact JSON (no spaces after separators; what a JSONAttribute
+    of the dict wrote before, with them, reads the same)."""
 
     attr_type = STRING
 
     def serialize(self, value: MacState | dict[str, Any]) -> str:
         if isinstance(value, dict):  # the shape items always had
             value = MacState.from_json(value)
-        return json.dumps(value.to_json())
+        return json.dumps(value.to_json(), separators=(",", ":"))
 
     def deserialize(self, value: str) -> MacState:
         return MacState.from_json(json.loads(value))

@@ -189,9 +189,11 @@ def add_mac_requests(up: DataUplink) -> None:
 
 def save_session(up: DataUplink) -> str | None:
     """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice. The
-    write carries the device's `last_seen_at`, which the API shows, so no other write is needed for it."""
+    write carries the device's `last_seen_at`, which the API shows, so no other write is needed for it;
+    keys sealed before the compact envelope are sealed anew (the item then fits 1 KB)."""
     up.session.last_seen_at = int(up.now)
     up.session.last_deduplication_id = up.frame.deduplication_id or None
+    store.reseal_if_old(up.session, up.keys)
     try:
         up.session.save()
     except PutError:
