@@ -37,12 +37,17 @@ class Access:
 FUNCTION_ACCESS: dict[str, Access] = {
     # network server
     # What a network function needs of the application server's tables it reaches through the offers of
-    # functions/shared/interface.py (queue and device facts; requeue; the gateway event log).
+    # functions/shared/interface.py (queue and device facts; requeue; the gateway event log). The uplink
+    # function delivers its frames' events itself (`ApplicationServer.deliver_event`): the application,
+    # device profile and event log, and the application topics, as the NetworkEvents function.
     "Uplink": Access(
         tables=(
+            "Application",
             "Device",
+            "DeviceProfile",
             "DeviceQueueItem",
             "DeviceSession",
+            "EventLogItem",
             "FrameLogItem",
             "Gateway",
             "MetricsBucket",
@@ -50,7 +55,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
             "UplinkCollection",
         ),
         envelope=True,
-        publish=(GATEWAY_COMMANDS,),
+        publish=(GATEWAY_COMMANDS, APPLICATION_TOPICS),
     ),
     "TxAck": Access(
         tables=("DeviceQueueItem", "FrameLogItem", "Gateway", "MetricsBucket", "PendingDownlink")

@@ -347,11 +347,12 @@ class LoralessStack(Stack):
         )  # fmt: skip
 
     def _wire(self, network: NetworkServer, appserver: ApplicationServer) -> list[lambda_.Function]:
-        """The network server calls the join server and hands events to the application server; the
-        application server asks the network server to send class C downlinks."""
+        """The network server calls the join server and hands events to the application server (the uplink
+        function delivers its own, and hands them to the application's webhook); the application server
+        asks the network server to send class C downlinks."""
         calls = [
             (network.functions["Uplink"], appserver.functions["JoinServer"], "JOIN_SERVER_FUNCTION"),
-            (network.functions["Uplink"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
+            (network.functions["Uplink"], appserver.functions["Webhook"], "WEBHOOK_FUNCTION"),
             (network.functions["TxAck"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
             (network.functions["Downlink"], appserver.functions["NetworkEvents"], "NETWORK_EVENTS_FUNCTION"),
             (appserver.functions["Api"], network.functions["Downlink"], "DOWNLINK_FUNCTION"),

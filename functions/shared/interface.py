@@ -323,6 +323,14 @@ class QueueRequeue(Protocol):
         """The confirmed downlink sent with `f_cnt` was not transmitted: back to not sent."""
 
 
+class EventDelivery(Protocol):
+    """What the uplink function needs to deliver its own events (`functions/appserver/delivery.py`)."""
+
+    def deliver_event(self, event: NetworkEvent) -> None:
+        """The event to the application: decrypted, decoded, published on its MQTT topic, handed to the
+        application's webhook (`functions/appserver/integration.py`), in the caller's invocation."""
+
+
 class GatewayEventLog(Protocol):
     """What the gateway-events handler needs: the event log (`functions/appserver/eventlog.py`)."""
 
@@ -340,6 +348,14 @@ def application_server() -> ApplicationServer:
     from functions.appserver import service
 
     return service
+
+
+def event_delivery() -> EventDelivery:
+    """Bound on the first event, so a cold uplink function sends its downlink before it loads the
+    integration and the codecs."""
+    from functions.appserver import delivery
+
+    return delivery
 
 
 def queue_requeue() -> QueueRequeue:

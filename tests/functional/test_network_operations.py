@@ -56,7 +56,9 @@ def world(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr(
         uplink_handler,
         "Ports",
-        lambda count: Ports(count=count, publish=w.publish, invoke=w.invoke, window_s=0.0, clock=w.clock),
+        lambda count: Ports(
+            count=count, publish=w.publish, invoke=w.invoke, window_s=0.0, clock=w.clock, deliver=w.deliver
+        ),
     )
     original = uplink_handler._count
 
@@ -255,8 +257,9 @@ def test_the_downlink_avoids_offline_and_recently_too_late_gateways(world: World
         """Both gateways hear the frame; the invocations race as on AWS and one processes both."""
         up = device.uplink(2, b"x", confirmed=True)
         pipeline = Ports(
-            count=world.count, publish=world.publish, invoke=world.invoke, window_s=0.3, clock=world.clock
-        )
+            count=world.count, publish=world.publish, invoke=world.invoke, window_s=0.3, clock=world.clock,
+            deliver=world.deliver,
+        )  # fmt: skip
         barrier = threading.Barrier(2)
         results: list[str] = []
 

@@ -61,11 +61,16 @@ class World:
     def invoke(self, function: str, payload: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
         if function == "join-server":
             return handle_join(JoinReq.from_dict(payload)).to_dict()
-        event = NetworkEvent.from_dict(payload)
+        self.deliver(NetworkEvent.from_dict(payload))  # the NetworkEvents function (TX acks, class C)
+        return None
+
+    def deliver(self, event: NetworkEvent) -> None:
+        """The application server's delivery, as the uplink function runs it (`Ports.deliver`); the event
+        goes through its dict form, as a Lambda payload would."""
+        event = NetworkEvent.from_dict(event.to_dict())
         with self.lock:
             self.events.append(event)
         handle_network_event(event, self._to_application)
-        return None
 
     def _to_application(self, topic: str, message: dict[str, Any]) -> None:
         check_topic(topic, json.dumps(message))  # what applications get parses strictly as ChirpStack's
@@ -82,6 +87,7 @@ class World:
             invoke=self.invoke,
             window_s=self.window_s,
             clock=self.clock,
+            deliver=self.deliver,
         )
 
     def count(self, name: str) -> None:

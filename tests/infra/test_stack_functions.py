@@ -68,7 +68,10 @@ def test_memory_is_sized_per_function_and_the_verbose_settings_apply(
 
 def test_functions_that_call_others_know_their_names(resources: Any) -> None:
     by_handler = {f["Handler"]: f["Environment"]["Variables"] for f in _functions(resources)}
-    assert {"JOIN_SERVER_FUNCTION", "NETWORK_EVENTS_FUNCTION"} <= by_handler[network.UPLINK.handler].keys()
+    # the uplink function delivers its frames' events itself and hands them to the application's webhook
+    assert {"JOIN_SERVER_FUNCTION", "WEBHOOK_FUNCTION"} <= by_handler[network.UPLINK.handler].keys()
+    assert "NETWORK_EVENTS_FUNCTION" not in by_handler[network.UPLINK.handler]
+    assert "NETWORK_EVENTS_FUNCTION" in by_handler[network.TX_ACK.handler]
     assert "DOWNLINK_FUNCTION" in by_handler[appserver.API.handler]
     assert "DOWNLINK_FUNCTION" in by_handler[appserver.MQTT_DOWNLINK.handler]
     assert "DOWNLINK_FUNCTION" not in by_handler[network.UPLINK.handler]

@@ -43,6 +43,7 @@ OFFERS = {
     "application_server": "functions.appserver.service",
     "queue_requeue": "functions.appserver.requeue",
     "gateway_event_log": "functions.appserver.eventlog",
+    "event_delivery": "functions.appserver.delivery",
 }
 MODELS_MODULES = frozenset(
     {

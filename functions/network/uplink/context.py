@@ -27,7 +27,7 @@ from functions.network.observability import Count
 from functions.network.receptions import Reception
 from functions.network.scheduling import Windows
 from functions.shared import aws
-from functions.shared.interface import NetworkEvent, QueuedDownlink, QueueHead
+from functions.shared.interface import NetworkEvent, QueuedDownlink, QueueHead, event_delivery
 from functions.shared.settings import SETTINGS
 
 
@@ -40,21 +40,29 @@ def run[C](context: C, steps: Sequence[Callable[[C], str | None]]) -> str:
     raise AssertionError("the last step names the outcome")
 
 
+def deliver_to_application(event: NetworkEvent) -> None:
+    """The application server's delivery, run in this invocation (`EventDelivery.deliver_event`)."""
+    event_delivery().deliver_event(event)
+
+
 @dataclass
 class Ports:
     """The ports of the pipeline to the outside, replaceable in tests: counting, publishing, invoking,
-    the de-duplication window, and the clock the RX windows are checked against."""
+    delivering events, the de-duplication window, and the clock the RX windows are checked against."""
 
     count: Count
     publish: Callable[[str, dict[str, object]], None] = aws.publish
     invoke: Callable[..., dict[str, object] | None] = aws.invoke
     window_s: float = SETTINGS.dedup_window_s
     clock: Callable[[], float] = time.time
+    deliver: Callable[[NetworkEvent], None] = deliver_to_application
 
     def send_event(self, event: NetworkEvent) -> None:
-        """An event for the application server (asynchronous invoke of `NetworkEvents`)."""
-        if SETTINGS.network_events_function:
-            self.invoke(SETTINGS.network_events_function, event.to_dict(), wait=False)
+        """An event for the application: delivered in this invocation, after the downlink went out (as
+        ChirpStack v4 runs both servers in one process). A delivery that fails fails the invocation; its
+        retry resumes the frame and sends the events again (functions/network/README.md, "Retried
+        invocations")."""
+        self.deliver(event)
 
 
 def now_iso() -> str:
