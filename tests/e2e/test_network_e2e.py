@@ -69,6 +69,7 @@ def test_an_uplink_heard_by_three_gateways_is_one_event_with_three_receptions(
             # each copy finds a warm environment.
             air.transmit(device, device.uplink(1, b"\x00"))
             await events(inbox, up_topic)
+            assert await air.quiet(2.0) == []  # and its late copies, if any, are through
             snr = {GATEWAYS[0]: 2.0, GATEWAYS[1]: 9.5, GATEWAYS[2]: -3.25}
             air.transmit(device, device.uplink(1, CAYENNE_TEMPERATURE), snr=snr)
             _, up = await events(inbox, up_topic, 2)
