@@ -147,7 +147,7 @@ class Radio:
             for i in range(spec.devices)
         ]
         self.index = {str(d.dev_eui): i for i, d in enumerate(self.devices)}
-        self.air = Air(spec.udp, [f"00800000b0{g:06x}" for g in range(spec.gateways)])
+        self.air = Air(spec.udp, [gateway_id(g) for g in range(spec.gateways)])
         self.kinds: dict[tuple[str, float], str] = {}  # (dev_eui, sent_at) -> join, up, confirmed, warm-up
         self.latest_join: dict[int, Transmission] = {}
         self.result = FleetResult()
@@ -440,6 +440,9 @@ def run_case(args: argparse.Namespace, devices: int) -> Case:
             provision(api_url, token, 0)  # the organization, application and profile, once
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(lambda i: provision(api_url, token, i), range(1, devices)))
+                # registered, as the network refuses frames of gateways nobody registered (as ChirpStack)
+                list(pool.map(lambda g: provisioning.register_gateway(api_url, token, gateway_id(g)),
+                              range(gateways)))  # fmt: skip
             meter = Meter(cloud, bridge.pid)
             prewarm(cloud, args.prewarm)
             spec = FleetSpec(
@@ -506,6 +509,10 @@ def prewarm(cloud: LocalCloud, workers: int) -> None:
     with ThreadPoolExecutor(workers) as pool:
         for function in cloud.lambdas.pools.values():
             list(pool.map(function.invoke, [{}] * workers))
+
+
+def gateway_id(index: int) -> str:
+    return f"00800000b0{index:06x}"
 
 
 def provision(api_url: str, token: str, index: int) -> None:
