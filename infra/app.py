@@ -72,9 +72,24 @@ def settings_from(app: cdk.App) -> StackSettings:
         basic_ingest=_flag(app.node.try_get_context("basic_ingest"), defaults.basic_ingest),
         bridge_layout=str(app.node.try_get_context("bridge_layout") or defaults.bridge_layout),
         dashboard=_flag(app.node.try_get_context("dashboard"), defaults.dashboard),
-        dedup_window_ms=int(app.node.try_get_context("dedup_window_ms") or defaults.dedup_window_ms),
-        downlink_margin_ms=int(app.node.try_get_context("downlink_margin_ms") or defaults.downlink_margin_ms),
+        dedup_window_ms=_milliseconds(app, "dedup_window_ms", defaults.dedup_window_ms),
+        downlink_margin_ms=_milliseconds(app, "downlink_margin_ms", defaults.downlink_margin_ms),
     )
+
+
+def _milliseconds(app: cdk.App, name: str, default: int) -> int:
+    """A duration setting: 0 is a value (no de-duplication window), not "unset"; anything but a whole
+    number of milliseconds from 0 up is refused at synth with the setting's name."""
+    value = app.node.try_get_context(name)
+    if value is None or value == "":
+        return default
+    try:
+        milliseconds = int(str(value))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of milliseconds, not {value!r}") from None
+    if milliseconds < 0:
+        raise ValueError(f"{name} must not be negative, not {value!r}")
+    return milliseconds
 
 
 def _flag(value: object, default: bool) -> bool:
