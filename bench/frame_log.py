@@ -1,12 +1,15 @@
 """What frame logs and metrics add to an uplink: DynamoDB requests, bytes on the wire and billed write
-units, watched and not, for frames heard by one or three gateways (a gateway's counters come from its
-stats reports, not from the frames it hears: see functions/shared/frame_log.py).
+units, watched and not, for frames heard by one or three gateways (a device's counters ride on its
+session save and reach their bucket once an hour; a gateway's come from its stats reports, not from the
+frames it hears: see functions/shared/frame_log.py), and the size of the session item each uplink writes
+(DynamoDB's rule, `bench/item_size.py`), which carries the device's counters of the hour.
 
     python -m bench.frame_log [--uplinks N]
 
 Runs the real pipeline (`functions.network.uplink`) against DynamoDB on moto server (HTTP, as the local
 cloud), with the real join server and reference devices, and counts only the requests to the frame-log
-tables (`MetricsBucket`, `FrameLogItem`). Bytes are the JSON bodies of requests and answers as the
+tables (`MetricsBucket`, `FrameLogItem`; an hour that ends during a run adds one bucket update per
+device). Bytes are the JSON bodies of requests and answers as the
 DynamoDB API carries them; write units are DynamoDB's rule (item size, names plus values, rounded up
 to 1 KB; an UpdateItem costs the larger of the item before and after).
 """
@@ -32,18 +35,18 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 from pynamodb.connection import base as pynamodb_base
 
+from bench.item_size import item_size
 from bench.network import start_moto
 from functions.appserver.join_server import handle_join
 from functions.appserver.models import APPLICATION_TABLES, Device
 from functions.lorawan.device import otaa
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key
-from functions.network import gateway_registry
-from functions.network.models import NETWORK_TABLES, Gateway
+from functions.network import gateway_registry, service
+from functions.network.models import NETWORK_TABLES, DeviceSession, Gateway
 from functions.network.uplink import Ports, handle_reception
 from functions.network.uplink import context as pipeline_context
-from functions.shared import envelope, frame_log
-from functions.shared.frame_log import device_subject
+from functions.shared import envelope
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from functions.shared.interface import JoinReq
 from tests.functional.test_network_pipeline import reception as test_reception
@@ -59,10 +62,13 @@ class Tally:
     received: int = 0
     write_units: int = 0
     all_requests: int = 0
+    session_bytes: int = 0
+    session_saves: int = 0
 
     def clear(self) -> None:
         self.requests.clear()
         self.sent = self.received = self.write_units = self.all_requests = 0
+        self.session_bytes = self.session_saves = 0
 
 
 TALLY = Tally()
@@ -87,6 +93,9 @@ def count_requests() -> None:
     def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
         answer = original(self, operation_name, operation_kwargs)
         TALLY.all_requests += 1
+        if operation_kwargs.get("TableName") == DeviceSession.Meta.table_name and operation_name == "PutItem":
+            TALLY.session_saves += 1
+            TALLY.session_bytes += item_size(operation_kwargs["Item"])
         if operation_kwargs.get("TableName") in tables:
             TALLY.requests[operation_name] += 1
             TALLY.sent += len(json.dumps(operation_kwargs, separators=(",", ":")))
@@ -150,10 +159,8 @@ def main() -> None:
         devices.append(device)
 
     def run(name: str, heard_by: int, watched: bool) -> None:
-        for device in devices:  # as the API's /devices/{dev_eui}/frames sets it
-            MetricsBucket(device_subject(str(device.dev_eui)), frame_log.hour_of(time.time())).update(
-                actions=[MetricsBucket.watch_until.set(2**40 if watched else 0)]
-            )
+        for device in devices if watched else []:  # as the API's /devices/{dev_eui}/frames sets it
+            service.watch_device(str(device.dev_eui), now=time.time(), seconds=86400)
         for gateway_id in GATEWAYS:  # as /gateways/{gateway_id}/frames sets it, read with the registration
             Gateway(gateway_id).update(actions=[Gateway.watch_until.set(2**40 if watched else 0)])
         gateway_registry.forget()
@@ -167,11 +174,13 @@ def main() -> None:
             assert sorted(statuses) == ["duplicate"] * (heard_by - 1) + ["uplink"], statuses
         n = args.uplinks
         requests = " + ".join(f"{v / n:.2f} {k}" for k, v in sorted(TALLY.requests.items()))
+        session = TALLY.session_bytes / max(TALLY.session_saves, 1)
         print(f"{name:<34}{requests:>36}{TALLY.sent / n:>10.0f} B{TALLY.received / n:>10.0f} B"
-              f"{TALLY.write_units / n:>8.2f}{TALLY.all_requests / n:>10.1f}")  # fmt: skip
+              f"{TALLY.write_units / n:>8.2f}{TALLY.all_requests / n:>10.1f}{session:>10.0f} B")  # fmt: skip
 
     print(
         f"{'per uplink':<34}{'frame-log requests':>36}{'sent':>12}{'received':>12}{'WRU':>8}{'all req.':>10}"
+        f"{'session':>12}"
     )
     run("not watched, 1 gateway", 1, False)
     run("not watched, 3 gateways", 3, False)
@@ -179,7 +188,8 @@ def main() -> None:
     run("device and gateways watched, 3 gateways", 3, True)
     server.terminate()
     server.wait(10)
-    print("(all req.: every DynamoDB request of the pipeline per uplink, de-duplication included, for scale)")
+    print("(all req.: every DynamoDB request of the pipeline per uplink, de-duplication included, for scale;"
+          " session: the session item each uplink saves, in DynamoDB's bytes)")  # fmt: skip
 
 
 if __name__ == "__main__":

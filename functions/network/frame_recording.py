@@ -1,11 +1,13 @@
-"""What the network server tells the frame logs and metrics (functions/shared/frame_log.py): per frame
-one counter update for its device; the full frame, with every gateway's reception, the downlink's windows
-and its TX acknowledgement, only while someone watches. A gateway's counters come from its own `stats`
-reports (functions/network/gateways.py), as ChirpStack counts them, so a gateway copy of a frame adds no
-write: whether someone watches a gateway is the flag its copy read with its registration
-(`Reception.gateway_watched`, functions/network/gateway_registry.py). Frames the network rejected (bad
-MIC, unknown DevAddr, replay) go to the watched gateways' logs with the reason, so a forged frame is
-visible where it arrived."""
+"""What the network server tells the frame logs and metrics (functions/shared/frame_log.py). A data
+uplink's device counters ride on its session write (`device_counters`, functions/network/uplink/hour.py),
+so it writes nothing here unless someone watches; other frames of a device (a join, a rejected frame, a TX
+acknowledgement, a class C downlink) add theirs to its hour bucket, one update each. The full frame, with
+every gateway's reception, the downlink's windows and its TX acknowledgement, is logged only while someone
+watches. A gateway's counters come from its own `stats` reports (functions/network/gateways.py), as
+ChirpStack counts them, so a gateway copy of a frame adds no write: whether someone watches a gateway is
+the flag its copy read with its registration (`Reception.gateway_watched`,
+functions/network/gateway_registry.py). Frames the network rejected (bad MIC, unknown DevAddr, replay) go
+to the watched gateways' logs with the reason, so a forged frame is visible where it arrived."""
 
 from __future__ import annotations
 
@@ -135,15 +137,36 @@ def _downlink_body(dev_eui: str | None, sent: SentDownlink) -> dict[str, Any]:
 
 
 def _count_downlink(
-    subjects: _Subjects, dev_eui: str | None, sent: SentDownlink, gateway_watched: bool
-) -> None:
-    """The device counts the downlink; its gateway counts what it transmits in its own stats."""
-    if dev_eui:
+    subjects: _Subjects, dev_eui: str | None, sent: SentDownlink, gateway_watched: bool,
+    device_counted: bool = False, device_watched: bool = False,
+) -> None:  # fmt: skip
+    """The device counts the downlink (unless its session did); its gateway counts what it transmits in its
+    own stats."""
+    if dev_eui and device_counted:
+        body = _downlink_body(None, sent)
+        subjects.log_if_watched(device_subject(dev_eui), device_watched, "downlink", body)
+    elif dev_eui:
         subjects.count(device_subject(dev_eui), "down")
         subjects.log(device_subject(dev_eui), "downlink", _downlink_body(None, sent))
     subjects.log_if_watched(
         gateway_subject(sent.gateway_id), gateway_watched, "downlink", _downlink_body(dev_eui, sent)
     )
+
+
+def device_counters(
+    receptions: tuple[Reception, ...], *, join: bool = False, downlink: bool = False
+) -> dict[str, float]:
+    """What an accepted uplink (or JoinRequest) adds to its device's hour: uplinks (or joins), the best
+    gateway's RSSI and SNR, the data rate and frequency used, and the downlink that answered it."""
+    best = max(receptions, key=lambda r: (r.snr, r.rssi))
+    counters = {
+        "join" if join else "up": 1.0,
+        counter_name("dr", best.data_rate): 1.0,
+        counter_name("f", best.frequency): 1.0,
+        "rssi": float(best.rssi),
+        "snr": float(best.snr),
+    }
+    return counters | ({"down": 1.0} if downlink else {})
 
 
 def record_uplink(
@@ -156,19 +179,24 @@ def record_uplink(
     join: bool = False,
     downlink: SentDownlink | None = None,
     deduplication_id: str = "",
+    counted: bool = False,
+    watched: bool = False,
     now: float | None = None,
 ) -> bool:
     """An accepted uplink (or JoinRequest) and the downlink that answered it, if any: its device's hour
-    gets uplinks (or joins), the best gateway's RSSI and SNR, the data rate and frequency used; each
-    watched gateway's log the frame. Whether someone watches the device (its bucket's `watch_until`)."""
+    gets `device_counters` (unless `counted`: a data uplink's session carries them), its log the frame
+    while watched, each watched gateway's log the frame too. `watched`: the device's session says someone
+    watches it; a counter update also learns it from the bucket's flag (a device with no session yet).
+    Whether someone watches the device."""
     at = time.time() if now is None else now
     best = max(receptions, key=lambda r: (r.snr, r.rssi))
     subjects = _Subjects()
     device = device_subject(dev_eui)
-    dr, frequency = counter_name("dr", best.data_rate), counter_name("f", best.frequency)
-    subjects.count(device, "join" if join else "up", dr, frequency)
-    subjects.count(device, "rssi", value=best.rssi)
-    subjects.count(device, "snr", value=best.snr)
+    if watched:
+        subjects.watched.add(device)
+    if not counted:
+        for name, value in device_counters(receptions, join=join).items():
+            subjects.count(device, name, value=value)
     body: dict[str, Any] = {
         "phy_payload": phy_payload.hex(),
         "f_cnt": f_cnt,
@@ -179,14 +207,17 @@ def record_uplink(
     }
     if mac_commands:
         body["mac_commands"] = mac_commands.hex()
-    subjects.log(device, "uplink", body)
+    if counted:
+        subjects.log_if_watched(device, watched, "uplink", body)
+    else:
+        subjects.log(device, "uplink", body)
     for r in receptions:
         subjects.log_if_watched(
             gateway_subject(r.gateway_id), r.gateway_watched, "uplink", body | {"dev_eui": dev_eui}
         )
     if downlink is not None:
-        watched = any(r.gateway_watched for r in receptions if r.gateway_id == downlink.gateway_id)
-        _count_downlink(subjects, dev_eui, downlink, watched)
+        gateway_watched = any(r.gateway_watched for r in receptions if r.gateway_id == downlink.gateway_id)
+        _count_downlink(subjects, dev_eui, downlink, gateway_watched, counted, watched)
     return device in subjects.flush(at)
 
 
@@ -196,12 +227,16 @@ def record_rejected(
     phy_payload: bytes,
     receptions: tuple[Reception, ...],
     dev_eui: str | None = None,
+    watched: bool = False,
     now: float | None = None,
 ) -> None:
     """A frame the network did not accept: logged with the reason by each watched gateway that heard it,
-    and counted and logged by the device when the MIC named it (a replay)."""
+    and counted and logged by the device when the MIC named it (a replay); `watched`: its session's flag
+    says someone watches it (its bucket's flag is the counter update's answer)."""
     at = time.time() if now is None else now
     subjects = _Subjects()
+    if dev_eui and watched:
+        subjects.watched.add(device_subject(dev_eui))
     name = counter_name("err", reason)
     body = {"reason": reason, "phy_payload": phy_payload.hex(), "rx": [_reception(r) for r in receptions]}
     if dev_eui:

@@ -21,6 +21,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.network import uplink_history
+from functions.network.hour_counters import HourCountersAttribute
 from functions.network.mac.state import MacState, MacStateAttribute
 from functions.network.uplink_history import UplinkHistoryAttribute
 from functions.shared.frame_tables import FRAME_LOG_TABLES
@@ -91,6 +92,14 @@ class DeviceSession(Model):
     joined_at_ms = NumberAttribute(attr_name="jm", null=True)  # when its JoinRequest reached IoT Core
     # the deduplication id of the last frame applied: a retried invocation finds its frame applied
     last_deduplication_id = UnicodeAttribute(null=True, attr_name="dd")
+    # This hour's counters of the device (uplinks, RSSI/SNR sums, data rate, frequency, downlinks), carried
+    # by the save instead of a bucket update per uplink; the hour the last save closed, until its flush to
+    # the bucket is sure (dropped at the next save): functions/network/uplink/hour.py
+    hour_counters = HourCountersAttribute(attr_name="hc", null=True)
+    closed_hour = HourCountersAttribute(attr_name="hx", null=True)
+    # Someone reads the device's frames or events until then, epoch s (`service.watch_device`): its
+    # uplinks' frames go to the frame log and their events to the event log meanwhile.
+    watch_until = NumberAttribute(attr_name="wu", null=True)
     version = VersionAttribute()
 
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:

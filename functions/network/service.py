@@ -7,16 +7,20 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import AES128Key, DevAddr
 from functions.network import mac_requests
 from functions.network.models import DeviceSession, Gateway
 from functions.network.session_keys import seal_network_keys
+from functions.network.store import carried_over, session_of
+from functions.shared.frame_log import HourCounters
 from functions.shared.interface import AbpActivation, SessionView
 
 __all__ = [
-    "Gateway", "activate_abp", "mac_view", "remove_session", "request_mac", "sessions",
-    "set_disabled", "validate_mac",
+    "Gateway", "activate_abp", "device_hours", "mac_view", "remove_session", "request_mac", "sessions",
+    "set_disabled", "validate_mac", "watch_device",
 ]  # fmt: skip
 # What the device has acknowledged, besides the session's RX settings (MacState.applied)
 ACKNOWLEDGED = (
@@ -26,7 +30,8 @@ ACKNOWLEDGED = (
 
 
 def activate_abp(activation: AbpActivation) -> None:
-    """The session an ABP device was programmed with; it replaces any earlier one (no version check)."""
+    """The session an ABP device was programmed with; it replaces any earlier one (no version check),
+    keeping its hour's counters and watch flag (`store.carried_over`)."""
     keys = {
         "f_nwk_s_int_key": AES128Key.parse(activation.f_nwk_s_int_key).hex(),
         "s_nwk_s_int_key": AES128Key.parse(activation.s_nwk_s_int_key).hex(),
@@ -49,12 +54,38 @@ def activate_abp(activation: AbpActivation) -> None:
         device_class=activation.device_class,
         disabled=activation.disabled,
         mac_state={"desired": dict(activation.mac_settings)},
+        **carried_over(session_of(activation.dev_eui, consistent=True)),
     ).save(add_version_condition=False)
 
 
 def set_disabled(dev_eui: str, disabled: bool) -> None:
     with contextlib.suppress(DeviceSession.DoesNotExist):
         DeviceSession.get(dev_eui).update(actions=[DeviceSession.disabled.set(disabled)])
+
+
+def watch_device(dev_eui: str, *, now: float, seconds: float) -> bool:
+    """The flag on the session, which every uplink reads anyway (no request of its own per uplink). The
+    update bumps `version` (PynamoDB does for every update), so an uplink that read the session before
+    loses its conditional save and runs again from a fresh read: its save cannot put the old flag back."""
+    session = session_of(dev_eui)
+    if session is None:
+        return False
+    if session.watch_until is not None and float(session.watch_until) > now + seconds / 2:
+        return True
+    with contextlib.suppress(UpdateError):  # the session went meanwhile: nothing to log
+        session.update(
+            actions=[DeviceSession.watch_until.set(int(now + seconds))],
+            condition=DeviceSession.dev_eui.exists(),
+            add_version_condition=False,
+        )
+    return True
+
+
+def device_hours(dev_eui: str) -> list[HourCounters]:
+    session = session_of(dev_eui, consistent=True)
+    if session is None:
+        return []
+    return [hour for hour in (session.hour_counters, session.closed_hour) if hour is not None]
 
 
 def remove_session(dev_eui: str) -> None:

@@ -1,13 +1,19 @@
 """Frame logs and hourly metrics of devices and gateways (ChirpStack's "LoRaWAN frames" tab and
-dashboards), shaped so that an uplink nobody watches costs one small counter update, its device's.
+dashboards), shaped so that an uplink nobody watches costs no request of its own.
 
 Cost model (figures in bench/README.md):
-- A device: every frame adds its counters to the device's hour bucket with ONE UpdateItem (ADD on
-  top-level attributes such as `up`, `dr_5`, `f_868100000`; counters are created by the first ADD, so no
-  read is ever needed). The update returns the bucket (ALL_NEW), which carries `watch_until`, set on its
-  current and next hour's bucket by someone watching (`watch`: the web page's frames tab, an API client
-  polling `/frames`). Only while it lies in the future is the full frame written to the log, a second
-  write that expires after `KEEP_S`. So the check costs no request.
+- A device's accepted data uplinks: their counters (uplinks, RSSI and SNR sums, data rate, frequency,
+  downlinks) are carried by the session write the network makes anyway (`HourCounters`, packed in the
+  session: functions/network/uplink/hour.py); when an uplink arrives in a later hour, the finished hour
+  goes to its bucket with ONE UpdateItem (`flush`, ADD on top-level attributes such as `up`, `dr_5`,
+  `f_868100000`; counters are created by the first ADD, so no read is ever needed), idempotent by the
+  hour's token. A device sending every 10 minutes makes one bucket write an hour instead of six. Whether
+  someone watches it is the session's `watch_until` too (set through `network_server().watch_device` by
+  `watch`: the web page's frames tab, an API client polling `/frames` or `/events`): only while it lies in
+  the future is the full frame written to the log, a write that expires after `KEEP_S`.
+- A device's other frames (rejections, joins, TX acks, class C downlinks) add their counters to the hour
+  bucket with one UpdateItem each (`add`), whose answer (ALL_NEW) carries the bucket's `watch_until`: the
+  flag of a device that has no session yet (its first join is logged while someone watches).
 - A gateway: its hour bucket counts its own stats reports (received, received OK, to transmit,
   transmitted, per frequency, data rate and TX status: functions/network/gateways.py), one UpdateItem per
   report, as ChirpStack counts a gateway; the frames it hears add nothing, so an extra gateway copy of a
@@ -22,20 +28,38 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
+from functions.shared.interface import network_server
 
 KEEP_S = 3 * 86400  # frames: a bounded log for debugging
 METRICS_KEEP_S = 31 * 86400  # hour buckets: a month of charts
 WATCH_S = 60  # a watcher refreshes its flag at least every WATCH_S / 2 (the web page polls every 2 s)
 HOUR = 3600
 _COUNTER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+@dataclass
+class HourCounters:
+    """A subject's counters of one hour kept outside its bucket (a device's, in its session) until they are
+    flushed to it; `token` names the flush, so the bucket takes it once (`flush`)."""
+
+    hour: int  # epoch s at the start of the hour
+    token: int = field(default_factory=lambda: secrets.randbits(32))
+    counters: dict[str, float] = field(default_factory=dict)
+
+    def add(self, counters: Mapping[str, float]) -> None:
+        """Sums kept to hundredths (SNRs come in tenths or quarters of a dB), as the session packs them."""
+        for name, value in counters.items():
+            self.counters[name] = round(self.counters.get(name, 0) + value, 2)
 
 
 def device_subject(dev_eui: str) -> str:
@@ -61,9 +85,7 @@ def counter_name(*parts: object) -> str:
 def add(subject: str, counters: Mapping[str, float], *, now: float | None = None) -> bool:
     """Add `counters` to the subject's bucket of this hour, in one UpdateItem; True while watched."""
     at = time.time() if now is None else now
-    actions: list[Any] = [
-        Path(NumberAttribute(attr_name=name)).add(value) for name, value in counters.items() if value
-    ]
+    actions = _actions(counters)
     actions.append(MetricsBucket.expires_at.set(datetime.fromtimestamp(at + METRICS_KEEP_S, UTC)))
     hash_key, range_key = MetricsBucket._serialize_keys(subject, hour_of(at))
     answer = MetricsBucket._get_connection().update_item(
@@ -73,10 +95,38 @@ def add(subject: str, counters: Mapping[str, float], *, now: float | None = None
     return watch is not None and float(watch) > at
 
 
+def _actions(counters: Mapping[str, float]) -> list[Any]:
+    return [Path(NumberAttribute(attr_name=name)).add(value) for name, value in counters.items() if value]
+
+
+def flush(subject: str, hour: HourCounters) -> bool:
+    """Add an hour's counters kept elsewhere to its bucket, once: the bucket keeps each flush's token and
+    refuses it again (a retried invocation flushing the same hour). False when it was flushed before."""
+    actions = _actions(hour.counters)
+    actions += [
+        MetricsBucket.flushed.add({hour.token}),
+        MetricsBucket.expires_at.set(datetime.fromtimestamp(hour.hour + HOUR + METRICS_KEEP_S, UTC)),
+    ]
+    once = ~MetricsBucket.flushed.contains(hour.token)
+    try:
+        MetricsBucket(subject, hour.hour).update(actions, condition=once)
+    except UpdateError as exc:
+        if "ConditionalCheckFailed" in str(getattr(exc, "cause_response_code", "")):
+            return False
+        raise
+    return True
+
+
 def watch(subject: str, *, now: float | None = None) -> None:
-    """Someone watches `subject`: frames are logged for the next WATCH_S seconds. The flag goes on this
-    hour's bucket and the next one, so it holds across the hour; it is rewritten only when half used."""
+    """Someone watches `subject`: frames are logged for the next WATCH_S seconds. A device's flag is on its
+    session (`NetworkServer.watch_device`), which every uplink reads anyway; a device without a session
+    (not joined yet) has it on this hour's bucket and the next one, which its JoinRequest's counter update
+    answers. Either is rewritten only when half used (the web page polls every 2 s)."""
     at = time.time() if now is None else now
+    if subject.startswith("device#") and network_server().watch_device(
+        subject.removeprefix("device#"), now=at, seconds=WATCH_S
+    ):
+        return
     try:
         current = MetricsBucket.get(subject, hour_of(at))
         if current.watch_until is not None and float(current.watch_until) > at + WATCH_S / 2:
@@ -105,9 +155,14 @@ def frame_time(frame_id: str) -> str:
     return datetime.fromtimestamp(int(frame_id[:13]) / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
-def buckets(subject: str, start: int, end: int) -> dict[int, dict[str, float]]:
-    """The counters of each hour in [start, end] that has any, by hour."""
+def buckets(
+    subject: str, start: int, end: int, *, kept: Iterable[HourCounters] = ()
+) -> dict[int, dict[str, float]]:
+    """The counters of each hour in [start, end] that has any, by hour; with `kept`, the hours kept outside
+    the buckets (a device's session: this hour, and the one its last save closed) added to theirs unless
+    the bucket already took their flush."""
     out: dict[int, dict[str, float]] = {}
+    flushed: set[int] = set()
     key: dict[str, Any] | None = None
     condition = MetricsBucket.hour.between(hour_of(start), hour_of(end))
     while True:
@@ -121,6 +176,13 @@ def buckets(subject: str, start: int, end: int) -> dict[int, dict[str, float]]:
                 for name, value in item.items()
                 if "N" in value and name not in ("hour", "watch_until", "expires_at")
             }
+            flushed.update(int(token) for token in item.get("fl", {}).get("NS", []))
         key = page.get("LastEvaluatedKey")
         if not key:
-            return out
+            break
+    for held in kept:
+        if held.token not in flushed and hour_of(start) <= held.hour <= hour_of(end):
+            counters = out.setdefault(held.hour, {})
+            for name, value in held.counters.items():
+                counters[name] = counters.get(name, 0) + value
+    return out

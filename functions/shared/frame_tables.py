@@ -3,7 +3,13 @@ network server writes them, the API reads them and sets the watch flag."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.models import Model
 
 from functions.shared.tables import table_meta
@@ -22,13 +28,14 @@ class FrameLogItem(Model):
 
 
 class MetricsBucket(Model):
-    """A subject's counters of one hour. Only the keys, the watch flag and the TTL are declared: the
-    counters are top-level attributes named by what they count (see `add`)."""
+    """A subject's counters of one hour. Only the keys, the watch flag, the tokens of the flushes it took
+    and the TTL are declared: the counters are top-level attributes named by what they count (see `add`)."""
 
     Meta = table_meta("METRICS_TABLE", "loraless-metrics")
     subject = UnicodeAttribute(hash_key=True)
     hour = NumberAttribute(range_key=True)  # epoch seconds at the start of the hour
-    watch_until = NumberAttribute(null=True)
+    watch_until = NumberAttribute(null=True)  # a device without a session yet (functions/shared/frame_log.py)
+    flushed = NumberSetAttribute(attr_name="fl", null=True)  # `HourCounters.token` of each `flush` taken
     expires_at = TTLAttribute(null=True)
 
 

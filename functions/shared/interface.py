@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from functions.lorawan.types import AES128Key
     from functions.network.models import Gateway as GatewayTable
+    from functions.shared.frame_log import HourCounters
 
 PROTOCOL_VERSION = "1.0"
 
@@ -150,7 +151,7 @@ class NetworkEvent:
     details: dict[str, Any] = field(default_factory=dict)
     # Whether someone watches the device (the API reads its frames or events, functions/shared/frame_log.py):
     # only then does the application server keep the event in the device's event log. Data uplinks say
-    # so (the frame log's answer); other events are always kept.
+    # so (their session's `watch_until`); other events are always kept.
     watched: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,6 +268,15 @@ class NetworkServer(Protocol):
 
     def mac_view(self, dev_eui: str) -> dict[str, Any] | None:
         """Wanted, acknowledged, pending and refused MAC settings of the device; None without a session."""
+
+    def watch_device(self, dev_eui: str, *, now: float, seconds: float) -> bool:
+        """Log the device's frames and events for `seconds` from `now` (a flag on its session, which each
+        uplink reads); a flag that still holds more than half of that is left as it is. False without a
+        session."""
+
+    def device_hours(self, dev_eui: str) -> list[HourCounters]:
+        """The device's counters its session carries outside the hour buckets: this hour's, and the hour its
+        last save closed until that flush is sure. None without a session."""
 
 
 class ApplicationServer(Protocol):

@@ -1,8 +1,9 @@
 """The network server's pipeline records what the frame logs and dashboards show, against DynamoDB on
 moto with the real join server: a join with its JoinAccept, a data uplink heard by two gateways as one
 entry, the downlink with its MAC commands, windows and TX ack, rejected frames with their reasons in the
-watched gateways' logs; and an uplink nobody watches costs one counter update for its device, none per
-gateway (a gateway's counters come from its stats reports)."""
+watched gateways' logs; and an uplink nobody watches makes no frame-log request: its device's counters
+ride on its session save, none are written per gateway (a gateway's counters come from its stats
+reports)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from pynamodb.connection import base as pynamodb_base
 
 from functions.network import gateway_registry
-from functions.network.models import Gateway
+from functions.network.models import NETWORK_TABLES, DeviceSession, Gateway, UplinkCollection
 from functions.network.transmissions import handle_tx_ack
 from functions.network.uplink import handle_reception
 from functions.shared import frame_log
@@ -24,6 +25,7 @@ from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
 
 GATEWAY_A, GATEWAY_B = "0016c001ff10a235", "0016c001ff10a236"
+NETWORK_TABLE_NAMES = {model.Meta.table_name for model in NETWORK_TABLES}
 DEV_EUI = "0004a30b001c0530"
 
 
@@ -116,23 +118,31 @@ def test_rejected_frames_are_in_the_gateways_log_with_their_reason(
     assert MetricsBucket.count(gateway_subject(GATEWAY_A)) == 0  # logged while watched, not counted
 
 
-def test_an_uplink_nobody_watches_costs_one_counter_update_for_its_device_and_none_per_gateway(
+def test_an_uplink_nobody_watches_makes_no_frame_log_request_and_none_per_gateway(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Its device's counters ride on the session save (functions/network/uplink/hour.py); whether anyone
+    watches is the session's flag. Every DynamoDB request of the uplink, by table, for the record."""
     world = World(monkeypatch)
     device = joined_device(world, dev_eui=DEV_EUI)
-    tables = {FrameLogItem.Meta.table_name, MetricsBucket.Meta.table_name}
-    calls: Counter[str] = Counter()
+    assert heard_by_two(world, device.uplink(2, b"w").phy_payload) == ["duplicate", "uplink"]
+    calls: Counter[tuple[str, str]] = Counter()
     original = pynamodb_base.Connection._make_api_call
 
     def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        if operation_kwargs.get("TableName") in tables:
-            calls[operation_name] += 1
+        calls[(operation_kwargs.get("TableName", ""), operation_name)] += 1
         return original(self, operation_name, operation_kwargs)
 
     monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
     assert heard_by_two(world, device.uplink(2, b"x").phy_payload) == ["duplicate", "uplink"]
-    assert calls == {"UpdateItem": 1}  # the device's hour; nothing per gateway, nothing logged
+    tables = {FrameLogItem.Meta.table_name, MetricsBucket.Meta.table_name}
+    assert {key: n for key, n in calls.items() if key[0] in tables} == {}  # nothing per device or gateway
+    network = {key: n for key, n in calls.items() if key[0] in NETWORK_TABLE_NAMES}
+    assert network == {
+        (UplinkCollection.Meta.table_name, "UpdateItem"): 3,  # created, the other copy added, claimed
+        (DeviceSession.Meta.table_name, "Query"): 1,  # the sessions of its DevAddr
+        (DeviceSession.Meta.table_name, "PutItem"): 1,  # the conditional save, with this hour's counters
+    }
     assert FrameLogItem.count(device_subject(DEV_EUI)) == 0
 
 

@@ -398,8 +398,8 @@ def test_a_class_c_downlink_goes_out_at_once_through_the_last_gateway(
 def test_an_uplink_event_says_whether_someone_watches_the_device(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The frame log's answer (its device bucket's watch flag) goes with the `up` event: the application
-    server keeps the event in the device's log only while someone watches (functions/shared/frame_log.py)."""
+    """The session's watch flag goes with the `up` event: the application server keeps the event in the
+    device's log only while someone watches (functions/shared/frame_log.py)."""
     from functions.shared import frame_log
 
     world = World(monkeypatch)

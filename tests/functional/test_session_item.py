@@ -84,6 +84,10 @@ def store_in_the_old_shape(session: DeviceSession) -> dict[str, Any]:
             item[name] = {"S": getattr(session, name)}
     if session.last_deduplication_id is not None:  # short from the start ("dd")
         item["dd"] = {"S": session.last_deduplication_id}
+    compact = session.serialize()
+    for name in ("hc", "hx", "wu"):  # the hour's counters and the watch flag: short from the start too
+        if name in compact:
+            item[name] = compact[name]
     assert envelope.is_compact(session.net_keys) and not envelope.is_compact(item["net_keys"]["B"])
     DeviceSession._get_connection().put_item(session.dev_eui, attributes=item)
     return item

@@ -16,6 +16,7 @@ from functions.network import session_keys
 from functions.network.mac.state import MacState
 from functions.network.models import DeviceSession
 from functions.shared import envelope
+from functions.shared.frame_log import HourCounters
 
 DEV_EUI = "0004a30b001c0530"
 # What a KMS GenerateDataKey (AES_256) returns as CiphertextBlob for a symmetric key: 184 bytes as observed
@@ -23,6 +24,18 @@ DEV_EUI = "0004a30b001c0530"
 KMS_WRAPPED_KEY_BYTES = 184
 # Room left for attributes still to come, in a typical session.
 HEADROOM = 64
+HOUR = 1_796_083_200
+
+
+def hour_counters(region: str, uplinks: int = 6, hour: int = HOUR) -> HourCounters:
+    """A device sending every 10 minutes, late in the hour: each uplink on another channel, one downlink;
+    SNR in quarters of a dB (`frame_recording.device_counters`)."""
+    first = 868_100_000 if region == "EU868" else 903_900_000
+    step = 200_000
+    counters: dict[str, float] = {"up": uplinks, "dr_5": uplinks, "rssi": -97 * uplinks,
+                                  "snr": -7.25 * uplinks, "down": 1}  # fmt: skip
+    counters |= {f"f_{first + i * step}": 1 for i in range(uplinks)}
+    return HourCounters(hour, 0xDEADBEEF, counters)
 
 
 @pytest.fixture
@@ -90,6 +103,7 @@ def steady_session(
         margin=-12,
         joined_at_ms=1_764_800_000_123,
         last_deduplication_id=str(uuid.uuid4()),
+        hour_counters=hour_counters(region),
     )
     session.version = 52_000
     return session
@@ -122,6 +136,17 @@ def test_a_steady_session_is_one_write_unit(
 ) -> None:
     item = steady_session(mac_version, region, channels).serialize()
     assert item_size(item) <= KB - headroom, {name: item_size({name: value}) for name, value in item.items()}
+
+
+def test_the_hours_counters_add_a_few_dozen_bytes(kms_sized_envelope: None) -> None:
+    """What carrying the hour's counters costs each save (issue 16: it spares a bucket update per uplink),
+    and the save that closes an hour, which carries the finished one too until the next save."""
+    item = steady_session("1.1.0", "US915", list(range(72))).serialize()
+    # name, header (format, hour, token); up, dr_5, rssi, snr, down; six frequencies (code, 100 kHz, count)
+    assert item_size({"hc": item["hc"]}) == 2 + 9 + 2 + 3 + 3 + 3 + 2 + 6 * 4 == 48
+    closing = steady_session("1.0.3")
+    closing.closed_hour, closing.hour_counters = closing.hour_counters, hour_counters("EU868", 1, HOUR + 3600)
+    assert item_size(closing.serialize()) <= KB - HEADROOM
 
 
 def test_what_the_items_size_is_made_of(kms_sized_envelope: None) -> None:

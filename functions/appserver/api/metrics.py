@@ -20,6 +20,7 @@ from functions.appserver.api.devices import DevEui, device
 from functions.appserver.api.gateways import GatewayId, gateway
 from functions.shared import frame_log
 from functions.shared.frame_log import HOUR, device_subject, gateway_subject, hour_of
+from functions.shared.interface import network_server
 
 router = APIGatewayRouter()
 DAY = 24 * HOUR
@@ -85,9 +86,13 @@ def summarize(hours: dict[int, dict[str, float]], start: int, end: int, step: in
 
 @router.get("/devices/<dev_eui>/metrics")
 def device_metrics(dev_eui: DevEui) -> dict[str, Any]:
+    """The hour buckets plus what the device's session carries outside them: the hour in progress (its
+    uplinks' counters ride on the session write, functions/network/uplink/hour.py)."""
     item = device(dev_eui, write=False)
     start, end, step = time_range()
-    return summarize(frame_log.buckets(device_subject(item.dev_eui), start, end), start, end, step)
+    kept = network_server().device_hours(item.dev_eui)
+    hours = frame_log.buckets(device_subject(item.dev_eui), start, end, kept=kept)
+    return summarize(hours, start, end, step)
 
 
 @router.get("/gateways/<gateway_id>/metrics")

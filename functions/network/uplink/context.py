@@ -85,6 +85,7 @@ class Frame:
     # verified) and the gw.DownlinkFrame that answered the frame
     dev_eui: str | None = None
     sent: dict[str, Any] | None = None
+    watch_until: float = 0.0  # the device session's watch flag (epoch s), for a frame it rejects
 
     @property
     def rx_info(self) -> list[dict[str, object]]:

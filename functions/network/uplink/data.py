@@ -17,7 +17,7 @@ from functions.network.mac.device_time import gps_seconds
 from functions.network.mac.discipline import due_requests, handle_uplink_commands
 from functions.network.observability import logger
 from functions.network.receptions import gps_time_s
-from functions.network.uplink import adr, record
+from functions.network.uplink import adr, hour, record
 from functions.network.uplink.context import DataUplink, Frame, now_iso, run
 from functions.network.uplink.downlink import (
     build_frame,
@@ -74,6 +74,7 @@ def find_session(up: DataUplink) -> str | None:
         if mic == phy.mic:
             up.session, up.keys, up.f_cnt = session, keys, f_cnt
             up.frame.dev_eui = session.dev_eui
+            up.frame.watch_until = float(session.watch_until or 0)
             logger.append_keys(dev_eui=session.dev_eui)
             return None
     if not candidates:
@@ -189,8 +190,9 @@ def add_mac_requests(up: DataUplink) -> None:
 
 def save_session(up: DataUplink) -> str | None:
     """Conditional on `version`: a concurrent or retried invocation cannot apply the uplink twice. The
-    write carries the device's `last_seen_at`, which the API shows, so no other write is needed for it;
-    keys sealed before the compact envelope are sealed anew (the item then fits 1 KB)."""
+    write carries the device's `last_seen_at`, which the API shows, and this hour's counters
+    (`hour.count_in_session`), so no other write is needed for them; keys sealed before the compact
+    envelope are sealed anew (the item then fits 1 KB)."""
     up.session.last_seen_at = int(up.now)
     up.session.last_deduplication_id = up.frame.deduplication_id or None
     session_keys.reseal_if_old(up.session, up.keys)
@@ -206,7 +208,7 @@ def save_session(up: DataUplink) -> str | None:
 
 def send_events(up: DataUplink) -> None:
     """`up` with the still-encrypted FRMPayload, and `status` after a DevStatusAns; after the downlink
-    and the frame log, whose answer says whether anyone watches the device (`NetworkEvent.watched`)."""
+    and the frame log; whether anyone watches the device (`NetworkEvent.watched`) is its session's flag."""
     mac, best = up.mac_payload, up.best
     up.ports.send_event(
         NetworkEvent(
@@ -245,7 +247,7 @@ def resumed(_up: DataUplink) -> str:
     return "resumed"
 
 
-RESUMED_STEPS = (read_mac_commands, record.record_data, send_events, resumed)
+RESUMED_STEPS = (read_mac_commands, hour.flush_closed_hour, record.record_data, send_events, resumed)
 
 STEPS = (
     find_session,
@@ -262,9 +264,11 @@ STEPS = (
     fit_mac_commands,
     build_frame,
     choose_gateway,
+    hour.count_in_session,
     save_session,
     settle_queue,
     send_downlink,
+    hour.flush_closed_hour,
     record.record_data,
     send_events,
     accepted,

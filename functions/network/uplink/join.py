@@ -68,6 +68,7 @@ def read_device(join: Join) -> None:
     join.mac_version = application.mac_version(join.dev_eui) or "1.0.3"
     join.profile_mac = application.mac_settings(join.dev_eui)
     join.old = store.session_of(join.dev_eui)
+    join.frame.watch_until = float(join.old.watch_until or 0) if join.old is not None else 0.0
 
 
 def resume_applied(join: Join) -> str | None:
@@ -151,7 +152,9 @@ def save_session(join: Join) -> str | None:
         store.store_session(
             join.answer,
             dev_eui=join.dev_eui,
-            fields=fields | {"last_deduplication_id": join.frame.deduplication_id or None},
+            fields=fields
+            | {"last_deduplication_id": join.frame.deduplication_id or None}
+            | store.carried_over(join.old),
             joined_at_ms=join.gateway.received_at_ms,
             newer_only=True,
         )
@@ -215,7 +218,7 @@ def send_join_accept(join: Join) -> None:
 
 def record_frames(join: Join) -> None:
     """The JoinRequest and its JoinAccept in the frame log (`record.py`)."""
-    record.record_join(join.frame)
+    record.record_join(join.frame, join.old)
 
 
 def send_join_event(join: Join) -> str:

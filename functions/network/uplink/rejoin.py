@@ -88,6 +88,7 @@ def find_session(rejoin: Rejoin) -> str | None:
     if session is None:
         return refuse(rejoin, "no session here (roaming is not supported)")
     rejoin.session = session
+    rejoin.frame.watch_until = float(session.watch_until or 0)
     logger.append_keys(dev_addr=session.dev_addr)
     if not session.mac_version.startswith("1.1"):
         return refuse(rejoin, "RejoinRequests are LoRaWAN 1.1; this session is " + session.mac_version)
@@ -190,7 +191,10 @@ def save_session(rejoin: Rejoin) -> None:
             "device_class": session.device_class,
         }
     store.store_session(
-        rejoin.answer, dev_eui=rejoin.dev_eui, fields=fields, joined_at_ms=rejoin.gateway.received_at_ms
+        rejoin.answer,
+        dev_eui=rejoin.dev_eui,
+        fields=fields | store.carried_over(session),
+        joined_at_ms=rejoin.gateway.received_at_ms,
     )
 
 
@@ -212,7 +216,7 @@ def send_join_accept(rejoin: Rejoin) -> None:
 
 def record_frames(rejoin: Rejoin) -> None:
     """The RejoinRequest and its JoinAccept in the frame log (`record.py`)."""
-    record.record_join(rejoin.frame)
+    record.record_join(rejoin.frame, rejoin.session)
 
 
 def send_join_event(rejoin: Rejoin) -> str:
