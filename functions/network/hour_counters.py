@@ -13,9 +13,10 @@ import struct
 from pynamodb.attributes import Attribute
 from pynamodb.constants import BINARY
 
-from functions.shared.frame_log import HOUR, HourCounters
+from functions.shared.interface import HourCounters
 
 FORMAT = 1
+HOUR = 3600
 _HEADER = struct.Struct(">BII")
 _HUNDREDTHS = 0x80
 _NAMES = {"up": 1, "down": 2, "rssi": 3, "snr": 4, "join": 5}

@@ -136,6 +136,15 @@ def _upgraded(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def carried_over(old: DeviceSession | None) -> dict[str, Any]:
+    """What a session that replaces `old` (a join, an ABP activation) keeps of it: the hour's counters it
+    had not flushed yet and its watch flag, so neither is lost with it."""
+    if old is None:
+        return {}
+    names = ("hour_counters", "closed_hour", "watch_until")
+    return {name: getattr(old, name) for name in names}
+
+
 # {long name stored before: short name}, for `_upgraded`
 _LONG_NAMES = {name: a.attr_name for name, a in DeviceSession.get_attributes().items() if a.attr_name != name}
 

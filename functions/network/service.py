@@ -12,11 +12,9 @@ from pynamodb.exceptions import UpdateError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import AES128Key, DevAddr
 from functions.network import mac_requests
-from functions.network.models import DeviceSession, Gateway
+from functions.network.models import DeviceSession, Gateway, carried_over
 from functions.network.session_keys import seal_network_keys
-from functions.network.store import carried_over, session_of
-from functions.shared.frame_log import HourCounters
-from functions.shared.interface import AbpActivation, SessionView
+from functions.shared.interface import AbpActivation, HourCounters, SessionView
 
 __all__ = [
     "Gateway", "activate_abp", "device_hours", "mac_view", "remove_session", "request_mac", "sessions",
@@ -31,7 +29,7 @@ ACKNOWLEDGED = (
 
 def activate_abp(activation: AbpActivation) -> None:
     """The session an ABP device was programmed with; it replaces any earlier one (no version check),
-    keeping its hour's counters and watch flag (`store.carried_over`)."""
+    keeping its hour's counters and watch flag (`models.carried_over`)."""
     keys = {
         "f_nwk_s_int_key": AES128Key.parse(activation.f_nwk_s_int_key).hex(),
         "s_nwk_s_int_key": AES128Key.parse(activation.s_nwk_s_int_key).hex(),
@@ -54,8 +52,15 @@ def activate_abp(activation: AbpActivation) -> None:
         device_class=activation.device_class,
         disabled=activation.disabled,
         mac_state={"desired": dict(activation.mac_settings)},
-        **carried_over(session_of(activation.dev_eui, consistent=True)),
+        **carried_over(_session(activation.dev_eui, consistent=True)),
     ).save(add_version_condition=False)
+
+
+def _session(dev_eui: str, *, consistent: bool = False) -> DeviceSession | None:
+    try:
+        return DeviceSession.get(dev_eui, consistent_read=consistent)
+    except DeviceSession.DoesNotExist:
+        return None
 
 
 def set_disabled(dev_eui: str, disabled: bool) -> None:
@@ -67,7 +72,7 @@ def watch_device(dev_eui: str, *, now: float, seconds: float) -> bool:
     """The flag on the session, which every uplink reads anyway (no request of its own per uplink). The
     update bumps `version` (PynamoDB does for every update), so an uplink that read the session before
     loses its conditional save and runs again from a fresh read: its save cannot put the old flag back."""
-    session = session_of(dev_eui)
+    session = _session(dev_eui)
     if session is None:
         return False
     if session.watch_until is not None and float(session.watch_until) > now + seconds / 2:
@@ -82,7 +87,7 @@ def watch_device(dev_eui: str, *, now: float, seconds: float) -> bool:
 
 
 def device_hours(dev_eui: str) -> list[HourCounters]:
-    session = session_of(dev_eui, consistent=True)
+    session = _session(dev_eui, consistent=True)
     if session is None:
         return []
     return [hour for hour in (session.hour_counters, session.closed_hour) if hour is not None]

@@ -42,15 +42,6 @@ def session_of(dev_eui: str, *, consistent: bool = False) -> DeviceSession | Non
         return None
 
 
-def carried_over(old: DeviceSession | None) -> dict[str, Any]:
-    """What a session that replaces `old` (a join, an ABP activation) keeps of it: the hour's counters it
-    had not flushed yet and its watch flag, so neither is lost with it."""
-    if old is None:
-        return {}
-    names = ("hour_counters", "closed_hour", "watch_until")
-    return {name: getattr(old, name) for name in names}
-
-
 def store_session(
     answer: JoinAns,
     *,

@@ -8,9 +8,10 @@ Cost model (figures in bench/README.md):
   goes to its bucket with ONE UpdateItem (`flush`, ADD on top-level attributes such as `up`, `dr_5`,
   `f_868100000`; counters are created by the first ADD, so no read is ever needed), idempotent by the
   hour's token. A device sending every 10 minutes makes one bucket write an hour instead of six. Whether
-  someone watches it is the session's `watch_until` too (set through `network_server().watch_device` by
-  `watch`: the web page's frames tab, an API client polling `/frames` or `/events`): only while it lies in
-  the future is the full frame written to the log, a write that expires after `KEEP_S`.
+  someone watches it is the session's `watch_until` too (set through `NetworkServer.watch_device` by the
+  API when someone reads the device's `/frames` or `/events`: the web page polls them, see
+  functions/appserver/api/watching.py): only while it lies in the future is the full frame written to the
+  log, a write that expires after `KEEP_S`. So neither the counters nor the check cost a request.
 - A device's other frames (rejections, joins, TX acks, class C downlinks) add their counters to the hour
   bucket with one UpdateItem each (`add`), whose answer (ALL_NEW) carries the bucket's `watch_until`: the
   flag of a device that has no session yet (its first join is logged while someone watches).
@@ -29,7 +30,6 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,28 +38,13 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
-from functions.shared.interface import network_server
+from functions.shared.interface import HourCounters
 
 KEEP_S = 3 * 86400  # frames: a bounded log for debugging
 METRICS_KEEP_S = 31 * 86400  # hour buckets: a month of charts
 WATCH_S = 60  # a watcher refreshes its flag at least every WATCH_S / 2 (the web page polls every 2 s)
 HOUR = 3600
 _COUNTER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-
-
-@dataclass
-class HourCounters:
-    """A subject's counters of one hour kept outside its bucket (a device's, in its session) until they are
-    flushed to it; `token` names the flush, so the bucket takes it once (`flush`)."""
-
-    hour: int  # epoch s at the start of the hour
-    token: int = field(default_factory=lambda: secrets.randbits(32))
-    counters: dict[str, float] = field(default_factory=dict)
-
-    def add(self, counters: Mapping[str, float]) -> None:
-        """Sums kept to hundredths (SNRs come in tenths or quarters of a dB), as the session packs them."""
-        for name, value in counters.items():
-            self.counters[name] = round(self.counters.get(name, 0) + value, 2)
 
 
 def device_subject(dev_eui: str) -> str:
@@ -118,15 +103,12 @@ def flush(subject: str, hour: HourCounters) -> bool:
 
 
 def watch(subject: str, *, now: float | None = None) -> None:
-    """Someone watches `subject`: frames are logged for the next WATCH_S seconds. A device's flag is on its
-    session (`NetworkServer.watch_device`), which every uplink reads anyway; a device without a session
-    (not joined yet) has it on this hour's bucket and the next one, which its JoinRequest's counter update
-    answers. Either is rewritten only when half used (the web page polls every 2 s)."""
+    """Someone watches `subject`, which has no session to carry the flag (a device not joined yet: the
+    API sets a joined device's through `NetworkServer.watch_device`, functions/appserver/api/watching.py):
+    frames are logged for the next WATCH_S seconds. The flag goes on this hour's bucket and the next one,
+    so it holds across the hour, and its JoinRequest's counter update answers it; it is rewritten only
+    when half used (the web page polls every 2 s)."""
     at = time.time() if now is None else now
-    if subject.startswith("device#") and network_server().watch_device(
-        subject.removeprefix("device#"), now=at, seconds=WATCH_S
-    ):
-        return
     try:
         current = MetricsBucket.get(subject, hour_of(at))
         if current.watch_until is not None and float(current.watch_until) > at + WATCH_S / 2:

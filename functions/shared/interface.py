@@ -15,13 +15,14 @@ put an invocation behind the same Protocol, as the join server already is.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from functions.lorawan.types import AES128Key
     from functions.network.models import Gateway as GatewayTable
-    from functions.shared.frame_log import HourCounters
 
 PROTOCOL_VERSION = "1.0"
 
@@ -228,6 +229,22 @@ class AbpActivation:
     device_class: str
     disabled: bool
     mac_settings: dict[str, Any] = field(default_factory=dict)  # the profile's, for the network to converge
+
+
+@dataclass
+class HourCounters:
+    """A subject's counters of one hour kept outside its bucket (a device's, in its session) until they are
+    flushed to it; `token` names the flush, so the bucket takes it once (functions/shared/frame_log.py
+    `flush`)."""
+
+    hour: int  # epoch s at the start of the hour
+    token: int = field(default_factory=lambda: secrets.randbits(32))
+    counters: dict[str, float] = field(default_factory=dict)
+
+    def add(self, counters: Mapping[str, float]) -> None:
+        """Sums kept to hundredths (SNRs come in tenths or quarters of a dB), as the session packs them."""
+        for name, value in counters.items():
+            self.counters[name] = round(self.counters.get(name, 0) + value, 2)
 
 
 @dataclass(frozen=True)

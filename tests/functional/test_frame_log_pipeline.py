@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pynamodb.connection import base as pynamodb_base
 
+from functions.appserver.api.watching import watch_device
 from functions.network import gateway_registry
 from functions.network.models import NETWORK_TABLES, DeviceSession, Gateway, UplinkCollection
 from functions.network.transmissions import handle_tx_ack
@@ -61,7 +62,7 @@ def test_watched_device_and_gateway_see_join_uplink_downlink_and_tx_ack(
     dynamodb: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = World(monkeypatch)
-    frame_log.watch(device_subject(DEV_EUI))
+    watch_device(DEV_EUI)  # as the API does when its frames or events are read
     watch_gateway(GATEWAY_A)
     device = joined_device(world, dev_eui=DEV_EUI)
     join_request, join_accept = logged(device_subject(DEV_EUI))
@@ -103,7 +104,7 @@ def test_rejected_frames_are_in_the_gateways_log_with_their_reason(
     device = joined_device(world, dev_eui=DEV_EUI)
     assert device.session is not None
     watch_gateway(GATEWAY_A)
-    frame_log.watch(device_subject(DEV_EUI))
+    watch_device(DEV_EUI)  # as the API does when its frames or events are read
     assert handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline()) == "uplink"
     device.session.f_cnt_up = 0
     assert handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline()) == "replay"
@@ -154,7 +155,7 @@ def test_a_rejoin_and_its_join_accept_are_logged_and_a_refused_one_with_its_reas
     world = World(monkeypatch)
     world.window_s = 0.0
     device = joined_device(world, "1.1.0", DEV_EUI)
-    frame_log.watch(device_subject(DEV_EUI))
+    watch_device(DEV_EUI)  # as the API does when its frames or events are read
     assert send(world, rejoin_frame(device, 0, 0)) == "rejoined"
     request, accept = logged(device_subject(DEV_EUI))
     assert (request.kind, accept.kind) == ("uplink", "downlink")

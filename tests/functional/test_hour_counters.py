@@ -24,8 +24,9 @@ from functions.lorawan.types import EUI64, AES128Key, DevAddr, NetID
 from functions.network.models import DeviceSession
 from functions.network.uplink import handle_reception
 from functions.shared import frame_log
-from functions.shared.frame_log import HOUR, HourCounters, device_subject, hour_of
+from functions.shared.frame_log import HOUR, device_subject, hour_of
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
+from functions.shared.interface import HourCounters
 from tests.functional.test_network_pipeline import EU868, World, joined_device, reception
 from tests.support.api import make_tenant, ok
 

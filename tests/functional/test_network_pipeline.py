@@ -400,11 +400,11 @@ def test_an_uplink_event_says_whether_someone_watches_the_device(
 ) -> None:
     """The session's watch flag goes with the `up` event: the application server keeps the event in the
     device's log only while someone watches (functions/shared/frame_log.py)."""
-    from functions.shared import frame_log
+    from functions.appserver.api.watching import watch_device
 
     world = World(monkeypatch)
     device = joined_device(world)
     assert handle_reception(reception(device.uplink(2, b"a").phy_payload), world.pipeline()) == "uplink"
-    frame_log.watch(frame_log.device_subject(str(device.dev_eui)))
+    watch_device(str(device.dev_eui))  # as the API does when its frames or events are read
     assert handle_reception(reception(device.uplink(2, b"b").phy_payload), world.pipeline()) == "uplink"
     assert [e.watched for e in world.events if e.type == "up"] == [False, True]

@@ -9,7 +9,7 @@ from functions.lorawan.types import EUI64
 from functions.network.frame_recording import device_counters
 from functions.network.hour_counters import pack, unpack
 from functions.network.receptions import Reception
-from functions.shared.frame_log import HourCounters
+from functions.shared.interface import HourCounters
 
 HOUR = 1_796_083_200
 

@@ -16,7 +16,7 @@ from functions.network import session_keys
 from functions.network.mac.state import MacState
 from functions.network.models import DeviceSession
 from functions.shared import envelope
-from functions.shared.frame_log import HourCounters
+from functions.shared.interface import HourCounters
 
 DEV_EUI = "0004a30b001c0530"
 # What a KMS GenerateDataKey (AES_256) returns as CiphertextBlob for a symmetric key: 184 bytes as observed

@@ -26,12 +26,13 @@ from functions.appserver.api.common import (
     search_condition,
 )
 from functions.appserver.api.device_profiles import device_profile
+from functions.appserver.api.watching import watch_device
 from functions.appserver.auth import Resource
 from functions.appserver.models import Device, DeviceProfile
 from functions.lorawan.errors import LoRaWANError
 from functions.lorawan.regions import get_region
 from functions.lorawan.types import EUI64, AES128Key, DevAddr
-from functions.shared import envelope, frame_log
+from functions.shared import envelope
 from functions.shared.interface import AbpActivation, SessionView, network_server
 
 router = APIGatewayRouter()
@@ -398,9 +399,9 @@ def flush_queue(dev_eui: DevEui) -> tuple[dict[str, Any], int]:
 @router.get("/devices/<dev_eui>/events")
 def device_events(dev_eui: DevEui) -> dict[str, Any]:
     """Reading them is watching the device: its uplinks' events are logged for the next minute
-    (`frame_log.watch`, as `/frames`), which is what a client polling with `since=` streams."""
+    (`watch_device`, as `/frames`), which is what a client polling with `since=` streams."""
     item = device(dev_eui, write=False)
-    frame_log.watch(frame_log.device_subject(item.dev_eui))
+    watch_device(item.dev_eui)
     query = router.current_event.get_query_string_value
     events = eventlog.recent(
         eventlog.device_subject(item.dev_eui), since=query("since"), limit=limit_of(query("limit"))

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from functions.appserver.api.common import page
 from functions.appserver.api.devices import DevEui, device
 from functions.appserver.api.gateways import Gateway, GatewayId, gateway
+from functions.appserver.api.watching import watch_device
 from functions.lorawan.frame_view import FrameKeys, safe_frame_view
 from functions.shared import frame_log
 from functions.shared.frame_log import device_subject, frame_time, gateway_subject
@@ -55,7 +56,7 @@ def device_frames(dev_eui: DevEui) -> dict[str, Any]:
     """The device's uplinks, downlinks, TX acknowledgements and rejected frames (a replay)."""
     item = device(dev_eui, write=False)
     lorawan = "1.1" if item.mac_version.startswith("1.1") else "1.0"
-    frame_log.watch(device_subject(item.dev_eui))
+    watch_device(item.dev_eui)
     return _frames(device_subject(item.dev_eui), lorawan=lorawan)
 
 

@@ -17,7 +17,8 @@ from functions.network.frame_recording import device_counters
 from functions.network.observability import logger
 from functions.network.uplink.context import DataUplink
 from functions.shared import frame_log
-from functions.shared.frame_log import HourCounters, device_subject, hour_of
+from functions.shared.frame_log import device_subject, hour_of
+from functions.shared.interface import HourCounters
 
 
 def count_in_session(up: DataUplink) -> None:

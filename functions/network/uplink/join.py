@@ -13,7 +13,7 @@ from functions.lorawan.regions import Region
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import store
 from functions.network.mac.state import Desired, DevStatusSent, MacState
-from functions.network.models import DeviceSession
+from functions.network.models import DeviceSession, carried_over
 from functions.network.observability import logger
 from functions.network.receptions import Reception, sub_band_channels
 from functions.network.scheduling import (
@@ -154,7 +154,7 @@ def save_session(join: Join) -> str | None:
             dev_eui=join.dev_eui,
             fields=fields
             | {"last_deduplication_id": join.frame.deduplication_id or None}
-            | store.carried_over(join.old),
+            | carried_over(join.old),
             joined_at_ms=join.gateway.received_at_ms,
             newer_only=True,
         )

@@ -65,7 +65,7 @@ def record_data(up: DataUplink) -> None:
 def record_join(frame: Frame, old: DeviceSession | None = None) -> None:
     """The JoinRequest and its JoinAccept (encrypted: the log shows it as sent), counted in the device's
     hour bucket; logged while its bucket's flag (no session yet) or the replaced session's says someone
-    watches. The new session carries the old one's flag (`store.carried_over`); a device watched before
+    watches. The new session carries the old one's flag (`models.carried_over`); a device watched before
     it had a session gets the flag on its new session here, so its first uplinks are logged too."""
     assert frame.dev_eui is not None
     now = time.time()

@@ -26,7 +26,7 @@ from functions.lorawan.join import DLSettings, RejoinRequest
 from functions.lorawan.types import DevAddr, NetID
 from functions.network import session_keys, store
 from functions.network.mac.state import MacState
-from functions.network.models import DeviceSession
+from functions.network.models import DeviceSession, carried_over
 from functions.network.observability import logger
 from functions.network.receptions import Reception
 from functions.network.scheduling import (
@@ -193,7 +193,7 @@ def save_session(rejoin: Rejoin) -> None:
     store.store_session(
         rejoin.answer,
         dev_eui=rejoin.dev_eui,
-        fields=fields | store.carried_over(session),
+        fields=fields | carried_over(session),
         joined_at_ms=rejoin.gateway.received_at_ms,
     )
 
