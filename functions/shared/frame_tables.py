@@ -12,10 +12,10 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from functions.shared.tables import table_meta
+from functions.shared.tables import SharedClientModel, table_meta
 
 
-class FrameLogItem(Model):
+class FrameLogItem(SharedClientModel):
     """One frame (or TX acknowledgement, or rejected frame) of a device or gateway, recorded while
     someone watches; `frame_id` is time-ordered so the newest are read first."""
 
@@ -27,7 +27,7 @@ class FrameLogItem(Model):
     expires_at = TTLAttribute()
 
 
-class MetricsBucket(Model):
+class MetricsBucket(SharedClientModel):
     """A subject's counters of one hour. Only the keys, the watch flag, the tokens of the flushes it took
     and the TTL are declared: the counters are top-level attributes named by what they count (see `add`)."""
 
