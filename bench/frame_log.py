@@ -6,10 +6,10 @@ frames it hears: see functions/shared/frame_log.py), and the size of the session
 
     python -m bench.frame_log [--uplinks N]
 
-Runs the real pipeline (`functions.network.uplink`) against DynamoDB on moto server (HTTP, as the local
-cloud), with the real join server and reference devices, and counts only the requests to the frame-log
-tables (`MetricsBucket`, `FrameLogItem`; an hour that ends during a run adds one bucket update per
-device). Bytes are the JSON bodies of requests and answers as the
+Runs the real pipeline (`functions.network.uplink`) against the local cloud's DynamoDB server (HTTP,
+`bench.network.start_store`), with the real join server and reference devices, and counts only the
+requests to the frame-log tables (`MetricsBucket`, `FrameLogItem`; an hour that ends during a run adds
+one bucket update per device). Bytes are the JSON bodies of requests and answers as the
 DynamoDB API carries them; write units are DynamoDB's rule (item size, names plus values, rounded up
 to 1 KB; an UpdateItem costs the larger of the item before and after).
 """
@@ -36,7 +36,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 from pynamodb.connection import base as pynamodb_base
 
 from bench.item_size import item_size
-from bench.network import start_moto
+from bench.network import start_store
 from functions.appserver.join_server import handle_join
 from functions.appserver.models import APPLICATION_TABLES, Device
 from functions.lorawan.device import otaa
@@ -129,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uplinks", type=int, default=60)
     args = parser.parse_args()
-    server, url = start_moto()
+    server, url = start_store()
     for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
