@@ -231,3 +231,33 @@ def test_watching_through_the_api_logs_frames_and_events_until_the_watch_runs_ou
     events = ok("GET", f"/devices/{dev_eui}/events", token=tenant.viewer)["items"]
     # the watched uplinks' events are in the event log, the others not
     assert [e["body"]["fCnt"] for e in events if e["type"] == "up"] == [3, 1]
+
+
+def test_a_downlink_counted_in_the_session_but_not_sent_is_taken_back(world: World) -> None:
+    """The session counts the downlink it saves with (`build_frame` made one); when the window is gone by
+    the time it would go (`send_downlink`), the bucket of the same hour takes it back: the hour shows the
+    JoinAccept alone, then one more once the next uplink's downlink goes."""
+    from functions.appserver import queue
+    from functions.network import service
+    from tests.functional.test_network_pipeline import RECEIVED_AT_MS
+
+    device = joined_device(world, dev_eui=DEV_EUI)
+    heard_at = RECEIVED_AT_MS / 1000
+    queue.enqueue(DEV_EUI, 9, b"again")
+    readings = iter([0.05])  # the plan sees the frame fresh; every later reading is past RX2
+    world.clock = lambda: heard_at + next(readings, 10.0)
+    published = len(world.commands)
+    assert send(world, device, b"a") == "uplink"
+    assert len(world.commands) == published and world.counts["DownlinksTooLate"] == 1
+    hour = hour_of(time.time())
+
+    def downlinks() -> float:
+        kept = service.device_hours(DEV_EUI)
+        return frame_log.buckets(device_subject(DEV_EUI), hour, hour, kept=kept)[hour].get("down", 0)
+
+    assert session().hour_counters.counters["down"] == 1  # type: ignore[union-attr]
+    assert downlinks() == 1  # the JoinAccept (its bucket) + the frame not sent (session) - 1 (bucket)
+    world.clock = lambda: heard_at + 0.05
+    assert send(world, device, b"b") == "uplink"
+    assert len(world.commands) == published + 1
+    assert downlinks() == 2
