@@ -20,7 +20,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.appserver.models import Device, DeviceQueueItem
 from functions.shared import envelope
-from functions.shared.interface import QueuedDownlink, QueueHead, queue_item_id
+from functions.shared.interface import QueuedDownlink, QueueHead, queue_item_id, queue_notice
 from functions.shared.settings import SETTINGS
 
 MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
@@ -69,6 +69,7 @@ def enqueue(
     except Device.DoesNotExist as exc:
         raise QueueError(f"no device {dev_eui}") from exc
     if item_id is not None and _known_id(dev_eui, item_id):
+        queue_notice().queue_filled(dev_eui)  # again: the first delivery may have died before it did
         return item_id
     public_id = item_id or str(uuid.uuid4())
     sealed = envelope.seal({"payload": payload.hex()}, context=dev_eui)
@@ -76,6 +77,7 @@ def enqueue(
         dev_eui, f"{time.time_ns():020d}-{public_id}", f_port=f_port, payload=sealed, confirmed=confirmed,
         expires_at=expires_at,
     ).save()  # fmt: skip
+    queue_notice().queue_filled(dev_eui)  # after the item is written (why: functions/network/queue_state.py)
     if device.supports_class_c and SETTINGS.downlink_function:
         from functions.shared import aws  # class C: ask the network server to send it now
 
@@ -186,6 +188,7 @@ def not_transmitted(dev_eui: str, wanted: str) -> bool:
     for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
         if queue_item_id(i.item_id) == wanted and i.f_cnt is not None:
             i.update(actions=[DeviceQueueItem.f_cnt.remove(), DeviceQueueItem.sent_at.remove()])
+            queue_notice().queue_filled(dev_eui)
             return True
     return False
 
