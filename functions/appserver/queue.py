@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from functions.appserver.models import Device, DeviceQueueItem
 from functions.shared import envelope
@@ -127,21 +127,34 @@ def head(
             if still_out:
                 result.waiting = item
                 return result
-            if item.confirmed:
+            # acknowledged or not, or an unconfirmed one whose TX ack never came: done
+            if _removed(i) and item.confirmed:
                 if ack:
                     result.acknowledged = item
                 else:
                     result.unacknowledged.append(item)
-            i.delete()  # acknowledged or not, or an unconfirmed one whose TX ack never came: done
             continue
         if i.expires_at is not None and i.expires_at.timestamp() <= now:
-            i.delete()
-            result.expired.append(item)
+            if _removed(i):
+                result.expired.append(item)
             continue
         result.items.append(item)
         if len(result.items) == 2:
             break
     return result
+
+
+def _removed(i: DeviceQueueItem) -> bool:
+    """Removes a resolved item; False when another invocation of the device removed it first. Only the
+    invocation that removed it reports it (its uplink reports it even after re-running on a lost session
+    save, `resolved_before`), so an `ack` or EXPIRED goes once."""
+    try:
+        i.delete(condition=DeviceQueueItem.item_id.exists())
+    except DeleteError as error:
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def _queued(dev_eui: str, i: DeviceQueueItem) -> QueuedDownlink:

@@ -296,3 +296,40 @@ def test_a_device_without_a_session_gets_none_from_an_enqueue(dynamodb: str) -> 
     queue.enqueue(eui, 1, b"\x01")
     with pytest.raises(DeviceSession.DoesNotExist):
         DeviceSession.get(eui, consistent_read=True)
+
+
+def test_an_ack_resolved_by_a_run_that_lost_its_save_is_reported_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The uplink carrying the ACK removes the acknowledged item in its queue query; an enqueue before its
+    save makes it run again, and the re-run (whose query no longer finds the item) reports the ACK."""
+    device = joined_device(world)
+    eui = str(device.dev_eui)
+    item_id = queue.enqueue(eui, 5, b"please ack", confirmed=True)
+    sent_before = len(world.commands)
+    send(world, device)
+    assert carried(world, device, sent_before) == (5, b"please ack")
+    enqueue_right_after_the_query(monkeypatch, eui)
+    sent_before = len(world.commands)
+    send(world, device)  # carries the ACK
+    assert world.counts["ConcurrentUpdates"] == 1
+    acks = [e.details for e in world.events if e.type == "ack"]
+    assert acks == [{"acknowledged": True, "fCntDown": 0, "queueItemId": item_id}]
+    assert carried(world, device, sent_before) == (12, b"raced")
+
+
+def test_an_item_two_invocations_resolve_is_reported_by_the_one_that_removed_it(
+    dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two uplinks of one device both read the acknowledged item before either removed it: only the one
+    whose removal holds reports it, so the application hears the ACK once."""
+    eui = "0004a30b001c05fe"
+    Device(eui, application_id="app-1").save()
+    item_id = queue.enqueue(eui, 1, b"\x01", confirmed=True)
+    (item,) = queue.pending(eui)
+    queue.mark_sent(eui, item.item_id, 3, now=0.0)
+    read_by_the_other = list(DeviceQueueItem.query(eui, consistent_read=True))
+    first = queue.head(eui, ack=True)
+    assert first.acknowledged is not None and first.acknowledged.queue_item_id == item_id
+    monkeypatch.setattr(DeviceQueueItem, "query", lambda *_a, **_k: iter(read_by_the_other))
+    assert queue.head(eui, ack=True).acknowledged is None

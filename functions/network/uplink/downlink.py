@@ -68,9 +68,15 @@ def read_queue(up: DataUplink, *, ack: bool, answer_after_s: float) -> QueueHead
     write's `version` bump keeps a concurrent save of "known empty" from stranding an item)."""
     session = up.session
     if session.queue_empty:  # not counted: a metric on every uplink would cost log bytes of its own
-        return QueueHead()
-    head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
-    session.queue_empty = not head.items and head.waiting is None
+        head = QueueHead()
+    else:
+        head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
+        session.queue_empty = not head.items and head.waiting is None
+    before = up.resolved_before
+    if before is not None:  # removed from the queue by the run that lost its save: reported by this one
+        head.acknowledged = head.acknowledged or before.acknowledged
+        head.unacknowledged = [*before.unacknowledged, *head.unacknowledged]
+        head.expired = [*before.expired, *head.expired]
     return head
 
 
