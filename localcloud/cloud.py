@@ -66,9 +66,10 @@ class CloudSettings:
     reset: bool = False
     concurrency: int = 4
     # The uplink function holds its environment through the de-duplication window (200 ms) of every
-    # call: 4 environments cap it near 16 uplinks/s, 8 near 30/s, what two free cores carry at ~65 ms of
-    # CPU per uplink. More cost memory (each environment ~80 MiB PSS once working) and buy nothing here.
-    uplink_concurrency: int = 8
+    # call, about 320 ms a call in all: 8 environments cap it near 25 uplinks/s, 16 near 50/s, the goal
+    # rate (issue 16). Each working environment is ~30 MiB PSS since the models share one DynamoDB
+    # client (bench/README.md, "Throughput of the local stack"); idle ones stop after 2 minutes.
+    uplink_concurrency: int = 16
     context: dict[str, Any] = field(default_factory=dict)
     # Webhooks to loopback and private addresses are refused as on Lambda, unless the operator allows it.
     allow_private_webhooks: bool = False

@@ -369,3 +369,18 @@ class _GroupCommit:
         with self.wanted:
             self.running = False
             self.wanted.notify()
+
+
+def main() -> None:
+    """`python -m localcloud.dynamodb_server PORT`: the store alone, in memory, without a journal, for
+    benches that measure a client against the same server the local cloud runs (`bench.network`)."""
+    import sys
+    import time
+
+    DynamoDBServer("127.0.0.1", int(sys.argv[1]), "us-east-1").start()
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

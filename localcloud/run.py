@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "a subscriber is away; see localcloud/README.md)",
     )  # fmt: skip
     parser.add_argument(
-        "--uplink-concurrency", type=int, default=8,
+        "--uplink-concurrency", type=int, default=16,
         help="environments of the uplink function at most (each call waits the 200 ms de-duplication window)",
     )  # fmt: skip
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: Ctrl-C)")

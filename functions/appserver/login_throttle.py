@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
-from pynamodb.models import Model
 
 from functions.appserver.accounts import normalize_email
 from functions.appserver.models import Unique
+from functions.shared.tables import SharedClientModel
 
 ACCOUNT_FAILURES = 5
 SOURCE_FAILURES = 20
@@ -27,7 +27,7 @@ WINDOW_S = 15 * 60
 LOCK_S = 15 * 60
 
 
-class LoginCounter(Model):
+class LoginCounter(SharedClientModel):
     """Failed logins of one account or one source address."""
 
     class Meta(Unique.Meta):  # type: ignore[misc]

@@ -21,7 +21,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from functions.shared.station_credentials import StationCredentials
-from functions.shared.tables import OrganizationIndex, table_meta
+from functions.shared.tables import OrganizationIndex, SharedClientModel, table_meta
 
 
 class ApplicationIndex(GlobalSecondaryIndex["Device"]):  # type: ignore[no-untyped-call]  # pynamodb leaves __init_subclass__ untyped
@@ -34,7 +34,7 @@ class ApplicationIndex(GlobalSecondaryIndex["Device"]):  # type: ignore[no-untyp
     application_id = UnicodeAttribute(hash_key=True)
 
 
-class Device(Model):
+class Device(SharedClientModel):
     """A device as provisioned (application server) and its join-server state: sealed root keys, the
     DevNonces it used (1.0: never again; 1.1: strictly increasing), the JoinNonce counter, and the
     AppSKey of its current session (sealed) for payload decryption."""
@@ -64,7 +64,7 @@ class Device(Model):
     created_at = NumberAttribute(default=lambda: int(time.time()))
 
 
-class DeviceQueueItem(Model):
+class DeviceQueueItem(SharedClientModel):
     """An application downlink waiting for its device (class A: for the next uplink). The payload is
     sealed until the network server encrypts it with the AppSKey for the frame counter it sends it with,
     as ChirpStack v4 does with the keys of one deployment. `f_cnt` is set once sent (confirmed ones wait
@@ -81,7 +81,7 @@ class DeviceQueueItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
-class Organization(Model):
+class Organization(SharedClientModel):
     """A tenant: everything else (applications, profiles, gateways, keys, members) belongs to one."""
 
     Meta = table_meta("ORGANIZATIONS_TABLE", "loraless-organizations")
@@ -100,7 +100,7 @@ class EmailIndex(GlobalSecondaryIndex["User"]):  # type: ignore[no-untyped-call]
     email = UnicodeAttribute(hash_key=True)
 
 
-class User(Model):
+class User(SharedClientModel):
     """A person who logs in. The password is stored as a scrypt hash (functions/appserver/passwords.py);
     `email` is unique, guarded by a `Unique` item written in the same transaction."""
 
@@ -114,7 +114,7 @@ class User(Model):
     created_at = NumberAttribute(default=lambda: int(time.time()))
 
 
-class Unique(Model):
+class Unique(SharedClientModel):
     """Uniqueness guards (e.g. `email#ada@example.com`), written transactionally with what they guard."""
 
     Meta = table_meta("UNIQUE_TABLE", "loraless-unique")
@@ -133,7 +133,7 @@ class UserIndex(GlobalSecondaryIndex["Membership"]):  # type: ignore[no-untyped-
     org_id = UnicodeAttribute(range_key=True)
 
 
-class Membership(Model):
+class Membership(SharedClientModel):
     """A user's role in one organization: admin, device_admin, gateway_admin or viewer."""
 
     Meta = table_meta("MEMBERSHIPS_TABLE", "loraless-memberships")
@@ -154,7 +154,7 @@ class KeyOwnerIndex(GlobalSecondaryIndex["ApiKey"]):  # type: ignore[no-untyped-
     user_id = UnicodeAttribute(hash_key=True)
 
 
-class ApiKey(Model):
+class ApiKey(SharedClientModel):
     """An API key: `ll_<key_id>_<secret>` is shown once; only the secret's SHA-256 is kept. It belongs to
     an organization (acting as its admin, or viewer when read-only) or to a user (acting as that user)."""
 
@@ -170,7 +170,7 @@ class ApiKey(Model):
     created_at = NumberAttribute(default=lambda: int(time.time()))
 
 
-class Application(Model):
+class Application(SharedClientModel):
     """A group of devices of one organization with one integration setup. `http_integration` holds
     {url, headers, secret} where the secret is sealed (base64 of an envelope bound to the application)."""
 
@@ -185,7 +185,7 @@ class Application(Model):
     created_at = NumberAttribute(default=lambda: int(time.time()))
 
 
-class DeviceProfile(Model):
+class DeviceProfile(SharedClientModel):
     """What a kind of device is: region, LoRaWAN version and RP revision, classes, ADR, RX windows, codec.
     Devices copy the fields the network server needs (functions/appserver/api/devices.py)."""
 
@@ -213,7 +213,7 @@ class DeviceProfile(Model):
     created_at = NumberAttribute(default=lambda: int(time.time()))
 
 
-class EventLogItem(Model):
+class EventLogItem(SharedClientModel):
     """The recent events of a device (`device#<dev_eui>`) or gateway (`gateway#<id>`) for debugging; the
     range key is time-ordered so the newest are read first, and items expire after a week."""
 

@@ -24,7 +24,7 @@ from functions.network import uplink_history
 from functions.network.mac.state import MacState, MacStateAttribute
 from functions.network.uplink_history import UplinkHistoryAttribute
 from functions.shared.frame_tables import FRAME_LOG_TABLES
-from functions.shared.tables import OrganizationIndex, table_meta
+from functions.shared.tables import OrganizationIndex, SharedClientModel, table_meta
 
 
 class DevAddrIndex(GlobalSecondaryIndex["DeviceSession"]):  # type: ignore[no-untyped-call]  # pynamodb leaves __init_subclass__ untyped
@@ -44,7 +44,7 @@ class CompactJSONAttribute(JSONAttribute):
         return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-class DeviceSession(Model):
+class DeviceSession(SharedClientModel):
     """The network server's view of an activated device: sealed network session keys, frame counters,
     radio parameters, ADR history and MAC-command state. `version` makes every save conditional, so two
     invocations can never both apply an uplink to the same session state.
@@ -135,7 +135,7 @@ def _upgraded(item: dict[str, Any]) -> dict[str, Any]:
 _LONG_NAMES = {name: a.attr_name for name, a in DeviceSession.get_attributes().items() if a.attr_name != name}
 
 
-class UplinkCollection(Model):
+class UplinkCollection(SharedClientModel):
     """De-duplication of one frame heard by several gateways (see functions/network/dedup.py): besides
     these, one attribute per reception (`rx:<gateway>:<uplink id>`), written and read by dedup.py."""
 
@@ -146,7 +146,7 @@ class UplinkCollection(Model):
     expires_at = TTLAttribute()
 
 
-class Gateway(Model):
+class Gateway(SharedClientModel):
     """A gateway as the network server last heard it."""
 
     Meta = table_meta("GATEWAYS_TABLE", "loraless-gateways")
@@ -169,7 +169,7 @@ class Gateway(Model):
     watch_until = NumberAttribute(null=True)
 
 
-class PendingDownlink(Model):
+class PendingDownlink(SharedClientModel):
     """A downlink handed to a gateway, until its TX_ACK (or TTL) tells what happened."""
 
     Meta = table_meta("PENDING_DOWNLINKS_TABLE", "loraless-pending-downlinks")

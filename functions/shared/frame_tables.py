@@ -6,10 +6,10 @@ from __future__ import annotations
 from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.shared.tables import table_meta
+from functions.shared.tables import SharedClientModel, table_meta
 
 
-class FrameLogItem(Model):
+class FrameLogItem(SharedClientModel):
     """One frame (or TX acknowledgement, or rejected frame) of a device or gateway, recorded while
     someone watches; `frame_id` is time-ordered so the newest are read first."""
 
@@ -21,7 +21,7 @@ class FrameLogItem(Model):
     expires_at = TTLAttribute()
 
 
-class MetricsBucket(Model):
+class MetricsBucket(SharedClientModel):
     """A subject's counters of one hour. Only the keys, the watch flag and the TTL are declared: the
     counters are top-level attributes named by what they count (see `add`)."""
 

@@ -13,9 +13,8 @@ import hashlib
 import secrets
 
 from pynamodb.attributes import BinaryAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
-from functions.shared.tables import table_meta
+from functions.shared.tables import SharedClientModel, table_meta
 
 
 def new_token() -> str:
@@ -36,7 +35,7 @@ def tc_key(token: str) -> str:
     return f"Authorization: Bearer {token}\r\n"
 
 
-class StationCredentials(Model):
+class StationCredentials(SharedClientModel):
     """A Basics Station gateway's credentials and what it last said of itself. Written by the API (the
     token, for a gateway registered to an organization) and by the bridge (`station`: its `version`
     message and when it connected); read by the bridge to admit the gateway and by CUPS to hand out the
