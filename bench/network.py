@@ -318,7 +318,7 @@ def main() -> None:
         ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else float("nan")
 
-    out.write(f"each frame heard by {len(gateways)} gateway(s); per frame (all copies), the local cloud's DynamoDB server\n")
+    out.write(f"each frame heard by {len(gateways)} gateway(s); per frame (all copies), local store\n")
     out.write(f"{'case':<24}{'n':>5}{'function':>16}{'calls':>7}{'CPU ms':>8}{'DynamoDB':>10}"
               f"{'log B':>7}{'downlink p50':>14}{'p99':>7}{'RX1':>5}\n")  # fmt: skip
     for name, latency, pair in (

@@ -14,6 +14,7 @@ API = FunctionSpec(
     service="appserver",
     memory_size=1024,
     timeout=Duration.seconds(29),
+    sampled_callers=True,  # API Gateway traces its stage
 )
 JOIN_SERVER = FunctionSpec(
     name="JoinServer",
@@ -28,6 +29,7 @@ NETWORK_EVENTS = FunctionSpec(
     service="appserver",
     memory_size=256,  # ~10 ms of CPU per event (bench/cost.py); heavy JavaScript codecs want more CPU
     timeout=Duration.seconds(30),
+    sampled_callers=True,  # the class C downlink the API asks for sends its txack here
 )
 MQTT_DOWNLINK = FunctionSpec(
     name="MqttDownlink",
@@ -41,6 +43,7 @@ WEBHOOK = FunctionSpec(
     description="HTTP integration: POSTs one event to the application's webhook (async; retries, DLQ)",
     service="appserver",
     timeout=Duration.seconds(15),  # a 5 s HTTP timeout, the DynamoDB read and KMS decrypt of the secret
+    sampled_callers=True,  # NetworkEvents' deliveries
 )
 SPECS = (API, JOIN_SERVER, NETWORK_EVENTS, MQTT_DOWNLINK, WEBHOOK)
 

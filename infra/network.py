@@ -40,6 +40,7 @@ DOWNLINK = FunctionSpec(
     description="Send queued downlinks that need no uplink: class C, and retransmissions",
     service="network",
     timeout=Duration.seconds(30),
+    sampled_callers=True,  # the API's enqueue of a class C downlink invokes it
 )
 SPECS = (UPLINK, TX_ACK, GATEWAY_EVENTS, DOWNLINK)
 

@@ -77,6 +77,43 @@ def test_functions_that_call_others_know_their_names(resources: Any) -> None:
     assert "DOWNLINK_FUNCTION" not in by_handler[network.UPLINK.handler]
 
 
+def test_the_tracer_runs_only_where_a_caller_may_have_sampled_the_call(
+    resources: Any, ha_resources: Any
+) -> None:
+    """With `PassThrough` (shipped) a function records a trace only when its caller sampled the call:
+    API Gateway (its stage is traced) and, following the `*_FUNCTION` names each function invokes, what
+    the API reaches. Everywhere else Powertools' tracer is off (it would wrap every AWS request for
+    nothing); with `Active` it runs everywhere."""
+    functions = {
+        logical_id: r["Properties"]
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function"
+        and str(r["Properties"].get("Handler", "")).startswith("functions.")
+    }
+
+    def callees(logical_id: str) -> set[str]:
+        variables = functions[logical_id]["Environment"]["Variables"]
+        return {v["Ref"] for k, v in variables.items() if k.endswith("_FUNCTION") and isinstance(v, dict)}
+
+    (api,) = [i for i, f in functions.items() if f["Handler"] == appserver.API.handler]
+    reached, frontier = {api}, [api]
+    while frontier:
+        for callee in callees(frontier.pop()) - reached:
+            reached.add(callee)
+            frontier.append(callee)
+    assert len(reached) > 1  # the API invokes the downlink function, which hands events on
+    for logical_id, function in functions.items():
+        disabled = function["Environment"]["Variables"].get("POWERTOOLS_TRACE_DISABLED")
+        assert disabled == (None if logical_id in reached else "true"), function["Handler"]
+    by_handler = {f["Handler"]: f["Environment"]["Variables"] for f in functions.values()}
+    assert by_handler[network.UPLINK.handler]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    for r in ha_resources.values():
+        if r["Type"] == "AWS::Lambda::Function" and str(r["Properties"].get("Handler", "")).startswith(
+            "functions."
+        ):
+            assert "POWERTOOLS_TRACE_DISABLED" not in r["Properties"]["Environment"]["Variables"]
+
+
 def _policy_statements(resources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         s
