@@ -333,3 +333,13 @@ def test_an_item_two_invocations_resolve_is_reported_by_the_one_that_removed_it(
     assert first.acknowledged is not None and first.acknowledged.queue_item_id == item_id
     monkeypatch.setattr(DeviceQueueItem, "query", lambda *_a, **_k: iter(read_by_the_other))
     assert queue.head(eui, ack=True).acknowledged is None
+
+
+def test_a_join_starts_a_session_that_queries_the_queue(world: World) -> None:
+    device = joined_device(world)
+    eui = str(device.dev_eui)
+    send(world, device)
+    assert session(eui).queue_empty
+    rejoined = device.join_request()  # the next DevNonce
+    assert handle_reception(reception(rejoined.phy_payload), world.pipeline()) == "joined"
+    assert not session(eui).queue_empty
