@@ -1,6 +1,8 @@
 """Network-server and application-server cost per join and per uplink: CPU time of each function, the
 DynamoDB requests and log bytes of each, and the time from the reception entering the uplink function
-to the downlink being published, against the RX1 deadline; with `--profile`, where the CPU goes.
+to the downlink being published, against the RX1 deadline; with `--profile`, where the CPU goes. Cases:
+join, confirmed uplink (its ACK), unconfirmed uplink (queue empty: known so after the device's first
+uplink, issue 16), uplink with a downlink queued just before it (and what that enqueue costs).
 
     python -m bench.network [--uplinks N] [--gateways G] [--profile]
 
@@ -43,6 +45,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Loraless")
 
 from pynamodb.connection import base as pynamodb_base
 
+from functions.appserver import queue
 from functions.appserver.handlers import network_events
 from functions.appserver.models import APPLICATION_TABLES, Application, Device, DeviceProfile
 from functions.lorawan.device import otaa
@@ -250,11 +253,16 @@ def main() -> None:
         return statuses
 
     def measure(
-        frames: list[tuple[Any, bytes]], profilers: tuple[cProfile.Profile, cProfile.Profile] | None = None
+        frames: list[tuple[Any, bytes]],
+        profilers: tuple[cProfile.Profile, cProfile.Profile] | None = None,
+        before: Callable[[Any], None] | None = None,
     ) -> tuple[Cost, Cost, list[float]]:
-        """The uplink function for every gateway's copy, then the events function for what it sent."""
+        """The uplink function for every gateway's copy, then the events function for what it sent;
+        `before` runs first for each frame's device, unmeasured here (the application's enqueue)."""
         up, events, latencies = Cost(), Cost(), []
         for device, frame in frames:
+            if before is not None:
+                before(device)
             published.clear()
             started = time.perf_counter()
             statuses = heard(frame, up, profilers[0] if profilers else None)
@@ -287,6 +295,20 @@ def main() -> None:
         (cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time)) if args.profile else None
     )
     up_up, up_events, up_latency = measure(frames, profilers)
+    # A downlink queued for each device before its uplink (as REST or MQTT would): the uplink queries the
+    # queue, carries the payload and marks it sent; the enqueue's own requests are counted apart.
+    enqueue_cost = Cost()
+
+    def enqueue_for(device: Any) -> None:
+        calls.clear()
+        queue.enqueue(str(device.dev_eui), 3, b"\x01\x02")
+        enqueue_cost.requests.update(calls)
+        enqueue_cost.calls += 1
+
+    with_item = [(d, d.uplink(2, b"\x01\x67\x00\xe1").phy_payload) for d in devices]
+    queued_up, queued_events, queued_latency = measure(with_item, before=enqueue_for)
+    sent = [item.f_cnt is not None for d in devices for item in queue.pending(str(d.dev_eui))]
+    assert sent == [True] * len(devices), "each queued downlink went with its device's uplink"
     others.terminate()
     store.terminate()
     others.wait(10)
@@ -303,6 +325,7 @@ def main() -> None:
         ("OTAA join (1.0.3)", join_latency, (join_up, join_events)),
         ("confirmed uplink (ACK)", ack_latency, (ack_up, ack_events)),
         ("unconfirmed uplink", up_latency, (up_up, up_events)),
+        ("uplink, queued downlink", queued_latency, (queued_up, queued_events)),
     ):
         budget = 5.0 if name.startswith("OTAA") else float(RX1_DEADLINE_S)
         n = len(latency)
@@ -321,6 +344,8 @@ def main() -> None:
         ("join, events function", join_events, len(join_latency)),
         ("uplink, uplink function", up_up, len(up_latency)),
         ("uplink, events function", up_events, len(up_latency)),
+        ("uplink with a queued downlink, uplink function", queued_up, len(queued_latency)),
+        ("enqueue (REST or MQTT, before it)", enqueue_cost, enqueue_cost.calls),
     ):
         per = {op: round(count / n, 2) for op, count in sorted(cost.requests.items())}
         out.write(f"DynamoDB requests per {name}: {per}\n")

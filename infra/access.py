@@ -57,8 +57,16 @@ FUNCTION_ACCESS: dict[str, Access] = {
         envelope=True,
         publish=(GATEWAY_COMMANDS, APPLICATION_TOPICS),
     ),
+    # DeviceSession: an item put back in the queue clears "known empty" (functions/network/queue_state.py)
     "TxAck": Access(
-        tables=("DeviceQueueItem", "FrameLogItem", "Gateway", "MetricsBucket", "PendingDownlink")
+        tables=(
+            "DeviceQueueItem",
+            "DeviceSession",
+            "FrameLogItem",
+            "Gateway",
+            "MetricsBucket",
+            "PendingDownlink",
+        )
     ),
     "GatewayEvents": Access(
         # a bridge's last will marks its gateways offline with a retained state/conn message
@@ -105,8 +113,11 @@ FUNCTION_ACCESS: dict[str, Access] = {
         envelope=True,
         publish=(APPLICATION_TOPICS,),
     ),
+    # DeviceSession: an enqueue clears the session's "queue known empty" (functions/network/queue_state.py)
     "MqttDownlink": Access(
-        tables=("Device", "DeviceProfile", "DeviceQueueItem"), envelope=True, publish=(APPLICATION_TOPICS,)
+        tables=("Device", "DeviceProfile", "DeviceQueueItem", "DeviceSession"),
+        envelope=True,
+        publish=(APPLICATION_TOPICS,),
     ),
     "Webhook": Access(tables=("Application",), envelope=True),
 }

@@ -16,11 +16,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from functions.appserver.models import Device, DeviceQueueItem
 from functions.shared import envelope
-from functions.shared.interface import QueuedDownlink, QueueHead, queue_item_id
+from functions.shared.interface import QueuedDownlink, QueueHead, queue_item_id, queue_notice
 from functions.shared.settings import SETTINGS
 
 MAX_F_PORT = 223  # 224 is the test protocol, 225-255 reserved (1.0.4 §4.3.2)
@@ -69,6 +69,7 @@ def enqueue(
     except Device.DoesNotExist as exc:
         raise QueueError(f"no device {dev_eui}") from exc
     if item_id is not None and _known_id(dev_eui, item_id):
+        queue_notice().queue_filled(dev_eui)  # again: the first delivery may have died before it did
         return item_id
     public_id = item_id or str(uuid.uuid4())
     sealed = envelope.seal({"payload": payload.hex()}, context=dev_eui)
@@ -76,6 +77,7 @@ def enqueue(
         dev_eui, f"{time.time_ns():020d}-{public_id}", f_port=f_port, payload=sealed, confirmed=confirmed,
         expires_at=expires_at,
     ).save()  # fmt: skip
+    queue_notice().queue_filled(dev_eui)  # after the item is written (why: functions/network/queue_state.py)
     if device.supports_class_c and SETTINGS.downlink_function:
         from functions.shared import aws  # class C: ask the network server to send it now
 
@@ -125,21 +127,34 @@ def head(
             if still_out:
                 result.waiting = item
                 return result
-            if item.confirmed:
+            # acknowledged or not, or an unconfirmed one whose TX ack never came: done
+            if _removed(i) and item.confirmed:
                 if ack:
                     result.acknowledged = item
                 else:
                     result.unacknowledged.append(item)
-            i.delete()  # acknowledged or not, or an unconfirmed one whose TX ack never came: done
             continue
         if i.expires_at is not None and i.expires_at.timestamp() <= now:
-            i.delete()
-            result.expired.append(item)
+            if _removed(i):
+                result.expired.append(item)
             continue
         result.items.append(item)
         if len(result.items) == 2:
             break
     return result
+
+
+def _removed(i: DeviceQueueItem) -> bool:
+    """Removes a resolved item; False when another invocation of the device removed it first. Only the
+    invocation that removed it reports it (its uplink reports it even after re-running on a lost session
+    save, `resolved_before`), so an `ack` or EXPIRED goes once."""
+    try:
+        i.delete(condition=DeviceQueueItem.item_id.exists())
+    except DeleteError as error:
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def _queued(dev_eui: str, i: DeviceQueueItem) -> QueuedDownlink:
@@ -186,6 +201,7 @@ def not_transmitted(dev_eui: str, wanted: str) -> bool:
     for i in DeviceQueueItem.query(dev_eui, consistent_read=True):
         if queue_item_id(i.item_id) == wanted and i.f_cnt is not None:
             i.update(actions=[DeviceQueueItem.f_cnt.remove(), DeviceQueueItem.sent_at.remove()])
+            queue_notice().queue_filled(dev_eui)
             return True
     return False
 

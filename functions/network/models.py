@@ -89,6 +89,10 @@ class DeviceSession(SharedClientModel):
     battery = NumberAttribute(attr_name="bt", null=True)
     margin = NumberAttribute(attr_name="mg", null=True)
     disabled = BooleanAttribute(attr_name="di", default=False)  # a disabled device's frames are dropped
+    # The last uplink that read the device's queue found nothing in it, and nothing was added since: the
+    # next uplink spares the queue query (`functions/network/queue_state.py`). False, the default (and what
+    # sessions stored before read as), means "not known: query".
+    queue_empty = BooleanAttribute(attr_name="qe", default=False)
     joined_at_ms = NumberAttribute(attr_name="jm", null=True)  # when its JoinRequest reached IoT Core
     # the deduplication id of the last frame applied: a retried invocation finds its frame applied
     last_deduplication_id = UnicodeAttribute(null=True, attr_name="dd")

@@ -350,6 +350,16 @@ class QueueRequeue(Protocol):
         """The confirmed downlink sent with `f_cnt` was not transmitted: back to not sent."""
 
 
+class QueueNotice(Protocol):
+    """What the queue's writers need of the network server (`functions/network/queue_state.py`), and
+    nothing more: the API, the MQTT downlink and the TX ack functions reach the session table for it
+    only, not its keys."""
+
+    def queue_filled(self, dev_eui: str) -> None:
+        """An item was written to the device's queue (or put back as not sent): its next uplink queries
+        the queue, even if the session knew it empty. Call it after the item is written."""
+
+
 class EventDelivery(Protocol):
     """What the uplink function needs to deliver its own events (`functions/appserver/delivery.py`)."""
 
@@ -389,6 +399,12 @@ def queue_requeue() -> QueueRequeue:
     from functions.appserver import requeue
 
     return requeue
+
+
+def queue_notice() -> QueueNotice:
+    from functions.network import queue_state
+
+    return queue_state
 
 
 def gateway_event_log() -> GatewayEventLog:

@@ -44,6 +44,7 @@ OFFERS = {
     "queue_requeue": "functions.appserver.requeue",
     "gateway_event_log": "functions.appserver.eventlog",
     "event_delivery": "functions.appserver.delivery",
+    "queue_notice": "functions.network.queue_state",
 }
 MODELS_MODULES = frozenset(
     {

@@ -101,6 +101,7 @@ def steady_session(
         last_topic_prefix=region.lower(),
         battery=254,
         margin=-12,
+        queue_empty=True,  # steady state of a device nobody sends anything to (issue 16)
         joined_at_ms=1_764_800_000_123,
         last_deduplication_id=str(uuid.uuid4()),
         hour_counters=hour_counters(region),

@@ -112,6 +112,9 @@ class DataUplink:
     # plan_windows / take_queue_head / fit_mac_commands / build_frame / choose_gateway
     windows: Windows = field(default_factory=lambda: Windows(rx1=True, rx2=True))  # still reachable
     head: QueueHead = field(default_factory=QueueHead)  # the queue, resolved for this uplink
+    # what a run of this frame that lost its save had resolved, and so removed, in the queue: this run
+    # reports it (`read_queue`; an enqueue's version bump makes such re-runs more frequent, issue 16)
+    resolved_before: QueueHead | None = None
     item: QueuedDownlink | None = None  # the application payload this downlink carries
     limit: int = 0  # the RX1 data rate's N (RP002 maximum payload size)
     included: list[Unit] = field(default_factory=list)

@@ -35,14 +35,15 @@ SAVE_ATTEMPTS = 3  # another invocation may save the same session in between (tw
 
 def handle_data(frame: Frame) -> str:
     """The steps once; again from a fresh session read when another invocation saved the session in
-    between (nothing left the function before `save_session`), so neither frame is lost."""
+    between (nothing left the function before `save_session`), so neither frame is lost. What the queue
+    query resolved and removed (an acknowledged downlink, ...) goes to the re-run, which reports it."""
     logger.append_keys(dev_addr=str(frame.phy.mac_payload.fhdr.dev_addr))
     up = DataUplink(frame)
     outcome = run(up, STEPS)
     for _ in range(SAVE_ATTEMPTS - 1):
         if outcome != "conflict":
             break
-        up = DataUplink(frame, reread=up.session.dev_eui)
+        up = DataUplink(frame, reread=up.session.dev_eui, resolved_before=up.head)
         outcome = run(up, STEPS)
     return outcome
 

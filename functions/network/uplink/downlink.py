@@ -22,7 +22,7 @@ from functions.network.scheduling import (
     reachable_windows,
 )
 from functions.network.uplink.context import DataUplink
-from functions.shared.interface import application_server
+from functions.shared.interface import QueueHead, application_server
 from functions.shared.settings import SETTINGS
 
 
@@ -59,6 +59,27 @@ def missed_windows(up: DataUplink, reason: str, **extra: object) -> None:
     )
 
 
+def read_queue(up: DataUplink, *, ack: bool, answer_after_s: float) -> QueueHead:
+    """The queue as this uplink finds it. A session that knows its queue empty spares the query (issue 16:
+    one DynamoDB Query per uplink, for most devices an empty one); otherwise the answer tells the session,
+    saved by `save_session`: known empty only when nothing at all is left in the queue (nothing to send,
+    too large or too late included; nothing sent and awaiting its ACK or TX ack; what the query resolved
+    is gone). Any write to the queue clears it (`functions/network/queue_state.py`, which says why that
+    write's `version` bump keeps a concurrent save of "known empty" from stranding an item)."""
+    session = up.session
+    if session.queue_empty:  # not counted: a metric on every uplink would cost log bytes of its own
+        head = QueueHead()
+    else:
+        head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
+        session.queue_empty = not head.items and head.waiting is None
+    before = up.resolved_before
+    if before is not None:  # removed from the queue by the run that lost its save: reported by this one
+        head.acknowledged = head.acknowledged or before.acknowledged
+        head.unacknowledged = [*before.unacknowledged, *head.unacknowledged]
+        head.expired = [*before.expired, *head.expired]
+    return head
+
+
 def take_queue_head(up: DataUplink) -> None:
     """The application payload this downlink carries, if it fits. What earlier downlinks left is resolved
     first, as ChirpStack does: the confirmed downlink this uplink acknowledges (ACK bit) or, without the
@@ -71,7 +92,7 @@ def take_queue_head(up: DataUplink) -> None:
     ack = bool(up.mac_payload.fhdr.f_ctrl.ack)
     # A device cannot answer a downlink before its RX windows closed: an uplink that early gives nothing up.
     answer_after_s = int(session.rx1_delay) + 1
-    up.head = head = application_server().queue_head(session.dev_eui, ack=ack, answer_after_s=answer_after_s)
+    up.head = head = read_queue(up, ack=ack, answer_after_s=answer_after_s)
     item = head.items[0] if head.items else None
     if not up.windows.any:
         item = None  # no window left: it waits for the next opportunity, unsent and unmarked
