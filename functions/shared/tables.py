@@ -16,6 +16,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection.table import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.settings import get_settings_value
 
 from functions.shared.settings import SETTINGS
 
@@ -50,6 +51,21 @@ def dynamodb_client(
     )
     with _CLIENT_LOCK:
         return boto3.client("dynamodb", region_name=region, endpoint_url=host, config=config)
+
+
+def default_client() -> Any:
+    """The client of every model with the default settings, made when this module is imported: in
+    Lambda's init phase, as AWS advises, and, in the local cloud, once in a function's template process
+    so that its forked environments share DynamoDB's loaded service description instead of each loading
+    it again (a client opens no connection before its first request, so the fork stays safe)."""
+    return dynamodb_client(
+        SETTINGS.aws_region,
+        SETTINGS.dynamodb_endpoint,
+        get_settings_value("connect_timeout_seconds"),
+        get_settings_value("read_timeout_seconds"),
+        1 + get_settings_value("max_retry_attempts"),
+        get_settings_value("max_pool_connections"),
+    )
 
 
 class SharedClientModel(Model):
@@ -89,3 +105,6 @@ class OrganizationIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-c
 def table_env(model: type[Model]) -> str:
     """The environment variable that names `model`'s table."""
     return str(model.Meta.table_env)  # type: ignore[attr-defined]
+
+
+default_client()
