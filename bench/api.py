@@ -4,8 +4,8 @@ floor every route stands on (the ratio says what the API adds).
 
     python -m bench.api [--calls N]
 
-DynamoDB is moto server in its own process (slower than DynamoDB: read the request counts as the cost,
-the milliseconds as an upper bound). Login is slow on purpose (scrypt, 32 MiB, ~0.1 s).
+DynamoDB is the local cloud's server in its own process (slower than DynamoDB: read the request counts
+as the cost, the milliseconds as an upper bound). Login is slow on purpose (scrypt, 32 MiB, ~0.1 s).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("LORALESS_JWT_SECRET", "bench-" + "s" * 40)
 
-from bench.network import calls, count_dynamodb_calls, start_moto
+from bench.network import calls, count_dynamodb_calls, start_store
 from functions.appserver.auth import new_admin_key
 from functions.appserver.models import APPLICATION_TABLES, Device
 from functions.network.models import NETWORK_TABLES
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    server, url = start_moto()
+    server, url = start_store()
     for model in (*NETWORK_TABLES, *APPLICATION_TABLES):
         model.Meta.host = url  # type: ignore[attr-defined]
         model._connection = None
