@@ -54,10 +54,8 @@ def dynamodb_client(
 
 
 def default_client() -> Any:
-    """The client of every model with the default settings, made when this module is imported: in
-    Lambda's init phase, as AWS advises, and, in the local cloud, once in a function's template process
-    so that its forked environments share DynamoDB's loaded service description instead of each loading
-    it again (a client opens no connection before its first request, so the fork stays safe)."""
+    """The client of every model with the default settings, made when this module is imported if the
+    environment holds credentials (see the end of the module)."""
     return dynamodb_client(
         SETTINGS.aws_region,
         SETTINGS.dynamodb_endpoint,
@@ -107,4 +105,11 @@ def table_env(model: type[Model]) -> str:
     return str(model.Meta.table_env)  # type: ignore[attr-defined]
 
 
-default_client()
+# Made at import where the environment holds the credentials (Lambda puts them there; so does the local
+# cloud): in Lambda's init phase, as AWS advises, and, in the local cloud, once in a function's template
+# process, so that its forked environments share DynamoDB's loaded service description instead of each
+# loading it again (a client opens no connection before its first request: the fork stays safe).
+# Without them, making a client looks for credentials, instance metadata included, which opens a
+# connection: then it is made at the first request, as before.
+if os.environ.get("AWS_ACCESS_KEY_ID"):
+    default_client()

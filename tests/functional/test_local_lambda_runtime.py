@@ -293,9 +293,16 @@ def test_a_timeout_kills_only_that_environment() -> None:
         pool.close()
 
 
-def test_the_stacks_handlers_are_safe_to_fork_after_their_import() -> None:
+@pytest.mark.parametrize(
+    "credentials",
+    [{}, {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}],
+    ids=["no credentials", "credentials in the environment"],
+)
+def test_the_stacks_handlers_are_safe_to_fork_after_their_import(credentials: dict[str, str]) -> None:
     """No handler module starts a thread, opens a socket or connects a PynamoDB model at import: the
-    template may fork it (boto3 clients and PynamoDB connections are made in each environment)."""
+    template may fork it (connections are made in each environment). With credentials in the
+    environment, as on Lambda and in the local cloud, the DynamoDB client is made at import; without,
+    at the first request (making it would look for credentials, instance metadata included)."""
     root = Path(__file__).resolve().parents[2]
     handlers = sorted(
         f"functions.{path.parent.parent.name}.handlers.{path.stem}"
@@ -312,7 +319,7 @@ def test_the_stacks_handlers_are_safe_to_fork_after_their_import() -> None:
         "    found[name] = fork_hazards()\n"
         "print(json.dumps(found))\n"
     )
-    env = {**BASE_ENV, "AWS_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    env = {**BASE_ENV, "AWS_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "true", **credentials}
     out = subprocess.run(
         [sys.executable, "-c", script, *handlers],
         env=env,
