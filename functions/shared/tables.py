@@ -69,7 +69,7 @@ def default_client() -> Any:
 class SharedClientModel(Model):
     """A model whose requests go through the process's one DynamoDB client. PynamoDB gives every model
     its own botocore session and client: each loads DynamoDB's service description again (about 9 MiB
-    and tens of milliseconds of CPU per model, measured in bench/README.md) and opens its own
+    and 90 ms of CPU per model on its first request, bench/README.md) and opens its own
     connections, so a function touching ten tables paid ten times on each cold start, and every
     environment held ten copies. The clients of boto3's default session share one loader."""
 
