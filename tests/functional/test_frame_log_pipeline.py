@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
-from typing import Any
 
 import pytest
-from pynamodb.connection import base as pynamodb_base
 
 from functions.appserver.api.watching import watch_device
 from functions.network import gateway_registry
@@ -24,6 +21,7 @@ from functions.shared import frame_log
 from functions.shared.frame_log import device_subject, gateway_subject
 from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from tests.functional.test_network_pipeline import World, downlink_payload, joined_device, reception
+from tests.support.dynamodb_requests import count_requests
 
 GATEWAY_A, GATEWAY_B = "0016c001ff10a235", "0016c001ff10a236"
 NETWORK_TABLE_NAMES = {model.Meta.table_name for model in NETWORK_TABLES}
@@ -127,14 +125,7 @@ def test_an_uplink_nobody_watches_makes_no_frame_log_request_and_none_per_gatewa
     world = World(monkeypatch)
     device = joined_device(world, dev_eui=DEV_EUI)
     assert heard_by_two(world, device.uplink(2, b"w").phy_payload) == ["duplicate", "uplink"]
-    calls: Counter[tuple[str, str]] = Counter()
-    original = pynamodb_base.Connection._make_api_call
-
-    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        calls[(operation_kwargs.get("TableName", ""), operation_name)] += 1
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
+    calls = count_requests(monkeypatch)
     assert heard_by_two(world, device.uplink(2, b"x").phy_payload) == ["duplicate", "uplink"]
     tables = {FrameLogItem.Meta.table_name, MetricsBucket.Meta.table_name}
     assert {key: n for key, n in calls.items() if key[0] in tables} == {}  # nothing per device or gateway

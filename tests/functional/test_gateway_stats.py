@@ -5,16 +5,14 @@ connection state for debugging."""
 from __future__ import annotations
 
 import time
-from collections import Counter
-from typing import Any
 
 import pytest
-from pynamodb.connection import base as pynamodb_base
 
 from functions.network.gateways import gateway_event
 from functions.shared import frame_log
 from functions.shared.frame_tables import MetricsBucket
 from tests.support.api import make_tenant, ok
+from tests.support.dynamodb_requests import count_requests
 
 
 def test_stats_messages_add_up_per_hour_and_show_in_the_api(dynamodb: str, admin_key: str) -> None:
@@ -45,15 +43,7 @@ def test_a_stats_report_is_one_counter_update_and_bad_entries_are_left_out(
     what is not a count (negative, text, a frequency that is no number, an unknown modulation) is skipped."""
     acme = make_tenant(admin_key, "Acme")
     gateway_id = acme.ids["gateway_id"]
-    calls: Counter[str] = Counter()
-    original = pynamodb_base.Connection._make_api_call
-
-    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        if operation_kwargs.get("TableName") == MetricsBucket.Meta.table_name:
-            calls[operation_name] += 1
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
+    requests = count_requests(monkeypatch)
     gateway_event({
         "gatewayId": gateway_id, "topic_prefix": "eu868", "rxPacketsReceived": 3, "rxPacketsReceivedOk": -1,
         "txPacketsEmitted": "2", "rxPacketsPerFrequency": {"868100000": 3, "x": 1, "868300000": True},
@@ -62,7 +52,7 @@ def test_a_stats_report_is_one_counter_update_and_bad_entries_are_left_out(
                                     "count": 2}],
         "txPacketsPerStatus": {"OK": 1, "not a status": 4}, "txPacketsPerFrequency": [1, 2],
     })  # fmt: skip
-    assert calls == {"UpdateItem": 1}
+    assert requests.of(MetricsBucket.Meta.table_name) == {"UpdateItem": 1}
     hour = frame_log.hour_of(time.time())
     counters = frame_log.buckets(frame_log.gateway_subject(gateway_id), hour, hour)[hour]
     assert counters == {"rx_received": 3, "f_868100000": 3, "dr_0": 2, "tx_ok": 1}

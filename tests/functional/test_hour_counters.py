@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pynamodb.connection import base as pynamodb_base
 
 from functions.lorawan.device import EndDevice, EndDeviceSession, abp
 from functions.lorawan.keys import session_keys_1_0
@@ -29,6 +27,7 @@ from functions.shared.frame_tables import FrameLogItem, MetricsBucket
 from functions.shared.interface import HourCounters
 from tests.functional.test_network_pipeline import EU868, World, joined_device, reception
 from tests.support.api import make_tenant, ok
+from tests.support.dynamodb_requests import Requests, count_requests
 
 DEV_EUI = "0004a30b001c0530"
 
@@ -45,17 +44,9 @@ def world(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 @pytest.fixture
-def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[tuple[str, str]]]:
+def requests(monkeypatch: pytest.MonkeyPatch) -> Requests:
     """Every DynamoDB request made through PynamoDB, by (table, operation)."""
-    calls: Counter[tuple[str, str]] = Counter()
-    original = pynamodb_base.Connection._make_api_call
-
-    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        calls[(str(operation_kwargs.get("TableName")), operation_name)] += 1
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
-    yield calls
+    return count_requests(monkeypatch)
 
 
 def send(world: World, device: EndDevice, payload: bytes, *, snr: float = 7.0, frequency: int = 868_100_000,
@@ -86,7 +77,7 @@ def metrics_table(calls: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
 
 
 def test_the_counters_of_an_hours_uplinks_are_in_the_session_not_in_a_bucket(
-    world: World, requests: Counter[tuple[str, str]]
+    world: World, requests: Requests
 ) -> None:
     device = joined_device(world, dev_eui=DEV_EUI)
     joined = bucket(hour_of(time.time()))
@@ -104,7 +95,7 @@ def test_the_counters_of_an_hours_uplinks_are_in_the_session_not_in_a_bucket(
     assert session().closed_hour is None
 
 
-def test_the_next_hour_flushes_the_last_one_once(world: World, requests: Counter[tuple[str, str]]) -> None:
+def test_the_next_hour_flushes_the_last_one_once(world: World, requests: Requests) -> None:
     device = joined_device(world, dev_eui=DEV_EUI)
     for payload in (b"a", b"b"):
         assert send(world, device, payload) == "uplink"
@@ -204,7 +195,7 @@ def test_metrics_show_the_hour_in_progress_beside_the_flushed_ones(
 
 
 def test_watching_through_the_api_logs_frames_and_events_until_the_watch_runs_out(
-    world: World, admin_key: str, monkeypatch: pytest.MonkeyPatch, requests: Counter[tuple[str, str]]
+    world: World, admin_key: str, monkeypatch: pytest.MonkeyPatch, requests: Requests
 ) -> None:
     tenant = make_tenant(admin_key, "Acme")
     dev_eui = tenant.ids["dev_eui"]

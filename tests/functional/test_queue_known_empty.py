@@ -6,12 +6,10 @@ again, and an enqueue racing an uplink's "known empty" save strands nothing
 from __future__ import annotations
 
 import base64
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pynamodb.connection import base as pynamodb_base
 
 from functions.appserver import queue
 from functions.appserver import service as application_service
@@ -30,6 +28,9 @@ from functions.shared.interface import QueueHead
 from functions.shared.settings import SETTINGS
 from tests.functional.test_network_pipeline import EU868, World, downlink_payload, joined_device, reception
 from tests.support.api import make_tenant, ok
+from tests.support.dynamodb_requests import Requests, count_requests
+
+QUEUE_TABLE = DeviceQueueItem.Meta.table_name
 
 
 @pytest.fixture
@@ -40,18 +41,9 @@ def world(dynamodb: str, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 @pytest.fixture
-def queue_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """DynamoDB requests to the queue table, by operation."""
-    calls: Counter[str] = Counter()
-    original = pynamodb_base.Connection._make_api_call
-
-    def counting(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        if operation_kwargs.get("TableName") == DeviceQueueItem.Meta.table_name:
-            calls[operation_name] += 1
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(pynamodb_base.Connection, "_make_api_call", counting)
-    return calls
+def queue_requests(monkeypatch: pytest.MonkeyPatch) -> Requests:
+    """DynamoDB requests (`.of(QUEUE_TABLE)`: to the queue table, by operation)."""
+    return count_requests(monkeypatch)
 
 
 def send(world: World, device: EndDevice, payload: bytes = b"x", *, confirmed: bool = False) -> str:
@@ -72,19 +64,19 @@ def carried(world: World, device: EndDevice, sent_before: int) -> tuple[int, byt
 
 
 def test_the_second_uplink_of_a_device_with_an_empty_queue_makes_no_queue_request(
-    world: World, queue_requests: Counter[str]
+    world: World, queue_requests: Requests
 ) -> None:
     device = joined_device(world)
     eui = str(device.dev_eui)
     assert not session(eui).queue_empty  # a new session starts as "query"
     queue_requests.clear()
     assert send(world, device) == "uplink"
-    assert queue_requests == {"Query": 1}
+    assert queue_requests.of(QUEUE_TABLE) == {"Query": 1}
     assert session(eui).queue_empty
     queue_requests.clear()
     assert send(world, device) == "uplink"
     assert send(world, device) == "uplink"
-    assert queue_requests == {}, "known empty: no request to the queue table"
+    assert queue_requests.of(QUEUE_TABLE) == {}, "known empty: no request to the queue table"
     assert world.counts["Uplinks"] == 3 and session(eui).queue_empty
 
 
@@ -166,7 +158,7 @@ def test_an_enqueue_whose_notice_lands_after_the_save_clears_known_empty(
 
 
 def test_a_confirmed_downlink_awaiting_its_ack_keeps_the_queue_queried_until_the_ack_settles_it(
-    world: World, queue_requests: Counter[str]
+    world: World, queue_requests: Requests
 ) -> None:
     device = joined_device(world)
     eui = str(device.dev_eui)
@@ -177,13 +169,13 @@ def test_a_confirmed_downlink_awaiting_its_ack_keeps_the_queue_queried_until_the
     assert not session(eui).queue_empty, "sent, awaiting the ACK: not empty"
     queue_requests.clear()
     send(world, device)  # carries the ACK
-    assert queue_requests["Query"] >= 1
+    assert queue_requests.of(QUEUE_TABLE)["Query"] >= 1
     acks = [e.details for e in world.events if e.type == "ack"]
     assert acks == [{"acknowledged": True, "fCntDown": 0, "queueItemId": item_id}]
     assert session(eui).queue_empty  # settled: nothing left
     queue_requests.clear()
     send(world, device)
-    assert queue_requests == {}
+    assert queue_requests.of(QUEUE_TABLE) == {}
 
 
 def test_a_confirmed_downlink_within_its_answer_time_is_not_known_empty(world: World) -> None:
