@@ -13,6 +13,7 @@ import struct
 from pynamodb.attributes import Attribute
 from pynamodb.constants import BINARY
 
+from functions.network.observability import logger
 from functions.shared.interface import HourCounters
 
 FORMAT = 1
@@ -113,5 +114,13 @@ class HourCountersAttribute(Attribute[HourCounters]):
     def serialize(self, value: HourCounters) -> bytes:
         return pack(value)
 
-    def deserialize(self, value: bytes) -> HourCounters:
-        return unpack(value)
+    def deserialize(self, value: bytes) -> HourCounters | None:  # the attribute is null=True
+        """A blob this code cannot read (a later format, a damaged item) costs the hour's counters, never
+        the session: a raise here would fail every uplink of every device sharing its DevAddr."""
+        try:
+            return unpack(value)
+        except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
+            logger.warning(
+                "unreadable hour counters dropped", extra={"reason": str(exc), "bytes": len(value)}
+            )
+            return None

@@ -13,6 +13,7 @@ from pynamodb.attributes import Attribute
 from pynamodb.constants import BINARY
 
 from functions.lorawan.adr import UplinkRecord
+from functions.network.observability import logger
 
 FORMAT = 1
 _ENTRY = struct.Struct(">IhBB")
@@ -66,4 +67,9 @@ class UplinkHistoryAttribute(Attribute[list[UplinkRecord]]):
         return pack(list(value))
 
     def deserialize(self, value: bytes) -> list[UplinkRecord]:
-        return unpack(value)
+        """A blob this code cannot read costs the ADR history (ADR starts over), never the session."""
+        try:
+            return unpack(value)
+        except (ValueError, IndexError, struct.error) as exc:
+            logger.warning("unreadable ADR history dropped", extra={"reason": str(exc), "bytes": len(value)})
+            return []

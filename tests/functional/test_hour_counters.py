@@ -252,3 +252,23 @@ def test_a_downlink_counted_in_the_session_but_not_sent_is_taken_back(world: Wor
     assert send(world, device, b"b") == "uplink"
     assert len(world.commands) == published + 1
     assert downlinks() == 2
+
+
+def test_a_session_whose_packed_attributes_cannot_be_read_still_takes_its_uplinks(world: World) -> None:
+    """A damaged or later-format blob in the session (the hour's counters, the ADR history) costs what
+    it held, not the device's uplinks: the session still reads, and the next save writes both anew."""
+    device = joined_device(world, dev_eui=DEV_EUI)
+    assert send(world, device, b"a") == "uplink"
+    client = DeviceSession._get_connection().connection.client  # raw bytes: the attributes would pack them
+    client.update_item(
+        TableName=DeviceSession.Meta.table_name,
+        Key={"dev_eui": {"S": DEV_EUI}},
+        UpdateExpression="SET #h = :h, #u = :u",
+        ExpressionAttributeNames={"#h": DeviceSession.hour_counters.attr_name,
+                                  "#u": DeviceSession.uplink_history.attr_name},
+        ExpressionAttributeValues={":h": {"B": b"\x09\x00"}, ":u": {"B": b"\x07\x01"}},
+    )  # fmt: skip
+    assert send(world, device, b"b") == "uplink"
+    stored = session()
+    assert stored.hour_counters is not None and stored.hour_counters.counters["up"] == 1  # the new hour's
+    assert len(stored.uplink_history) == 1  # ADR started over from this uplink
