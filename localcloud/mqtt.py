@@ -148,5 +148,14 @@ class ServiceSession:
         if puback is not None and int(puback.reason_code) >= 0x80:
             raise PermissionError(f"broker refused publish to {topic}: {puback.reason_code!r}")
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Acknowledgements already handed to the client go out first: the broker takes one connection's
+        packets in order, so the answer to a later UNSUBSCRIBE means it took them (else a message this
+        process kept would be delivered again to the next session). Not connected: nothing can go."""
+        if self._on_message_acknowledged is not None and self._connected.is_set():
+            packet = mqtt5.UnsubscribePacket(topic_filters=["$loraless/acknowledgements-sent"])
+            try:
+                self._client.unsubscribe(packet).result(timeout_s)
+            except Exception as exc:  # the connection went meanwhile: the broker sends those again
+                log.warning("acknowledgements not confirmed before stopping (%s)", exc)
         self._client.stop()
